@@ -1,0 +1,109 @@
+//! [`Record`]: what a sink receives and what the CLI prints, one JSON object per line.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{
+    Account, Balance, Payment, PaymentToCancel, PaymentToDelete, UserConnectionDisconnected,
+    UserConnectionPendingDisconnect, UserConnectionReconnected, UserDisconnected,
+};
+
+/// One output of a connector, tagged by `kind`:
+/// `{"kind":"payment","reference":"42","createdAt":"…","amount":1250,"asset":"EUR/2",…}`.
+///
+/// Records are idempotent: delivering one twice is harmless (the engine delivers at least
+/// once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Record {
+    /// An internal account.
+    Account(Account),
+    /// A counterparty account.
+    ExternalAccount(Account),
+    /// A balance snapshot.
+    Balance(Balance),
+    /// A payment.
+    Payment(Payment),
+    /// A payment to delete by reference.
+    PaymentToDelete(PaymentToDelete),
+    /// A payment to mark cancelled by reference.
+    PaymentToCancel(PaymentToCancel),
+    /// A provider user was deleted.
+    UserDisconnected(UserDisconnected),
+    /// A connection will be disconnected soon.
+    UserConnectionPendingDisconnect(UserConnectionPendingDisconnect),
+    /// A connection was disconnected.
+    UserConnectionDisconnected(UserConnectionDisconnected),
+    /// A connection works again.
+    UserConnectionReconnected(UserConnectionReconnected),
+}
+
+impl Record {
+    /// The `kind` tag of this record, e.g. `"payment"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Account(_) => "account",
+            Record::ExternalAccount(_) => "external_account",
+            Record::Balance(_) => "balance",
+            Record::Payment(_) => "payment",
+            Record::PaymentToDelete(_) => "payment_to_delete",
+            Record::PaymentToCancel(_) => "payment_to_cancel",
+            Record::UserDisconnected(_) => "user_disconnected",
+            Record::UserConnectionPendingDisconnect(_) => "user_connection_pending_disconnect",
+            Record::UserConnectionDisconnected(_) => "user_connection_disconnected",
+            Record::UserConnectionReconnected(_) => "user_connection_reconnected",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    /// Reads the object once as JSON, then decodes the variant named by `kind` from it
+    /// directly (serde's internally tagged path would buffer numbers as maps under
+    /// `arbitrary_precision`).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut object = serde_json::Map::deserialize(deserializer)?;
+        let kind = match object.remove("kind") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return Err(D::Error::custom("record `kind` must be a string")),
+            None => return Err(D::Error::missing_field("kind")),
+        };
+        let body = serde_json::Value::Object(object);
+        fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+            body: serde_json::Value,
+        ) -> Result<T, E> {
+            serde_json::from_value(body).map_err(E::custom)
+        }
+        Ok(match kind.as_str() {
+            "account" => Record::Account(decode(body)?),
+            "external_account" => Record::ExternalAccount(decode(body)?),
+            "balance" => Record::Balance(decode(body)?),
+            "payment" => Record::Payment(decode(body)?),
+            "payment_to_delete" => Record::PaymentToDelete(decode(body)?),
+            "payment_to_cancel" => Record::PaymentToCancel(decode(body)?),
+            "user_disconnected" => Record::UserDisconnected(decode(body)?),
+            "user_connection_pending_disconnect" => {
+                Record::UserConnectionPendingDisconnect(decode(body)?)
+            }
+            "user_connection_disconnected" => Record::UserConnectionDisconnected(decode(body)?),
+            "user_connection_reconnected" => Record::UserConnectionReconnected(decode(body)?),
+            other => {
+                return Err(D::Error::unknown_variant(
+                    other,
+                    &[
+                        "account",
+                        "external_account",
+                        "balance",
+                        "payment",
+                        "payment_to_delete",
+                        "payment_to_cancel",
+                        "user_disconnected",
+                        "user_connection_pending_disconnect",
+                        "user_connection_disconnected",
+                        "user_connection_reconnected",
+                    ],
+                ))
+            }
+        })
+    }
+}

@@ -18,5 +18,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod contract;
+mod error;
 pub mod model;
 pub mod money;
+pub mod openbanking;
+pub mod webhook;
+
+pub use error::{BoxError, ConnectorError, RetryClass};

@@ -1,0 +1,308 @@
+//! Bank accounts: `BankAccount`, `Loan`, their enums, the `BankAccountsList` envelope, and the
+//! account endpoints (`GET /users/me/accounts`, `GET /users/me/connections/{id}/accounts`,
+//! `GET /users/me/accounts/{id}`).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::connections::Connection;
+use crate::currencies::Currency;
+use crate::transactions::Transaction;
+use crate::wire::open_enum::open_enum;
+use crate::wire::{datetime, lenient, money, PowensDateTime};
+
+open_enum! {
+    /// `BankAccount.type` / `AccountType.name` (AccountTypeName).
+    pub enum AccountTypeName {
+        /// `article83`
+        Article83 = "article83",
+        /// `capitalisation`
+        Capitalisation = "capitalisation",
+        /// `card`
+        Card = "card",
+        /// `checking`
+        Checking = "checking",
+        /// `crowdlending`
+        Crowdlending = "crowdlending",
+        /// `deposit`
+        Deposit = "deposit",
+        /// `joint` (deprecated)
+        Joint = "joint",
+        /// `ldds`
+        Ldds = "ldds",
+        /// `lifeinsurance`
+        Lifeinsurance = "lifeinsurance",
+        /// `loan`
+        Loan = "loan",
+        /// `madelin`
+        Madelin = "madelin",
+        /// `market`
+        Market = "market",
+        /// `pea`
+        Pea = "pea",
+        /// `pee`
+        Pee = "pee",
+        /// `per`
+        Per = "per",
+        /// `perco`
+        Perco = "perco",
+        /// `perp`
+        Perp = "perp",
+        /// `real_estate`
+        RealEstate = "real_estate",
+        /// `rsp`
+        Rsp = "rsp",
+        /// `savings`
+        Savings = "savings",
+        /// `unknown` (the Powens value, not this crate's catch-all)
+        UnknownType = "unknown",
+        /// `cat`
+        Cat = "cat",
+        /// `cel`
+        Cel = "cel",
+        /// `csl`
+        Csl = "csl",
+        /// `livret_a`
+        LivretA = "livret_a",
+        /// `livret_b`
+        LivretB = "livret_b",
+        /// `pel`
+        Pel = "pel",
+    }
+}
+
+open_enum! {
+    /// `BankAccount.usage` (BankAccountUsage).
+    pub enum AccountUsage {
+        /// `PRIV`: private.
+        Private = "PRIV",
+        /// `ORGA`: professional / organisation.
+        Organisation = "ORGA",
+        /// `ASSO`: association.
+        Association = "ASSO",
+    }
+}
+
+open_enum! {
+    /// `BankAccount.ownership` (deprecated upstream).
+    pub enum Ownership {
+        /// `owner`
+        Owner = "owner",
+        /// `co-owner`
+        CoOwner = "co-owner",
+        /// `attorney`
+        Attorney = "attorney",
+    }
+}
+
+open_enum! {
+    /// `Loan.type`.
+    pub enum LoanType {
+        /// `mortgage`
+        Mortgage = "mortgage",
+        /// `consumercredit`
+        ConsumerCredit = "consumercredit",
+        /// `revolvingcredit`
+        RevolvingCredit = "revolvingcredit",
+    }
+}
+
+/// A bank account (`BankAccount`), as listed, fetched, or carried by webhooks.
+///
+/// Only `id` is required: `ACCOUNT_FOUND` bodies carry just `{id, id_user, id_connection,
+/// disabled, type}`. Every other field is `None` when `null` or missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BankAccount {
+    /// Account id.
+    pub id: i64,
+    /// Parent connection.
+    #[serde(default)]
+    pub id_connection: Option<i64>,
+    /// Owner user.
+    #[serde(default)]
+    pub id_user: Option<i64>,
+    /// Connection source the account came from.
+    #[serde(default)]
+    pub id_source: Option<i64>,
+    /// Parent account (e.g. a card under its checking account).
+    #[serde(default)]
+    pub id_parent: Option<i64>,
+    /// Account number, if known.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Bank-side identifier.
+    #[serde(default)]
+    pub webid: Option<String>,
+    /// Name as shown by the bank.
+    #[serde(default)]
+    pub original_name: Option<String>,
+    /// Display name (the user can override it).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Current balance.
+    #[serde(default, deserialize_with = "money::option")]
+    pub balance: Option<Decimal>,
+    /// Sum of coming (not yet debited) operations.
+    #[serde(default, deserialize_with = "money::option")]
+    pub coming: Option<Decimal>,
+    /// Balance including coming operations (live, undocumented).
+    #[serde(default, deserialize_with = "money::option")]
+    pub coming_balance: Option<Decimal>,
+    /// Localised display string of the balance; not for parsing.
+    #[serde(default)]
+    pub formatted_balance: Option<String>,
+    /// Shown and included in aggregates.
+    #[serde(default)]
+    pub display: Option<bool>,
+    /// User bookmark (`0`/`1` on the wire, boolean in the spec).
+    #[serde(default, deserialize_with = "lenient::option_flag")]
+    pub bookmarked: Option<bool>,
+    /// Last successful sync of this account (naive, Paris wall clock by observation).
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub last_update: Option<PowensDateTime>,
+    /// Set when the bank no longer reports the account.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub deleted: Option<PowensDateTime>,
+    /// Set when the user disabled it (for `ACCOUNT_FOUND`: the discovery date).
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub disabled: Option<PowensDateTime>,
+    /// IBAN.
+    #[serde(default, deserialize_with = "lenient::option_string")]
+    pub iban: Option<String>,
+    /// BIC / SWIFT.
+    #[serde(default, deserialize_with = "lenient::option_string")]
+    pub bic: Option<String>,
+    /// Account currency.
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    /// Account type code.
+    #[serde(default, rename = "type")]
+    pub account_type: Option<AccountTypeName>,
+    /// Id of the AccountType.
+    #[serde(default)]
+    pub id_type: Option<i64>,
+    /// Private, professional or association use.
+    #[serde(default)]
+    pub usage: Option<AccountUsage>,
+    /// How the credential holder relates to the account (deprecated).
+    #[serde(default)]
+    pub ownership: Option<Ownership>,
+    /// Company holding employee-savings plans.
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// Opening date (live, undocumented).
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub opening_date: Option<NaiveDate>,
+    /// Account-level sync error code (e.g. `websiteUnavailable`, `actionNeeded`, `bug`).
+    #[serde(default, deserialize_with = "lenient::option_string")]
+    pub error: Option<String>,
+    /// Loan details for loan accounts.
+    #[serde(default)]
+    pub loan: Option<Loan>,
+    /// Opaque extra information (live: always `{}`).
+    #[serde(default)]
+    pub information: Option<serde_json::Value>,
+    /// Names of calculated fields (some investment accounts).
+    #[serde(default)]
+    pub calculated: Option<Vec<String>>,
+    /// The parent connection, only with `expand=connection`.
+    #[serde(default)]
+    pub connection: Option<Box<Connection>>,
+    /// Transactions, only inside webhook bodies (`CONNECTION_SYNCED`, `ACCOUNT_SYNCED`, …).
+    #[serde(default)]
+    pub transactions: Option<Vec<Transaction>>,
+}
+
+/// Loan details (`BankAccount.loan`); every field nullable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Loan {
+    /// Total loan amount.
+    #[serde(default, deserialize_with = "money::option")]
+    pub total_amount: Option<Decimal>,
+    /// Amount not yet released.
+    #[serde(default, deserialize_with = "money::option")]
+    pub available_amount: Option<Decimal>,
+    /// Amount already used.
+    #[serde(default, deserialize_with = "money::option")]
+    pub used_amount: Option<Decimal>,
+    /// Subscription date.
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub subscription_date: Option<NaiveDate>,
+    /// Estimated end date.
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub maturity_date: Option<NaiveDate>,
+    /// Start of repayment.
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub start_repayment_date: Option<NaiveDate>,
+    /// Deferred loan.
+    #[serde(default)]
+    pub deferred: Option<bool>,
+    /// Next payment amount.
+    #[serde(default, deserialize_with = "money::option")]
+    pub next_payment_amount: Option<Decimal>,
+    /// Next payment date.
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub next_payment_date: Option<NaiveDate>,
+    /// Interest rate (exact decimal, never a float).
+    #[serde(default, deserialize_with = "money::option")]
+    pub rate: Option<Decimal>,
+    /// Payments left.
+    #[serde(default)]
+    pub nb_payments_left: Option<i64>,
+    /// Payments done.
+    #[serde(default)]
+    pub nb_payments_done: Option<i64>,
+    /// Payments in total.
+    #[serde(default)]
+    pub nb_payments_total: Option<i64>,
+    /// Last payment amount.
+    #[serde(default, deserialize_with = "money::option")]
+    pub last_payment_amount: Option<Decimal>,
+    /// Last payment date.
+    #[serde(default, deserialize_with = "datetime::option_date")]
+    pub last_payment_date: Option<NaiveDate>,
+    /// Name of the debited account.
+    #[serde(default)]
+    pub account_label: Option<String>,
+    /// Insurance label.
+    #[serde(default)]
+    pub insurance_label: Option<String>,
+    /// Insurance amount.
+    #[serde(default, deserialize_with = "money::option")]
+    pub insurance_amount: Option<Decimal>,
+    /// Insurance rate.
+    #[serde(default, deserialize_with = "money::option")]
+    pub insurance_rate: Option<Decimal>,
+    /// Duration in months.
+    #[serde(default)]
+    pub duration: Option<i64>,
+    /// Loan type.
+    #[serde(default, rename = "type")]
+    pub loan_type: Option<LoanType>,
+}
+
+/// The body of the account list endpoints (`BankAccountsList`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BankAccountsList {
+    /// The accounts.
+    #[serde(default, deserialize_with = "lenient::vec")]
+    pub accounts: Vec<BankAccount>,
+    /// Sum of balances per currency code.
+    #[serde(default, deserialize_with = "money::option_map")]
+    pub balances: Option<BTreeMap<String, Decimal>>,
+    /// Sum of coming amounts per currency code.
+    #[serde(default, deserialize_with = "money::option_map")]
+    pub coming_balances: Option<BTreeMap<String, Decimal>>,
+    /// Overall balance (live, undocumented).
+    #[serde(default, deserialize_with = "money::option")]
+    pub balance: Option<Decimal>,
+    /// Number of accounts (live, undocumented).
+    #[serde(default)]
+    pub total: Option<u64>,
+}

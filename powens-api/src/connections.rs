@@ -1,0 +1,203 @@
+//! Connections: `Connection`, `ConnectionSource`, `ConnectionState`, the list envelope, and the
+//! connection endpoints (list, get, delete, force sync) under `/users/me/connections`.
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::BankAccount;
+use crate::wire::open_enum::open_enum;
+use crate::wire::{datetime, lenient, PowensDateTime};
+
+open_enum! {
+    /// `Connection.state` / `ConnectionSource.state` (ConnectionState). A successful last sync
+    /// is *no* state: `null`, `""` and `"null"` all decode to `None`.
+    pub enum ConnectionState {
+        /// `SCARequired`: strong customer authentication needed (PSD2 re-consent).
+        ScaRequired = "SCARequired",
+        /// `webauthRequired`: full web/redirect authentication needed.
+        WebauthRequired = "webauthRequired",
+        /// `additionalInformationNeeded`: extra input such as an OTP; see `fields`.
+        AdditionalInformationNeeded = "additionalInformationNeeded",
+        /// `decoupled`: the user must validate in the bank app.
+        Decoupled = "decoupled",
+        /// `validating`: validation in progress (temporary).
+        Validating = "validating",
+        /// `actionNeeded`: the user must act on the bank website.
+        ActionNeeded = "actionNeeded",
+        /// `passwordExpired`: the password must be changed at the bank.
+        PasswordExpired = "passwordExpired",
+        /// Authentication failed: `wrongpass` (also spelled `wrongPass`).
+        WrongPass = "wrongpass" | "wrongPass",
+        /// `rateLimiting`: the bank throttles syncs (temporary).
+        RateLimiting = "rateLimiting",
+        /// `websiteUnavailable`: the bank website or API is down (temporary).
+        WebsiteUnavailable = "websiteUnavailable",
+        /// `bug`: internal Powens error.
+        Bug = "bug",
+        /// `notSupported`.
+        NotSupported = "notSupported",
+    }
+}
+
+/// `#[serde(default, deserialize_with = "connections::option_state")]`: `null`, missing, `""`
+/// and `"null"` (all meaning "last sync succeeded") give `None`.
+pub fn option_state<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ConnectionState>, D::Error> {
+    struct StateVisitor;
+    impl<'de> Visitor<'de> for StateVisitor {
+        type Value = Option<ConnectionState>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a connection state string or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            match value {
+                "" | "null" => Ok(None),
+                other => Ok(Some(ConnectionState::from_wire(other))),
+            }
+        }
+    }
+    deserializer.deserialize_option(StateVisitor)
+}
+
+/// A connection between a user and one institution (`Connection`).
+///
+/// Only `id` is required (`CONNECTION_DELETED` bodies may carry little else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Connection {
+    /// Connection id.
+    pub id: i64,
+    /// Owner user.
+    #[serde(default)]
+    pub id_user: Option<i64>,
+    /// Connector (institution) id.
+    #[serde(default)]
+    pub id_connector: Option<i64>,
+    /// Connector UUID (preferred over the id).
+    #[serde(default)]
+    pub connector_uuid: Option<String>,
+    /// Deprecated alias of `id_connector`.
+    #[serde(default)]
+    pub id_provider: Option<i64>,
+    /// Deprecated alias of `id_connector`.
+    #[serde(default)]
+    pub id_bank: Option<i64>,
+    /// `None` when the last sync succeeded.
+    #[serde(default, deserialize_with = "option_state")]
+    pub state: Option<ConnectionState>,
+    /// Deprecated duplicate of `state`.
+    #[serde(default, deserialize_with = "option_state")]
+    pub error: Option<ConnectionState>,
+    /// Message from the institution for the user (untranslated).
+    #[serde(default, deserialize_with = "lenient::option_string")]
+    pub error_message: Option<String>,
+    /// For error states: the form fields to ask the user for (opaque).
+    #[serde(default)]
+    pub fields: Option<Vec<serde_json::Value>>,
+    /// Last successful sync.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub last_update: Option<PowensDateTime>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub created: Option<PowensDateTime>,
+    /// Auto-sync enabled.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Last successful push.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub last_push: Option<PowensDateTime>,
+    /// Latest consent expiry among the sources.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub expire: Option<PowensDateTime>,
+    /// Next scheduled sync.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub next_try: Option<PowensDateTime>,
+    /// The connector, with `expand=connector`.
+    #[serde(default)]
+    pub connector: Option<Connector>,
+    /// The sources, with `expand=sources`.
+    #[serde(default)]
+    pub sources: Option<Vec<ConnectionSource>>,
+    /// Enabled accounts, with `expand=accounts` (and in webhook bodies).
+    #[serde(default)]
+    pub accounts: Option<Vec<BankAccount>>,
+    /// All accounts including disabled ones, with `expand=all_accounts`.
+    #[serde(default)]
+    pub all_accounts: Option<Vec<BankAccount>>,
+}
+
+/// The institution behind a connection (`expand=connector`); only the identifying fields are
+/// decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Connector {
+    /// Connector id.
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Connector UUID.
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// Institution name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// One access channel of a connection (`ConnectionSource`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConnectionSource {
+    /// Source id.
+    pub id: i64,
+    /// Parent connection.
+    #[serde(default)]
+    pub id_connection: Option<i64>,
+    /// Connector source id.
+    #[serde(default)]
+    pub id_connector_source: Option<i64>,
+    /// Lower-case source code (e.g. `openapi`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `None` when the last sync of this source succeeded.
+    #[serde(default, deserialize_with = "option_state")]
+    pub state: Option<ConnectionState>,
+    /// Last successful sync.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub last_update: Option<PowensDateTime>,
+    /// Set when the source is ignored.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub disabled: Option<PowensDateTime>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub created: Option<PowensDateTime>,
+    /// Next scheduled sync.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub next_try: Option<PowensDateTime>,
+    /// Consent expiry, if known.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub access_expire: Option<PowensDateTime>,
+    /// Purge date of a source whose completion never finished.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub expire: Option<PowensDateTime>,
+}
+
+/// The body of `GET /users/me/connections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConnectionsList {
+    /// The connections.
+    #[serde(default, deserialize_with = "lenient::vec")]
+    pub connections: Vec<Connection>,
+    /// Number of connections (legacy).
+    #[serde(default)]
+    pub total: Option<u64>,
+}

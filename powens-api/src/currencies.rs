@@ -1,0 +1,62 @@
+//! Currencies: the `Currency` object and `GET /currencies`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{datetime, money, PowensDateTime};
+
+/// A Powens currency (`BankAccount.currency`, `Transaction.original_currency`, `GET /currencies`).
+///
+/// Only `id` is required: some payloads carry just `{id, precision}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Currency {
+    /// ISO 4217 code (crypto codes too), e.g. `EUR`.
+    pub id: String,
+    /// Display name, e.g. `Euro`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Symbol, e.g. `€`.
+    #[serde(default)]
+    pub symbol: Option<String>,
+    /// Number of decimal places Powens uses for this currency.
+    #[serde(default)]
+    pub precision: Option<u32>,
+    /// Whether it is a cryptocurrency (deprecated upstream).
+    #[serde(default)]
+    pub crypto: Option<bool>,
+    /// Whether the symbol is written before the amount.
+    #[serde(default)]
+    pub prefix: Option<bool>,
+    /// Market capitalisation in EUR (cryptocurrencies).
+    #[serde(default, deserialize_with = "money::option")]
+    pub marketcap: Option<Decimal>,
+    /// Timestamp of `marketcap`.
+    #[serde(default, deserialize_with = "datetime::option")]
+    pub datetime: Option<PowensDateTime>,
+}
+
+impl Currency {
+    /// A currency with only its code set.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            symbol: None,
+            precision: None,
+            crypto: None,
+            prefix: None,
+            marketcap: None,
+            datetime: None,
+        }
+    }
+}
+
+/// The body of `GET /currencies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CurrenciesList {
+    /// The currencies.
+    #[serde(default, deserialize_with = "crate::wire::lenient::vec")]
+    pub currencies: Vec<Currency>,
+}

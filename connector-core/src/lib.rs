@@ -23,6 +23,7 @@ mod error;
 pub mod model;
 pub mod money;
 pub mod openbanking;
+pub mod state;
 pub mod webhook;
 
 pub use error::{BoxError, ConnectorError, RetryClass};

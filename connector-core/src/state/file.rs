@@ -1,0 +1,259 @@
+//! [`FileStateStore`]: the embedded default, one JSON file per state, written atomically.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::store::next_version;
+use super::{StateError, StateKey, StateStore, Version, Versioned};
+
+/// Longest key id used as a file name as is; longer ones are hashed.
+const MAX_PLAIN_NAME: usize = 180;
+
+/// States in a directory, one file per key, each write atomic and durable: the new content
+/// goes to a temporary file in the same directory, which is fsynced, renamed over the old
+/// file, and the directory is fsynced. A `kill -9` (or power loss) at any instant leaves
+/// either the old or the new state, never a torn one.
+///
+/// Compare-and-set is enforced within one process (one store value, or clones of it).
+/// Sharing a directory between processes is not supported; use a database-backed store
+/// for that.
+#[derive(Debug, Clone)]
+pub struct FileStateStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    write_lock: Mutex<()>,
+    temp_counter: AtomicU64,
+}
+
+/// The file content.
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    key: StateKey,
+    version: Version,
+    value: serde_json::Value,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl FileStateStore {
+    /// Opens (creating it if needed) the store in `dir`, and removes temporary files a
+    /// killed writer may have left.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StateError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let entry = entry.map_err(io_error(&dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let path = entry.path();
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(&path)(e)),
+                }
+            }
+        }
+        Ok(FileStateStore {
+            inner: Arc::new(Inner {
+                dir,
+                write_lock: Mutex::new(()),
+                temp_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The file that holds `key`'s state.
+    pub fn path_of(&self, key: &StateKey) -> PathBuf {
+        self.inner.path_of(key)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Inner) -> Result<T, StateError> + Send + 'static,
+    ) -> Result<T, StateError> {
+        let inner = Arc::clone(&self.inner);
+        let dir = inner.dir.clone();
+        tokio::task::spawn_blocking(move || job(&inner))
+            .await
+            .map_err(|e| StateError::Io {
+                path: dir,
+                source: std::io::Error::other(e),
+            })?
+    }
+}
+
+impl Inner {
+    fn path_of(&self, key: &StateKey) -> PathBuf {
+        let id = key.id();
+        let name = if id.len() <= MAX_PLAIN_NAME {
+            id
+        } else {
+            let digest = Sha256::digest(id.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("h-{hex}")
+        };
+        self.dir.join(format!("{name}.json"))
+    }
+
+    fn read(&self, key: &StateKey) -> Result<Option<Versioned>, StateError> {
+        let path = self.path_of(key);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path)(e)),
+        };
+        let stored: StoredState =
+            serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        if &stored.key != key {
+            return Err(StateError::Corrupt {
+                path,
+                message: format!("file holds the state of {}, not {key}", stored.key),
+            });
+        }
+        Ok(Some(Versioned {
+            version: stored.version,
+            value: stored.value,
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`: poisoning carries no broken invariant.
+        self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check(
+        &self,
+        key: &StateKey,
+        expected: Option<Version>,
+    ) -> Result<Option<Version>, StateError> {
+        let actual = self.read(key)?.map(|v| v.version);
+        if actual == expected {
+            Ok(actual)
+        } else {
+            Err(StateError::Conflict {
+                key: key.to_string(),
+                expected,
+                actual,
+            })
+        }
+    }
+
+    fn put(
+        &self,
+        key: &StateKey,
+        expected: Option<Version>,
+        value: serde_json::Value,
+    ) -> Result<Version, StateError> {
+        let _guard = self.lock();
+        let version = next_version(self.check(key, expected)?);
+        let stored = StoredState {
+            key: key.clone(),
+            version,
+            value,
+        };
+        let mut bytes = serde_json::to_vec(&stored).map_err(|source| StateError::Encode {
+            key: key.to_string(),
+            source,
+        })?;
+        bytes.push(b'\n');
+        self.write_atomic(&self.path_of(key), &bytes)?;
+        Ok(version)
+    }
+
+    fn delete(&self, key: &StateKey, expected: Version) -> Result<(), StateError> {
+        let _guard = self.lock();
+        self.check(key, Some(expected))?;
+        let path = self.path_of(key);
+        fs::remove_file(&path).map_err(io_error(&path))?;
+        self.sync_dir()
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = self
+            .dir
+            .join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&temp, path)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(io_error(path)(e));
+        }
+        self.sync_dir()
+    }
+
+    fn sync_dir(&self) -> Result<(), StateError> {
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error(&self.dir))
+    }
+}
+
+impl StateStore for FileStateStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StateKey,
+    ) -> BoxFuture<'a, Result<Option<Versioned>, StateError>> {
+        let key = key.clone();
+        self.blocking(move |inner| inner.read(&key)).boxed()
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: Option<Version>,
+        value: serde_json::Value,
+    ) -> BoxFuture<'a, Result<Version, StateError>> {
+        let key = key.clone();
+        self.blocking(move |inner| inner.put(&key, expected, value))
+            .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: Version,
+    ) -> BoxFuture<'a, Result<(), StateError>> {
+        let key = key.clone();
+        self.blocking(move |inner| inner.delete(&key, expected))
+            .boxed()
+    }
+}

@@ -1,0 +1,15 @@
+//! Task state: keys, the versioned [`StateStore`] contract, and two stores.
+//!
+//! A task's state is the connector's own serde type (a watermark, an offset, ...), stored as
+//! JSON under a [`StateKey`]. The engine writes it only after the sink accepted the page it
+//! belongs to, with compare-and-set on the [`Version`] it read.
+
+mod file;
+mod key;
+mod memory;
+mod store;
+
+pub use file::FileStateStore;
+pub use key::{StateKey, StateScope};
+pub use memory::MemoryStateStore;
+pub use store::{StateError, StateStore, Version, Versioned};

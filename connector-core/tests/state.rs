@@ -1,0 +1,228 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! State stores: compare-and-set semantics, persistence, and crash safety under `kill -9`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use connector_core::model::Capability;
+use connector_core::state::{
+    FileStateStore, MemoryStateStore, StateError, StateKey, StateStore, Version,
+};
+use rand::Rng;
+use serde_json::json;
+
+fn payments_key() -> StateKey {
+    StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-1")
+        .for_parent("acc-42")
+}
+
+async fn compare_and_set_contract(store: &dyn StateStore) {
+    let key = payments_key();
+    assert_eq!(store.get(&key).await.unwrap(), None);
+    // the first write must expect "no state"
+    let err = store
+        .put(&key, Some(Version(1)), json!({"offset": 1}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StateError::Conflict { actual: None, .. }),
+        "{err}"
+    );
+    let v1 = store.put(&key, None, json!({"offset": 25})).await.unwrap();
+    assert_eq!(v1, Version(1));
+    // a stale writer is refused and the state is unchanged
+    let err = store
+        .put(&key, None, json!({"offset": 99}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StateError::Conflict {
+                actual: Some(Version(1)),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let v2 = store
+        .put(&key, Some(v1), json!({"offset": 50}))
+        .await
+        .unwrap();
+    assert_eq!(v2, Version(2));
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        (got.version, got.value),
+        (Version(2), json!({"offset": 50}))
+    );
+    // other scopes are independent
+    let other = StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-2")
+        .for_parent("acc-42");
+    assert_eq!(store.get(&other).await.unwrap(), None);
+    // delete is compare-and-set too
+    assert!(store.delete(&key, v1).await.is_err());
+    store.delete(&key, v2).await.unwrap();
+    assert_eq!(store.get(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn memory_store_is_compare_and_set_on_the_version() {
+    compare_and_set_contract(&MemoryStateStore::new()).await;
+}
+
+#[tokio::test]
+async fn file_store_is_compare_and_set_on_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    compare_and_set_contract(&FileStateStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn file_store_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = payments_key();
+    {
+        let store = FileStateStore::open(dir.path()).unwrap();
+        store
+            .put(
+                &key,
+                None,
+                json!({"offset": 7, "watermark": "2024-01-01T00:00:00Z"}),
+            )
+            .await
+            .unwrap();
+    }
+    let store = FileStateStore::open(dir.path()).unwrap();
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.version, Version(1));
+    assert_eq!(got.value["offset"], json!(7));
+}
+
+#[tokio::test]
+async fn file_store_hashes_long_keys_and_checks_the_key_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStateStore::open(dir.path()).unwrap();
+    let long = StateKey::new(Capability::FetchPayments).for_parent("x".repeat(300));
+    let name = store
+        .path_of(&long)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("h-") && name.len() < 100, "{name}");
+    store.put(&long, None, json!(1)).await.unwrap();
+    assert_eq!(store.get(&long).await.unwrap().unwrap().value, json!(1));
+    // a file holding another key's state is reported, not silently used
+    let short = payments_key();
+    std::fs::copy(store.path_of(&long), store.path_of(&short)).unwrap();
+    let err = store.get(&short).await.unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn file_store_removes_temporary_files_left_by_a_killed_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".abc.json.123.0.tmp"), b"{\"half").unwrap();
+    let _store = FileStateStore::open(dir.path()).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn state_key_display_and_id_are_stable() {
+    let key = payments_key();
+    assert_eq!(key.to_string(), "FETCH_PAYMENTS psu=psu-1 parent=acc-42");
+    insta::assert_snapshot!(format!(
+        "{}\n{}",
+        serde_json::to_string(&key).unwrap(),
+        key.id()
+    ));
+}
+
+const CHILD_DIR_ENV: &str = "CONNECTOR_CORE_CRASH_CHILD_DIR";
+
+/// The child process of `file_store_state_is_consistent_after_kill_9_at_random_moments`:
+/// writes versioned states in a loop until killed. Ignored in normal runs.
+#[tokio::test]
+#[ignore = "child process of the kill -9 test; run by it with --ignored"]
+async fn crash_child_writes_states_forever() {
+    let dir = std::env::var(CHILD_DIR_ENV).expect("run by the kill -9 test only");
+    let store = FileStateStore::open(dir).unwrap();
+    let key = payments_key();
+    // a big value makes each write take long enough to be interrupted mid-way
+    let padding = "p".repeat(64 * 1024);
+    loop {
+        let current = store.get(&key).await.unwrap();
+        let version = current.as_ref().map(|v| v.version);
+        let next = version.map_or(1, |v| v.0 + 1);
+        store
+            .put(&key, version, json!({"counter": next, "padding": padding}))
+            .await
+            .unwrap();
+    }
+}
+
+fn read_state_synchronously(dir: &Path) -> Option<(u64, u64)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = FileStateStore::open(dir).unwrap();
+        let got = store.get(&payments_key()).await.unwrap()?;
+        let counter = got.value["counter"].as_u64().expect("counter is a number");
+        Some((got.version.0, counter))
+    })
+}
+
+#[test]
+fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = rand::thread_rng();
+    let mut last_version = 0u64;
+    let mut kills_after_a_write = 0;
+    for round in 0..20 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child_writes_states_forever",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR_ENV, dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // let it start and write for a random while, then SIGKILL it
+        std::thread::sleep(Duration::from_millis(rng.gen_range(20..120)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "round {round}: the child must die by the signal"
+        );
+
+        // every read after a kill finds a complete, parseable state, never an older one
+        if let Some((version, counter)) = read_state_synchronously(dir.path()) {
+            assert_eq!(
+                version, counter,
+                "round {round}: version and content disagree"
+            );
+            assert!(
+                version >= last_version,
+                "round {round}: version went back from {last_version} to {version}"
+            );
+            if version > last_version {
+                kills_after_a_write += 1;
+            }
+            last_version = version;
+        }
+    }
+    assert!(
+        kills_after_a_write >= 5,
+        "the child wrote in only {kills_after_a_write} of 20 rounds"
+    );
+    println!("kill -9 rounds: 20, rounds that advanced the state: {kills_after_a_write}, final version: {last_version}");
+}

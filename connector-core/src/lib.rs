@@ -19,11 +19,15 @@
 //! ```
 
 pub mod contract;
+pub mod engine;
 mod error;
 pub mod model;
 pub mod money;
 pub mod openbanking;
+pub mod sink;
 pub mod state;
 pub mod webhook;
 
+pub use contract::Connector;
+pub use engine::Engine;
 pub use error::{BoxError, ConnectorError, RetryClass};

@@ -1,0 +1,267 @@
+//! The engine: runs a connector's workflow tree against a state store and a sink.
+//!
+//! One cycle ([`Engine::run_once`]) runs every periodic root task of the tree for every PSU
+//! (at most [`EngineConfig::max_concurrent_psus`] PSUs at a time), and for each page:
+//! hands the records to the [`Sink`](crate::sink::Sink), runs the child tasks for the
+//! page's items, then commits the page's state (compare-and-set). A crash or cancellation
+//! at any point therefore replays at most the pages whose state was not committed:
+//! delivery is at least once, and records are idempotent.
+//! [`Engine::run_periodically`] repeats cycles on the polling period plus jitter.
+
+mod config;
+mod pages;
+mod progress;
+mod runtime;
+mod summary;
+mod task;
+mod webhooks;
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use crate::contract::{ConnectorExt, CreateWebhooksRequest, TaskTree};
+use crate::error::ConnectorError;
+use crate::model::TaskType;
+use crate::openbanking::ForwardedUser;
+use crate::sink::{Sink, SinkError};
+use crate::state::{StateError, StateStore};
+use crate::webhook::WebhookConfig;
+use crate::Connector;
+
+pub use config::EngineConfig;
+pub use progress::{ProgressCallback, ProgressEvent, TaskId};
+pub use runtime::{PsuSource, Sleeper, TokioSleeper};
+pub use summary::{RunSummary, TaskFailure};
+pub use webhooks::WebhookOutcome;
+
+/// Why a run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The cancellation token fired.
+    #[error("run cancelled")]
+    Cancelled,
+    /// The sink refused a batch; nothing after it was committed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The state store failed; nothing after it was committed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The connector failed outside a fetch task (install, PSU listing, webhooks).
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+}
+
+/// Runs one connector. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Engine {
+    connector: Arc<dyn Connector>,
+    store: Arc<dyn StateStore>,
+    sink: Arc<dyn Sink>,
+    config: EngineConfig,
+    tree: TaskTree,
+    psus: Option<Arc<dyn PsuSource>>,
+    progress: Option<ProgressCallback>,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("connector", &self.connector.name())
+            .field("config", &self.config)
+            .field("tree", &self.tree)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `connector`, whose workflow tree is taken from its `install`.
+    pub fn new(
+        connector: Arc<dyn Connector>,
+        store: Arc<dyn StateStore>,
+        sink: Arc<dyn Sink>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let tree = connector.install()?;
+        Ok(Engine {
+            connector,
+            store,
+            sink,
+            config,
+            tree,
+            psus: None,
+            progress: None,
+            sleeper: Arc::new(TokioSleeper),
+        })
+    }
+
+    /// Runs root tasks once per PSU of `source` (open banking). Without a source, root
+    /// tasks run once, with no PSU.
+    pub fn with_psus(mut self, source: impl PsuSource + 'static) -> Self {
+        self.psus = Some(Arc::new(source));
+        self
+    }
+
+    /// Reports progress to `callback`.
+    pub fn with_progress(
+        mut self,
+        callback: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// Replaces the tokio timer (tests inject one that does not wait).
+    pub fn with_sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+        self.sleeper = Arc::new(sleeper);
+        self
+    }
+
+    /// The workflow tree being run.
+    pub fn tree(&self) -> &TaskTree {
+        &self.tree
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub(crate) fn emit(&self, event: ProgressEvent) {
+        if let Some(callback) = &self.progress {
+            callback(&event);
+        }
+    }
+
+    /// Runs the tree's `CREATE_WEBHOOKS` tasks; returns the configs to keep (they route and
+    /// verify incoming webhooks, and are needed to uninstall).
+    pub async fn install(&self, webhook_base_url: &str) -> Result<Vec<WebhookConfig>, EngineError> {
+        let mut configs = Vec::new();
+        for node in self.tree.iter() {
+            if node.task_type == TaskType::CreateWebhooks {
+                let handler = self.connector.require_webhooks()?;
+                let request = CreateWebhooksRequest {
+                    connector_id: self.config.connector_id.clone(),
+                    webhook_base_url: webhook_base_url.to_owned(),
+                };
+                configs.extend(handler.create_webhooks(request).await?);
+            }
+        }
+        Ok(configs)
+    }
+
+    async fn scopes(&self) -> Result<Vec<Option<Arc<ForwardedUser>>>, EngineError> {
+        Ok(match &self.psus {
+            Some(source) => source.psus().await?.into_iter().map(Some).collect(),
+            None => vec![None],
+        })
+    }
+
+    /// One cycle over the tree. Task failures (connector errors) are reported in the
+    /// summary and do not stop other tasks; a sink or state-store failure stops the cycle
+    /// with an error, as does cancellation ([`EngineError::Cancelled`]).
+    pub async fn run_once(&self, cancel: &CancellationToken) -> Result<RunSummary, EngineError> {
+        self.run_cycle(1, cancel).await
+    }
+
+    async fn run_cycle(
+        &self,
+        cycle: u64,
+        cancel: &CancellationToken,
+    ) -> Result<RunSummary, EngineError> {
+        let scopes = self.scopes().await?;
+        self.emit(ProgressEvent::CycleStarted {
+            cycle,
+            scopes: scopes.len(),
+        });
+        // Stops the other PSUs when one hits a fatal error, without cancelling the caller.
+        let stop = cancel.child_token();
+        let summary = Mutex::new(RunSummary::default());
+        let run = task::CycleRun {
+            engine: self,
+            cancel: &stop,
+            summary: &summary,
+        };
+        let roots: Vec<_> = self
+            .tree
+            .0
+            .iter()
+            .filter(|node| node.task_type != TaskType::CreateWebhooks)
+            .collect();
+        let results: Vec<Result<(), EngineError>> = futures::stream::iter(scopes)
+            .map(|psu| {
+                let roots = &roots;
+                let run = &run;
+                let stop = &stop;
+                async move {
+                    for node in roots {
+                        let result = run.run_task(node, psu.clone(), None).await;
+                        if result.is_err() {
+                            stop.cancel();
+                        }
+                        result?;
+                    }
+                    Ok(())
+                }
+            })
+            .buffer_unordered(self.config.max_concurrent_psus.get())
+            .collect()
+            .await;
+        let fatal = results
+            .into_iter()
+            .filter_map(Result::err)
+            .find(|e| !matches!(e, EngineError::Cancelled));
+        if let Some(error) = fatal {
+            return Err(error);
+        }
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.emit(ProgressEvent::CycleFinished {
+            cycle,
+            records: summary.records,
+            tasks_failed: summary.tasks_failed,
+        });
+        Ok(summary)
+    }
+
+    /// Runs cycles until `cancel` fires: the first at once, each next one a polling period
+    /// plus a random jitter (up to [`EngineConfig::max_jitter`]) after the previous ended.
+    /// Returns `Ok` when cancelled, or the first sink or state-store error.
+    pub async fn run_periodically(&self, cancel: &CancellationToken) -> Result<(), EngineError> {
+        let mut cycle = 0u64;
+        loop {
+            cycle += 1;
+            match self.run_cycle(cycle, cancel).await {
+                Ok(summary) => tracing::info!(
+                    cycle,
+                    records = summary.records,
+                    tasks_failed = summary.tasks_failed,
+                    "cycle finished"
+                ),
+                Err(EngineError::Cancelled) => return Ok(()),
+                Err(EngineError::Connector(error)) => {
+                    // e.g. the PSU list could not be read: try again next period
+                    tracing::warn!(cycle, %error, "cycle could not start");
+                }
+                Err(fatal) => return Err(fatal),
+            }
+            let max_jitter = self.config.max_jitter();
+            let jitter = if max_jitter.is_zero() {
+                max_jitter
+            } else {
+                rand::thread_rng().gen_range(std::time::Duration::ZERO..=max_jitter)
+            };
+            let delay = self.config.polling_period.saturating_add(jitter);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Ok(()),
+                _ = self.sleeper.sleep(delay) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Typed fetcher pages turned into what the engine handles: records, child payloads, state.
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+
+use crate::contract::{
+    ConnectorExt, FetchPage, FetchRequest, FromPayload, PaymentChange, TaskNode,
+};
+use crate::error::ConnectorError;
+use crate::model::{Account, AccountType, PaymentType, Record, TaskType};
+use crate::Connector;
+
+/// One page, ready for the sink.
+pub(crate) struct EnginePage {
+    pub(crate) records: Vec<Record>,
+    pub(crate) children: Vec<FromPayload>,
+    pub(crate) new_state: serde_json::Value,
+    pub(crate) has_more: bool,
+}
+
+pub(crate) type EngineStream<'a> = BoxStream<'a, Result<EnginePage, ConnectorError>>;
+
+fn invalid(field: &str, message: String) -> ConnectorError {
+    ConnectorError::Validation {
+        field: field.into(),
+        message,
+    }
+}
+
+fn require_reference(kind: &str, reference: &str) -> Result<(), ConnectorError> {
+    if reference.is_empty() {
+        return Err(invalid(
+            "reference",
+            format!("a {kind} has an empty reference"),
+        ));
+    }
+    Ok(())
+}
+
+fn accounts_page(
+    page: FetchPage<Account>,
+    account_type: AccountType,
+    wants_children: bool,
+) -> Result<EnginePage, ConnectorError> {
+    let mut records = Vec::with_capacity(page.items.len());
+    let mut children = Vec::new();
+    for mut account in page.items {
+        require_reference("account", &account.reference)?;
+        // As in Formance, the task decides the type: FETCH_ACCOUNTS yields INTERNAL ones.
+        account.account_type = account_type;
+        if wants_children {
+            children.push(FromPayload::account(&account)?);
+        }
+        records.push(match account_type {
+            AccountType::External => Record::ExternalAccount(account),
+            _ => Record::Account(account),
+        });
+    }
+    Ok(EnginePage {
+        records,
+        children,
+        new_state: page.new_state,
+        has_more: page.has_more,
+    })
+}
+
+fn payments_page(
+    page: FetchPage<PaymentChange>,
+    wants_children: bool,
+) -> Result<EnginePage, ConnectorError> {
+    let mut records = Vec::with_capacity(page.items.len());
+    let mut children = Vec::new();
+    for change in page.items {
+        match &change {
+            PaymentChange::Payment(p) => {
+                require_reference("payment", &p.reference)?;
+                if p.payment_type == PaymentType::Unknown {
+                    return Err(invalid(
+                        "type",
+                        format!("payment {} has type UNKNOWN", p.reference),
+                    ));
+                }
+                if wants_children {
+                    let payload =
+                        serde_json::to_value(p).map_err(|e| invalid("payment", e.to_string()))?;
+                    children.push(FromPayload {
+                        id: p.reference.clone(),
+                        payload,
+                    });
+                }
+            }
+            PaymentChange::Delete(d) => require_reference("payment to delete", &d.reference)?,
+            PaymentChange::Cancel(c) => require_reference("payment to cancel", &c.reference)?,
+        }
+        records.push(Record::from(change));
+    }
+    Ok(EnginePage {
+        records,
+        children,
+        new_state: page.new_state,
+        has_more: page.has_more,
+    })
+}
+
+/// Opens the page stream of `node`'s fetcher, or a typed "not supported" error.
+pub(crate) fn open<'a>(
+    connector: &'a dyn Connector,
+    node: &TaskNode,
+    request: FetchRequest,
+) -> Result<EngineStream<'a>, ConnectorError> {
+    let wants_children = !node.next_tasks.is_empty();
+    Ok(match node.task_type {
+        TaskType::FetchAccounts => connector
+            .require_accounts()?
+            .fetch_accounts(request)
+            .map(move |page| accounts_page(page?, AccountType::Internal, wants_children))
+            .boxed(),
+        TaskType::FetchExternalAccounts => connector
+            .require_external_accounts()?
+            .fetch_external_accounts(request)
+            .map(move |page| accounts_page(page?, AccountType::External, wants_children))
+            .boxed(),
+        TaskType::FetchBalances => connector
+            .require_balances()?
+            .fetch_balances(request)
+            .map(|page| {
+                let page = page?;
+                let mut records = Vec::with_capacity(page.items.len());
+                for balance in page.items {
+                    require_reference("balance's account", &balance.account_reference)?;
+                    records.push(Record::Balance(balance));
+                }
+                Ok(EnginePage {
+                    records,
+                    children: Vec::new(),
+                    new_state: page.new_state,
+                    has_more: page.has_more,
+                })
+            })
+            .boxed(),
+        TaskType::FetchPayments => connector
+            .require_payments()?
+            .fetch_payments(request)
+            .map(move |page| payments_page(page?, wants_children))
+            .boxed(),
+        other => {
+            return Err(ConnectorError::not_supported(
+                Some(other.capability()),
+                "this task type is not run by the engine",
+            ))
+        }
+    })
+}

@@ -5,11 +5,17 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use http::Method;
 use rust_decimal::Decimal;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::client::send::ApiRequest;
+use crate::client::PowensClient;
 use crate::connections::Connection;
 use crate::currencies::Currency;
+use crate::error::Error;
+use crate::query::Query;
 use crate::transactions::Transaction;
 use crate::wire::open_enum::open_enum;
 use crate::wire::{datetime, lenient, money, PowensDateTime};
@@ -305,4 +311,87 @@ pub struct BankAccountsList {
     /// Number of accounts (live, undocumented).
     #[serde(default)]
     pub total: Option<u64>,
+}
+
+open_enum! {
+    /// Values of `expand` on the account endpoints.
+    pub enum AccountExpand {
+        /// `connection`
+        Connection = "connection",
+    }
+}
+
+/// Parameters of the account endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AccountsQuery {
+    /// Include disabled (and deleted) accounts (sent as the value-less flag `all`).
+    pub all: bool,
+    /// Related objects to embed.
+    pub expand: Vec<AccountExpand>,
+}
+
+impl AccountsQuery {
+    /// No flag, no expansion.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the `all` flag.
+    pub fn all(mut self, all: bool) -> Self {
+        self.all = all;
+        self
+    }
+
+    /// Adds an `expand` value.
+    pub fn expand(mut self, expand: AccountExpand) -> Self {
+        self.expand.push(expand);
+        self
+    }
+
+    fn to_url(&self, url: url::Url) -> url::Url {
+        Query::new(url)
+            .flag("all", self.all)
+            .list("expand", self.expand.iter().map(AccountExpand::as_str))
+            .finish()
+    }
+}
+
+impl PowensClient {
+    /// `GET /users/me/accounts`: the user's accounts.
+    pub async fn list_accounts(
+        &self,
+        user_token: &SecretString,
+        query: &AccountsQuery,
+    ) -> Result<BankAccountsList, Error> {
+        let url = query.to_url(self.endpoint().api("users/me/accounts")?);
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
+
+    /// `GET /users/me/connections/{connection_id}/accounts`: one connection's accounts.
+    pub async fn list_connection_accounts(
+        &self,
+        user_token: &SecretString,
+        connection_id: i64,
+        query: &AccountsQuery,
+    ) -> Result<BankAccountsList, Error> {
+        let path = format!("users/me/connections/{connection_id}/accounts");
+        let url = query.to_url(self.endpoint().api(&path)?);
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
+
+    /// `GET /users/me/accounts/{account_id}`: one account.
+    pub async fn get_account(
+        &self,
+        user_token: &SecretString,
+        account_id: i64,
+        query: &AccountsQuery,
+    ) -> Result<BankAccount, Error> {
+        let path = format!("users/me/accounts/{account_id}");
+        let url = query.to_url(self.endpoint().api(&path)?);
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
 }

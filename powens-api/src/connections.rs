@@ -1,10 +1,16 @@
 //! Connections: `Connection`, `ConnectionSource`, `ConnectionState`, the list envelope, and the
 //! connection endpoints (list, get, delete, force sync) under `/users/me/connections`.
 
+use http::Method;
+use secrecy::SecretString;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::BankAccount;
+use crate::client::send::ApiRequest;
+use crate::client::PowensClient;
+use crate::error::Error;
+use crate::query::Query;
 use crate::wire::open_enum::open_enum;
 use crate::wire::{datetime, lenient, PowensDateTime};
 
@@ -200,4 +206,98 @@ pub struct ConnectionsList {
     /// Number of connections (legacy).
     #[serde(default)]
     pub total: Option<u64>,
+}
+
+open_enum! {
+    /// Values of `expand` on the connection endpoints.
+    pub enum ConnectionExpand {
+        /// `connector`
+        Connector = "connector",
+        /// `sources`
+        Sources = "sources",
+        /// `accounts` (enabled accounts)
+        Accounts = "accounts",
+        /// `all_accounts` (disabled accounts included)
+        AllAccounts = "all_accounts",
+    }
+}
+
+/// Parameters of the connection list/get endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ConnectionsQuery {
+    /// Related objects to embed (comma-joined into one `expand`).
+    pub expand: Vec<ConnectionExpand>,
+}
+
+impl ConnectionsQuery {
+    /// No expansion.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an `expand` value.
+    pub fn expand(mut self, expand: ConnectionExpand) -> Self {
+        self.expand.push(expand);
+        self
+    }
+
+    fn to_url(&self, url: url::Url) -> url::Url {
+        Query::new(url)
+            .list("expand", self.expand.iter().map(ConnectionExpand::as_str))
+            .finish()
+    }
+}
+
+impl PowensClient {
+    /// `GET /users/me/connections`: the user's connections.
+    pub async fn list_connections(
+        &self,
+        user_token: &SecretString,
+        query: &ConnectionsQuery,
+    ) -> Result<ConnectionsList, Error> {
+        let url = query.to_url(self.endpoint().api("users/me/connections")?);
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
+
+    /// `GET /users/me/connections/{connection_id}`: one connection.
+    pub async fn get_connection(
+        &self,
+        user_token: &SecretString,
+        connection_id: i64,
+        query: &ConnectionsQuery,
+    ) -> Result<Connection, Error> {
+        let path = format!("users/me/connections/{connection_id}");
+        let url = query.to_url(self.endpoint().api(&path)?);
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
+
+    /// `DELETE /users/me/connections/{connection_id}`: deletes the connection and all its data
+    /// (irreversible; Powens then emits `CONNECTION_DELETED`).
+    pub async fn delete_connection(
+        &self,
+        user_token: &SecretString,
+        connection_id: i64,
+    ) -> Result<(), Error> {
+        let path = format!("users/me/connections/{connection_id}");
+        let url = self.endpoint().api(&path)?;
+        self.send_no_content(ApiRequest::new(Method::DELETE, url, Some(user_token)))
+            .await
+    }
+
+    /// `PUT /users/me/connections/{connection_id}`: forces a sync. Returns the connection when
+    /// Powens answers with one, `None` for an empty answer. The fair-usage policy reserves this
+    /// for syncs a user asked for.
+    pub async fn sync_connection(
+        &self,
+        user_token: &SecretString,
+        connection_id: i64,
+    ) -> Result<Option<Connection>, Error> {
+        let path = format!("users/me/connections/{connection_id}");
+        let url = self.endpoint().api(&path)?;
+        self.send_optional_json(ApiRequest::new(Method::PUT, url, Some(user_token)))
+            .await
+    }
 }

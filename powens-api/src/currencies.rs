@@ -1,7 +1,13 @@
 //! Currencies: the `Currency` object and `GET /currencies`.
 
+use http::Method;
 use rust_decimal::Decimal;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::client::send::ApiRequest;
+use crate::client::PowensClient;
+use crate::error::Error;
 
 use crate::wire::{datetime, money, PowensDateTime};
 
@@ -59,4 +65,17 @@ pub struct CurrenciesList {
     /// The currencies.
     #[serde(default, deserialize_with = "crate::wire::lenient::vec")]
     pub currencies: Vec<Currency>,
+}
+
+impl PowensClient {
+    /// `GET /currencies`: every currency Powens knows. Whether Powens requires a token here is
+    /// unconfirmed; pass one when you have it.
+    pub async fn list_currencies(
+        &self,
+        user_token: Option<&SecretString>,
+    ) -> Result<CurrenciesList, Error> {
+        let url = self.endpoint().api("currencies")?;
+        self.send_json(ApiRequest::new(Method::GET, url, user_token))
+            .await
+    }
 }

@@ -7,6 +7,14 @@
 //! records whether an offset was sent). It exposes single requests and single pages; there is
 //! no domain logic here.
 //!
+//! * Resources: [`auth`], [`users`], [`connections`], [`accounts`], [`transactions`],
+//!   [`currencies`], [`webhooks_auth`]; each adds its endpoint methods to [`PowensClient`].
+//! * [`webview`]: Webview URLs and the callback parser. [`webhooks`]: payloads and the
+//!   `BI-Signature` HMAC.
+//! * [`client`]: the builder and the one send path; [`retry`]: the pure retry decision;
+//!   [`pagination`]: safe `_links.next` following; [`error`]: errors by stage; [`time`]: the
+//!   injectable clock.
+//!
 //! ```
 //! use powens_api::transactions::{TransactionType, TransactionsPage};
 //!
@@ -19,11 +27,42 @@
 //! assert_eq!(page.transactions[0].transaction_type, TransactionType::Card);
 //! assert_eq!(page.next_href(), None);
 //! ```
+//!
+//! Calling the API (not run here):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), powens_api::Error> {
+//! use powens_api::transactions::TransactionsQuery;
+//! use powens_api::pagination::LinkGuard;
+//! use secrecy::SecretString;
+//!
+//! let client = powens_api::PowensClient::builder("https://acme-sandbox.biapi.pro/2.0").build()?;
+//! let token = SecretString::from("user token");
+//! let mut page = client.list_transactions(&token, &TransactionsQuery::new(500).all(true)).await?;
+//! let mut guard = LinkGuard::new();
+//! while let Some(href) = page.next_href() {
+//!     let next = client.resolve_next(href)?; // refuses foreign hosts
+//!     guard.check(&next)?; // refuses a link seen twice
+//!     page = client.transactions_page(&token, &next).await?;
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod accounts;
+pub mod auth;
+pub mod client;
 pub mod connections;
 pub mod currencies;
+pub mod error;
+pub mod pagination;
+mod query;
+pub mod retry;
+pub mod time;
 pub mod transactions;
 pub mod users;
 pub mod webhooks;
+pub mod webhooks_auth;
 pub mod wire;
+
+pub use client::{PowensClient, PowensClientBuilder};
+pub use error::Error;

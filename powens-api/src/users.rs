@@ -1,6 +1,12 @@
 //! Users: the `User` object, `GET /users/me` and `DELETE /users/me`.
 
+use http::Method;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::client::send::ApiRequest;
+use crate::client::PowensClient;
+use crate::error::Error;
 
 use crate::wire::{datetime, PowensDateTime};
 
@@ -16,4 +22,21 @@ pub struct User {
     /// Legacy platform label seen in old webhook bodies.
     #[serde(default)]
     pub platform: Option<String>,
+}
+
+impl PowensClient {
+    /// `GET /users/me`: the user owning the token.
+    pub async fn get_me(&self, user_token: &SecretString) -> Result<User, Error> {
+        let url = self.endpoint().api("users/me")?;
+        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+            .await
+    }
+
+    /// `DELETE /users/me`: deletes the user and all its data (Powens then emits
+    /// `USER_DELETED`).
+    pub async fn delete_me(&self, user_token: &SecretString) -> Result<(), Error> {
+        let url = self.endpoint().api("users/me")?;
+        self.send_no_content(ApiRequest::new(Method::DELETE, url, Some(user_token)))
+            .await
+    }
 }

@@ -1,0 +1,280 @@
+//! The one send path: every endpoint method builds an [`ApiRequest`] and calls
+//! [`PowensClient::send_json`] / [`PowensClient::send_no_content`]. Here live the rate limit,
+//! the concurrency bound, the timeouts, the retry loop and the mapping of answers to errors.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::{HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::PowensClient;
+use crate::error::{ApiError, Error, ErrorBody};
+use crate::retry::{self, AttemptOutcome, Replay, RetryAfter, RetryDecision};
+use crate::wire::decode_json;
+
+/// One logical API call. Holds the bearer token by reference only; has no `Debug` so that
+/// neither the token nor the body can be printed.
+pub(crate) struct ApiRequest<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) bearer: Option<&'a SecretString>,
+    pub(crate) json_body: Option<Vec<u8>>,
+    pub(crate) replay: Replay,
+}
+
+impl<'a> ApiRequest<'a> {
+    /// A request with the replay rule of its method.
+    pub(crate) fn new(method: Method, url: Url, bearer: Option<&'a SecretString>) -> Self {
+        let replay = Replay::for_method(&method);
+        Self {
+            method,
+            url,
+            bearer,
+            json_body: None,
+            replay,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: &serde_json::Value) -> Self {
+        self.json_body = Some(body.to_string().into_bytes());
+        self
+    }
+
+    pub(crate) fn never_replay(mut self) -> Self {
+        self.replay = Replay::Never;
+        self
+    }
+}
+
+/// A successful answer.
+pub(crate) struct Answer {
+    pub(crate) body: Bytes,
+}
+
+/// At most this many characters of a non-JSON error body are kept.
+const EXCERPT_CHARS: usize = 160;
+
+impl PowensClient {
+    /// Sends and decodes a JSON answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: ApiRequest<'_>,
+    ) -> Result<T, Error> {
+        let method = request.method.clone();
+        let path = request.url.path().to_owned();
+        let answer = self.send(request).await?;
+        decode_json(&answer.body).map_err(|source| Error::Decode {
+            method,
+            path,
+            source,
+        })
+    }
+
+    /// Sends and decodes a JSON answer, or `None` when the answer has no body (204).
+    pub(crate) async fn send_optional_json<T: DeserializeOwned>(
+        &self,
+        request: ApiRequest<'_>,
+    ) -> Result<Option<T>, Error> {
+        let method = request.method.clone();
+        let path = request.url.path().to_owned();
+        let answer = self.send(request).await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        decode_json(&answer.body)
+            .map(Some)
+            .map_err(|source| Error::Decode {
+                method,
+                path,
+                source,
+            })
+    }
+
+    /// Sends a request whose answer body is ignored (`DELETE` → 204).
+    pub(crate) async fn send_no_content(&self, request: ApiRequest<'_>) -> Result<(), Error> {
+        self.send(request).await.map(|_| ())
+    }
+
+    /// The retry loop.
+    pub(crate) async fn send(&self, request: ApiRequest<'_>) -> Result<Answer, Error> {
+        let inner = &self.inner;
+        let clock = &*inner.clock;
+        let method = request.method.clone();
+        let path = request.url.path().to_owned();
+        let authorization = match request.bearer {
+            Some(token) => Some(bearer_header(token)?),
+            None => None,
+        };
+        let start = clock.now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let remaining = inner.timeouts.overall.saturating_sub(elapsed(clock, start));
+            if let Some(limiter) = &inner.rate_limiter {
+                limiter.acquire(clock).await;
+            }
+            let permit = inner
+                .concurrency
+                .acquire()
+                .await
+                .map_err(|_| Error::Config {
+                    message: "the client's concurrency limiter was closed".to_owned(),
+                })?;
+            let mut builder = inner
+                .http
+                .request(method.clone(), request.url.clone())
+                .timeout(inner.timeouts.per_attempt.min(remaining).max(MIN_ATTEMPT))
+                .header(USER_AGENT, inner.user_agent.as_str())
+                .header(ACCEPT, "application/json");
+            if let Some(value) = &authorization {
+                builder = builder.header(AUTHORIZATION, value.clone());
+            }
+            if let Some(body) = &request.json_body {
+                builder = builder
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let result = match builder.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    response.bytes().await.map(|body| (status, headers, body))
+                }
+                Err(err) => Err(err),
+            };
+            drop(permit);
+
+            let (outcome, failure) = match result {
+                Ok((status, _, body)) if status.is_success() => {
+                    tracing::debug!(%method, %path, attempt, status = status.as_u16(), "powens call succeeded");
+                    return Ok(Answer { body });
+                }
+                Ok((status, headers, body)) => {
+                    let retry_after = headers
+                        .get(RETRY_AFTER)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(RetryAfter::parse);
+                    let outcome = AttemptOutcome::Status {
+                        status: status.as_u16(),
+                        retry_after,
+                    };
+                    let error = status_error(
+                        &method,
+                        &path,
+                        status.as_u16(),
+                        &headers,
+                        &body,
+                        retry_after.map(|r| r.delay_at(clock.now())),
+                    );
+                    (outcome, error)
+                }
+                Err(err) => (
+                    AttemptOutcome::Transport,
+                    Error::Transport {
+                        method: method.clone(),
+                        path: path.clone(),
+                        attempts: attempt,
+                        source: err.without_url(),
+                    },
+                ),
+            };
+
+            let decision =
+                retry::decide(&inner.retry, request.replay, &outcome, attempt, clock.now());
+            let wait = match decision {
+                RetryDecision::Stop => return Err(failure),
+                RetryDecision::After(wait) => wait,
+                RetryDecision::Backoff { ceiling } => {
+                    retry::full_jitter(ceiling, rand::random::<u64>())
+                }
+            };
+            if elapsed(clock, start).saturating_add(wait) >= inner.timeouts.overall {
+                tracing::warn!(%method, %path, attempt, "powens call out of time budget, not retrying");
+                return Err(failure);
+            }
+            tracing::warn!(%method, %path, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), error = %failure, "powens call failed, retrying");
+            clock.sleep(wait).await;
+        }
+    }
+}
+
+/// Never give an attempt less than this, even at the end of the overall budget.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+
+fn elapsed(clock: &dyn crate::time::Clock, start: chrono::DateTime<chrono::Utc>) -> Duration {
+    (clock.now() - start).to_std().unwrap_or(Duration::ZERO)
+}
+
+fn bearer_header(token: &SecretString) -> Result<HeaderValue, Error> {
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
+            Error::InvalidRequest {
+                field: "token",
+                reason: "contains characters that cannot appear in an HTTP header".to_owned(),
+            }
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Maps an unsuccessful answer to [`Error::RateLimited`] or [`Error::Api`].
+fn status_error(
+    method: &Method,
+    path: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Error {
+    if status == 429 {
+        return Error::RateLimited {
+            method: method.clone(),
+            path: path.to_owned(),
+            retry_after,
+        };
+    }
+    let header_request_id = headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let parsed = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .filter(|b| b.code.is_some() || b.description.is_some());
+    let (code, description, message, body_request_id, excerpt) = match parsed {
+        Some(b) => (
+            b.code,
+            b.description,
+            b.message,
+            b.request_id.map(|id| id.0),
+            None,
+        ),
+        None => (None, None, None, None, excerpt(body)),
+    };
+    Error::Api(Box::new(ApiError {
+        method: method.clone(),
+        path: path.to_owned(),
+        status,
+        code,
+        description,
+        message,
+        request_id: body_request_id.or(header_request_id),
+        excerpt,
+    }))
+}
+
+/// A short single-line excerpt of a body (`None` for an empty one).
+fn excerpt(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let mut words = text.split_whitespace().peekable();
+    words.peek()?;
+    let collapsed: String = words.collect::<Vec<_>>().join(" ");
+    let mut short: String = collapsed.chars().take(EXCERPT_CHARS).collect();
+    if short.len() < collapsed.len() {
+        short.push('…');
+    }
+    Some(short)
+}

@@ -1,0 +1,258 @@
+//! The crate's error type, by the stage that failed, and the Powens error body.
+//!
+//! No variant ever holds a secret: requests carry tokens only in the `Authorization` header,
+//! errors name the method and the URL *path* (never the query), and an unparseable error body
+//! is kept only as a short, single-line excerpt.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::open_enum::open_enum;
+use crate::wire::{JsonDecodeError, RequestId};
+
+open_enum! {
+    /// `error.code` of a Powens error body (ErrorCode). Powens warns new codes appear.
+    pub enum ErrorCode {
+        /// `connectionLocked`: the connection is read-only.
+        ConnectionLocked = "connectionLocked",
+        /// `missingParameter`.
+        MissingParameter = "missingParameter",
+        /// `invalidValue`: details in `description`.
+        InvalidValue = "invalidValue",
+        /// `methodNotAllowed`.
+        MethodNotAllowed = "methodNotAllowed",
+        /// `bug`: internal Powens error.
+        Bug = "bug",
+        /// `noAccount`: the user has no account.
+        NoAccount = "noAccount",
+        /// Wrong credentials: `wrongpass` (also spelled `wrongPass`).
+        WrongPass = "wrongpass" | "wrongPass",
+        /// `websiteUnavailable`.
+        WebsiteUnavailable = "websiteUnavailable",
+        /// `tooManySync`.
+        TooManySync = "tooManySync",
+        /// `bankMessage`.
+        BankMessage = "bankMessage",
+        /// `actionNeeded`.
+        ActionNeeded = "actionNeeded",
+        /// `notSupported`.
+        NotSupported = "notSupported",
+        /// `config`.
+        Config = "config",
+        /// `keymanager`.
+        Keymanager = "keymanager",
+        /// `dataError` (e.g. a webhook auth name Powens dislikes).
+        DataError = "dataError",
+        /// `forbidden`.
+        Forbidden = "forbidden",
+        /// `notFound`.
+        NotFound = "notFound",
+        /// `authFailure` (legacy).
+        AuthFailure = "authFailure",
+    }
+}
+
+/// The JSON error body Powens sends with a non-2xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct ErrorBody {
+    /// Error code.
+    #[serde(default)]
+    pub code: Option<ErrorCode>,
+    /// Technical description, not for end users.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Optional message from the institution, displayable to the user (untranslated).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Request id (integer or string on the wire; `requestId` also read).
+    #[serde(default, alias = "requestId")]
+    pub request_id: Option<RequestId>,
+}
+
+/// A non-2xx answer from Powens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP method of the request.
+    pub method: http::Method,
+    /// URL path of the request (no query string).
+    pub path: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Powens error code, when the body was a Powens error.
+    pub code: Option<ErrorCode>,
+    /// Powens `description`.
+    pub description: Option<String>,
+    /// Powens `message` (institution text).
+    pub message: Option<String>,
+    /// Powens request id, from the body or the `X-Request-Id` header.
+    pub request_id: Option<String>,
+    /// A short single-line excerpt of a body that was not a Powens error (e.g. a CDN HTML
+    /// page).
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: HTTP {}", self.method, self.path, self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        if let Some(description) = &self.description {
+            write!(f, ": {description}")?;
+        }
+        if let Some(message) = &self.message {
+            write!(f, " (institution says: {message})")?;
+        }
+        if let Some(excerpt) = &self.excerpt {
+            write!(f, ": non-JSON body {excerpt:?}")?;
+        }
+        if let Some(request_id) = &self.request_id {
+            write!(f, " [request id {request_id}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a pagination link was not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextLinkProblem {
+    /// The link points at another host (or scheme or port) than the configured endpoint; the
+    /// bearer token must not be sent there.
+    ForeignHost {
+        /// The configured origin.
+        expected: String,
+        /// The link's origin.
+        found: String,
+    },
+    /// The link was already followed in this scan (loop guard).
+    Repeated,
+    /// The link is not a URL or path.
+    Malformed(String),
+}
+
+impl fmt::Display for NextLinkProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ForeignHost { expected, found } => {
+                write!(f, "it points at {found}, not at the configured {expected}")
+            }
+            Self::Repeated => f.write_str("it was already followed in this scan (pagination loop)"),
+            Self::Malformed(reason) => write!(f, "it is malformed: {reason}"),
+        }
+    }
+}
+
+/// Every failure of this crate, by stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client configuration is invalid (endpoint, timeouts, …).
+    #[error("invalid Powens client configuration: {message}")]
+    Config {
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A request parameter was rejected before sending.
+    #[error("invalid request parameter `{field}`: {reason}")]
+    InvalidRequest {
+        /// The parameter.
+        field: &'static str,
+        /// What was expected.
+        reason: String,
+    },
+    /// The request did not get an HTTP answer (DNS, connect, TLS, timeout, reset).
+    #[error("{method} {path}: transport error (after {attempts} attempt(s))")]
+    Transport {
+        /// HTTP method.
+        method: http::Method,
+        /// URL path (no query string).
+        path: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Powens answered with an error status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// Powens answered 429 and the retry budget (or the replay rule) stopped here.
+    #[error("{method} {path}: rate limited by Powens (HTTP 429){}", retry_after_text(*.retry_after))]
+    RateLimited {
+        /// HTTP method.
+        method: http::Method,
+        /// URL path (no query string).
+        path: String,
+        /// The server's `Retry-After`, when given.
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx body did not match the expected wire type.
+    #[error("{method} {path}: cannot decode the response body: {source}")]
+    Decode {
+        /// HTTP method.
+        method: http::Method,
+        /// URL path (no query string).
+        path: String,
+        /// The decoding failure, with the JSON path.
+        #[source]
+        source: JsonDecodeError,
+    },
+    /// A `_links.next` link was refused.
+    #[error("refused to follow pagination link {href:?}: {problem}")]
+    NextLink {
+        /// The link (truncated to 200 characters).
+        href: String,
+        /// Why it was refused.
+        problem: NextLinkProblem,
+    },
+}
+
+fn retry_after_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(delay) => format!(", retry after {}s", delay.as_secs()),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// `true` when the same request may succeed later: transport failures, 429, 408 and 5xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::RateLimited { .. } => true,
+            Self::Api(api) => api.status == 408 || api.status == 429 || api.status >= 500,
+            Self::Config { .. }
+            | Self::InvalidRequest { .. }
+            | Self::Decode { .. }
+            | Self::NextLink { .. } => false,
+        }
+    }
+
+    /// The HTTP status, for API and rate-limit errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api(api) => Some(api.status),
+            Self::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// The Powens error code, for API errors that carried one.
+    pub fn api_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Api(api) => api.code.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn next_link(href: &str, problem: NextLinkProblem) -> Self {
+        Self::NextLink {
+            href: href.chars().take(200).collect(),
+            problem,
+        }
+    }
+}

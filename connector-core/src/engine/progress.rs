@@ -36,7 +36,11 @@ impl std::fmt::Display for TaskId {
 
 /// What the engine is doing, as it happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(
+    tag = "event",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum ProgressEvent {
     /// A cycle (one pass over the workflow tree) started.

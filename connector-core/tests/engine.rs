@@ -1,0 +1,892 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The engine against a fake bank connector: delivery, resumption, cancellation,
+//! concurrency, periodic runs, retries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use connector_core::contract::*;
+use connector_core::engine::{EngineConfig, EngineError, ProgressEvent, PsuSource, Sleeper};
+use connector_core::model::*;
+use connector_core::money::{Amount, Asset};
+use connector_core::openbanking::ForwardedUser;
+use connector_core::sink::{Sink, SinkError};
+use connector_core::state::{FileStateStore, MemoryStateStore, StateKey, StateStore};
+use connector_core::{Connector, ConnectorError, Engine};
+use futures::future::{self, BoxFuture};
+use futures::{FutureExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+// ---------------------------------------------------------------------------------------
+// A fake bank: PSUs with accounts, each account with payments; offset cursors.
+
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+struct InFlightGuard<'a>(&'a InFlight);
+
+impl InFlight {
+    fn enter(&self) -> InFlightGuard<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(self)
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Offset {
+    offset: u64,
+}
+
+#[derive(Default)]
+struct Bank {
+    accounts_per_psu: u64,
+    payments_per_account: u64,
+    external_accounts: bool,
+    in_flight: InFlight,
+    /// Fail the payments fetch once, retryably, when it reaches this offset.
+    fail_payments_once_at: Option<u64>,
+    failed_once: AtomicBool,
+    /// Fail the accounts fetch of this PSU permanently.
+    forbidden_psu: Option<String>,
+    /// After the first payments page, block forever (and notify).
+    block_after_first_payments_page: Option<Arc<Notify>>,
+}
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
+}
+
+fn psu(id: &str) -> Arc<ForwardedUser> {
+    Arc::new(ForwardedUser {
+        psu_id: id.into(),
+        connector_id: "bank".into(),
+        access_token: None,
+        psp_user_id: Some(format!("user-of-{id}")),
+        metadata: BTreeMap::new(),
+    })
+}
+
+fn psus(n: usize) -> Vec<Arc<ForwardedUser>> {
+    (0..n).map(|i| psu(&format!("psu-{i}"))).collect()
+}
+
+impl Bank {
+    fn new(accounts_per_psu: u64, payments_per_account: u64) -> Self {
+        Bank {
+            accounts_per_psu,
+            payments_per_account,
+            ..Bank::default()
+        }
+    }
+
+    fn account(&self, psu: &str, i: u64) -> Account {
+        Account {
+            reference: format!("{psu}-acc-{i}"),
+            created_at: t0(),
+            account_type: AccountType::Unknown, // the engine sets it from the task
+            name: Some(format!("Account {i}")),
+            default_asset: Some(Asset::new("EUR", 2).unwrap()),
+            psu_id: Some(psu.into()),
+            open_banking_connection_id: Some("conn-1".into()),
+            metadata: BTreeMap::new(),
+            raw: json!({"id": i, "balance": 100.25}),
+        }
+    }
+
+    fn payment(account: &Account, i: u64) -> Payment {
+        Payment {
+            reference: format!("{}-pay-{i}", account.reference),
+            parent_reference: None,
+            created_at: t0() + chrono::Duration::minutes(i as i64),
+            payment_type: PaymentType::PayIn,
+            amount: Amount::from_minor(i128::from(i) + 1),
+            asset: Asset::new("EUR", 2).unwrap(),
+            scheme: PaymentScheme::Other,
+            status: PaymentStatus::Succeeded,
+            source_account_reference: None,
+            destination_account_reference: Some(account.reference.clone()),
+            psu_id: account.psu_id.clone(),
+            open_banking_connection_id: None,
+            metadata: BTreeMap::new(),
+            raw: json!({"id": i}),
+        }
+    }
+
+    /// Every record one full cycle must deliver, by identity.
+    fn expected(&self, psus: &[Arc<ForwardedUser>]) -> BTreeSet<String> {
+        let mut all = BTreeSet::new();
+        for p in psus {
+            for a in 0..self.accounts_per_psu {
+                let account = self.account(&p.psu_id, a);
+                all.insert(format!("account:{}", account.reference));
+                all.insert(format!("balance:{}", account.reference));
+                for i in 0..self.payments_per_account {
+                    all.insert(format!("payment:{}", Bank::payment(&account, i).reference));
+                }
+            }
+            if self.external_accounts {
+                all.insert(format!("external_account:{}-counterparty", p.psu_id));
+            }
+        }
+        all
+    }
+}
+
+impl AccountsFetcher for Bank {
+    fn fetch_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
+        async_stream::try_stream! {
+            let psu = request.require_psu()?.psu_id.clone();
+            if self.forbidden_psu.as_deref() == Some(psu.as_str()) {
+                Err(ConnectorError::from_http_status(403, "forbidden", None))?;
+            }
+            let _guard = self.in_flight.enter();
+            let mut state: Offset = request.state()?;
+            loop {
+                tokio::task::yield_now().await;
+                let end = (state.offset + u64::from(request.page_size.get())).min(self.accounts_per_psu);
+                let items = (state.offset..end).map(|i| self.account(&psu, i)).collect();
+                let has_more = end < self.accounts_per_psu;
+                state.offset = end;
+                // The account list is re-read every cycle: reset the cursor after the last page.
+                if has_more {
+                    yield FetchPage::new(items, &state, true)?;
+                } else {
+                    yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false };
+                    break;
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+impl ExternalAccountsFetcher for Bank {
+    fn fetch_external_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
+        async_stream::try_stream! {
+            let psu = request.require_psu()?.psu_id.clone();
+            let mut account = self.account(&psu, 0);
+            account.reference = format!("{psu}-counterparty");
+            yield FetchPage { items: vec![account], new_state: serde_json::Value::Null, has_more: false };
+        }
+        .boxed()
+    }
+}
+
+impl BalancesFetcher for Bank {
+    fn fetch_balances(&self, request: FetchRequest) -> PageStream<'_, Balance> {
+        async_stream::try_stream! {
+            let account = request.parent_account()?;
+            let balance = Balance {
+                account_reference: account.reference.clone(),
+                created_at: t0(),
+                amount: Amount::from_minor(10025),
+                available_amount: None,
+                asset: Asset::new("EUR", 2).unwrap(),
+                psu_id: account.psu_id.clone(),
+                open_banking_connection_id: None,
+            };
+            yield FetchPage { items: vec![balance], new_state: serde_json::Value::Null, has_more: false };
+        }
+        .boxed()
+    }
+}
+
+impl PaymentsFetcher for Bank {
+    fn fetch_payments(&self, request: FetchRequest) -> PageStream<'_, PaymentChange> {
+        async_stream::try_stream! {
+            let account = request.parent_account()?;
+            let mut state: Offset = request.state()?;
+            let mut first = true;
+            while state.offset < self.payments_per_account {
+                tokio::task::yield_now().await;
+                if !first {
+                    if let Some(blocked) = &self.block_after_first_payments_page {
+                        blocked.notify_one();
+                        future::pending::<()>().await;
+                    }
+                }
+                first = false;
+                if Some(state.offset) == self.fail_payments_once_at
+                    && !self.failed_once.swap(true, Ordering::SeqCst)
+                {
+                    Err(ConnectorError::from_http_status(503, "maintenance", None))?;
+                }
+                let end = (state.offset + u64::from(request.page_size.get())).min(self.payments_per_account);
+                let items = (state.offset..end)
+                    .map(|i| PaymentChange::Payment(Bank::payment(&account, i)))
+                    .collect();
+                state.offset = end;
+                yield FetchPage::new(items, &state, end < self.payments_per_account)?;
+            }
+        }
+        .boxed()
+    }
+}
+
+impl Connector for Bank {
+    fn name(&self) -> &str {
+        "bank"
+    }
+
+    fn capabilities(&self) -> &[Capability] {
+        &[
+            Capability::FetchAccounts,
+            Capability::FetchBalances,
+            Capability::FetchPayments,
+        ]
+    }
+
+    fn install(&self) -> Result<TaskTree, ConnectorError> {
+        let mut tree = TaskTree::polling_open_banking();
+        if !self.external_accounts {
+            tree.0
+                .retain(|n| n.task_type != TaskType::FetchExternalAccounts);
+        }
+        Ok(tree)
+    }
+
+    fn uninstall(&self, _request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    fn accounts_fetcher(&self) -> Option<&dyn AccountsFetcher> {
+        Some(self)
+    }
+
+    fn external_accounts_fetcher(&self) -> Option<&dyn ExternalAccountsFetcher> {
+        Some(self)
+    }
+
+    fn balances_fetcher(&self) -> Option<&dyn BalancesFetcher> {
+        Some(self)
+    }
+
+    fn payments_fetcher(&self) -> Option<&dyn PaymentsFetcher> {
+        Some(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sinks and sleepers for tests.
+
+/// Keeps every record; can refuse every batch after the first `accept_batches`.
+#[derive(Default)]
+struct RecordingSink {
+    records: Mutex<Vec<Record>>,
+    batches: AtomicUsize,
+    accept_batches: Option<usize>,
+}
+
+impl RecordingSink {
+    fn failing_after(batches: usize) -> Self {
+        RecordingSink {
+            accept_batches: Some(batches),
+            ..RecordingSink::default()
+        }
+    }
+
+    fn take(&self) -> Vec<Record> {
+        std::mem::take(&mut *self.records.lock().unwrap())
+    }
+}
+
+impl Sink for RecordingSink {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        let n = self.batches.fetch_add(1, Ordering::SeqCst);
+        let result = if self.accept_batches.is_some_and(|limit| n >= limit) {
+            Err(SinkError::Other("disk full".into()))
+        } else {
+            self.records.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        };
+        future::ready(result).boxed()
+    }
+}
+
+fn identity(record: &Record) -> String {
+    let reference = match record {
+        Record::Account(a) | Record::ExternalAccount(a) => a.reference.clone(),
+        Record::Balance(b) => b.account_reference.clone(),
+        Record::Payment(p) => p.reference.clone(),
+        other => panic!("unexpected record {other:?}"),
+    };
+    format!("{}:{reference}", record.kind())
+}
+
+/// Records by identity; panics if one identity was delivered with two different contents.
+fn by_identity(records: &[Record]) -> BTreeMap<String, String> {
+    let mut seen = BTreeMap::new();
+    for record in records {
+        let json = serde_json::to_string(record).unwrap();
+        if let Some(previous) = seen.insert(identity(record), json.clone()) {
+            assert_eq!(previous, json, "a repeated record must be identical");
+        }
+    }
+    seen
+}
+
+/// Returns at once, recording the delays; cancels `token` at the `cancel_at`-th sleep.
+#[derive(Clone)]
+struct RecordingSleeper {
+    delays: Arc<Mutex<Vec<Duration>>>,
+    cancel_at: usize,
+    token: CancellationToken,
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        let mut delays = self.delays.lock().unwrap();
+        delays.push(duration);
+        if delays.len() >= self.cancel_at {
+            self.token.cancel();
+        }
+        future::ready(()).boxed()
+    }
+}
+
+fn config(page_size: u32, max_concurrent_psus: usize) -> EngineConfig {
+    EngineConfig {
+        connector_id: "bank-1".into(),
+        page_size: page_size.try_into().unwrap(),
+        max_concurrent_psus: max_concurrent_psus.try_into().unwrap(),
+        ..EngineConfig::default()
+    }
+}
+
+fn engine(
+    bank: Arc<Bank>,
+    store: Arc<dyn StateStore>,
+    sink: Arc<dyn Sink>,
+    cfg: EngineConfig,
+    users: Vec<Arc<ForwardedUser>>,
+) -> Engine {
+    Engine::new(bank, store, sink, cfg)
+        .unwrap()
+        .with_psus(users)
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn one_cycle_delivers_every_record_of_the_tree_exactly_once() {
+    let bank = Arc::new(Bank {
+        external_accounts: true,
+        ..Bank::new(3, 23)
+    });
+    let users = psus(4);
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(MemoryStateStore::new());
+    let engine = engine(
+        bank.clone(),
+        store.clone(),
+        sink.clone(),
+        config(10, 2),
+        users.clone(),
+    );
+
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+
+    let records = sink.take();
+    let delivered = by_identity(&records);
+    assert_eq!(
+        records.len(),
+        delivered.len(),
+        "no duplicates in an uninterrupted run"
+    );
+    assert_eq!(
+        delivered.keys().cloned().collect::<BTreeSet<_>>(),
+        bank.expected(&users)
+    );
+    assert_eq!(summary.records, records.len() as u64);
+    assert_eq!((summary.tasks_failed, summary.failures.len()), (0, 0));
+    // accounts are typed by their task
+    assert!(records
+        .iter()
+        .any(|r| matches!(r, Record::Account(a) if a.account_type == AccountType::Internal)));
+    assert!(records.iter().any(
+        |r| matches!(r, Record::ExternalAccount(a) if a.account_type == AccountType::External)
+    ));
+    // the payments cursor of one account is committed at its end
+    let key = StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-1")
+        .for_parent("psu-1-acc-2");
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().value,
+        json!({"offset": 23})
+    );
+}
+
+#[tokio::test]
+async fn records_of_an_account_come_before_its_balances_and_payments() {
+    let bank = Arc::new(Bank::new(2, 3));
+    let sink = Arc::new(RecordingSink::default());
+    let engine = engine(
+        bank,
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        config(10, 1),
+        psus(1),
+    );
+    engine.run_once(&CancellationToken::new()).await.unwrap();
+    let order: Vec<String> = sink.take().iter().map(identity).collect();
+    insta::assert_snapshot!(order.join("\n"));
+}
+
+#[tokio::test]
+async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_records() {
+    for fail_after_batches in [0, 1, 4, 9, 17] {
+        let dir = tempfile::tempdir().unwrap();
+        let bank = Arc::new(Bank {
+            external_accounts: true,
+            ..Bank::new(3, 25)
+        });
+        let users = psus(3);
+        let expected = bank.expected(&users);
+
+        // first run: the sink breaks after some batches
+        let broken = Arc::new(RecordingSink::failing_after(fail_after_batches));
+        let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
+        let first = engine(
+            bank.clone(),
+            store,
+            broken.clone(),
+            config(7, 2),
+            users.clone(),
+        );
+        let err = first.run_once(&CancellationToken::new()).await.unwrap_err();
+        assert!(matches!(err, EngineError::Sink(_)), "{err}");
+        let mut delivered = broken.take();
+        let first_count = delivered.len();
+
+        // restart on the same directory
+        let sink = Arc::new(RecordingSink::default());
+        let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
+        let second = engine(
+            bank.clone(),
+            store,
+            sink.clone(),
+            config(7, 2),
+            users.clone(),
+        );
+        second.run_once(&CancellationToken::new()).await.unwrap();
+        let resumed = sink.take();
+        delivered.extend(resumed.iter().cloned());
+
+        let all = by_identity(&delivered);
+        assert_eq!(
+            all.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "after failing at batch {fail_after_batches}"
+        );
+        // the restart did not start over: it skipped what the first run had committed
+        if first_count > 30 {
+            assert!(
+                resumed.len() < expected.len(),
+                "restart re-sent everything ({} records)",
+                resumed.len()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_run_resumes_without_losing_records() {
+    let notify = Arc::new(Notify::new());
+    let bank = Arc::new(Bank {
+        block_after_first_payments_page: Some(notify.clone()),
+        ..Bank::new(2, 30)
+    });
+    let users = psus(1);
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
+    let engine = Arc::new(engine(
+        bank.clone(),
+        store,
+        sink.clone(),
+        config(10, 1),
+        users.clone(),
+    ));
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        let cancel = cancel.clone();
+        async move { engine.run_once(&cancel).await }
+    });
+    notify.notified().await; // the fetcher now hangs on the provider
+    cancel.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("cancellation must stop the run")
+        .unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    let mut delivered = sink.take();
+    assert!(
+        delivered.iter().any(|r| matches!(r, Record::Payment(_))),
+        "the first page was delivered"
+    );
+
+    let healthy = Arc::new(Bank::new(2, 30));
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
+    let again = engine_for(healthy, store, sink.clone(), users.clone());
+    again.run_once(&CancellationToken::new()).await.unwrap();
+    delivered.extend(sink.take());
+    assert_eq!(
+        by_identity(&delivered)
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        bank.expected(&users)
+    );
+}
+
+fn engine_for(
+    bank: Arc<Bank>,
+    store: Arc<dyn StateStore>,
+    sink: Arc<dyn Sink>,
+    users: Vec<Arc<ForwardedUser>>,
+) -> Engine {
+    engine(bank, store, sink, config(10, 1), users)
+}
+
+#[tokio::test]
+async fn cancellation_before_start_stops_at_once_and_commits_nothing() {
+    let bank = Arc::new(Bank::new(2, 5));
+    let store = Arc::new(MemoryStateStore::new());
+    let sink = Arc::new(RecordingSink::default());
+    let engine = engine(bank, store.clone(), sink.clone(), config(10, 1), psus(2));
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    assert!(matches!(
+        engine.run_once(&cancel).await,
+        Err(EngineError::Cancelled)
+    ));
+    assert!(store.is_empty());
+    assert!(sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn the_concurrency_bound_across_psus_holds() {
+    for bound in [1, 3] {
+        let bank = Arc::new(Bank::new(2, 5));
+        let engine = engine(
+            bank.clone(),
+            Arc::new(MemoryStateStore::new()),
+            Arc::new(RecordingSink::default()),
+            config(1, bound),
+            psus(9),
+        );
+        engine.run_once(&CancellationToken::new()).await.unwrap();
+        assert_eq!(
+            bank.in_flight.max.load(Ordering::SeqCst),
+            bound,
+            "max PSUs in flight with bound {bound}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn state_is_committed_only_after_the_sink_accepted_the_page() {
+    let bank = Arc::new(Bank::new(2, 5));
+    let store = Arc::new(MemoryStateStore::new());
+    let engine = engine(
+        bank,
+        store.clone(),
+        Arc::new(RecordingSink::failing_after(0)),
+        config(10, 1),
+        psus(1),
+    );
+    assert!(engine.run_once(&CancellationToken::new()).await.is_err());
+    assert!(store.is_empty(), "a refused page must not move the cursor");
+}
+
+#[tokio::test]
+async fn a_retryable_fetch_error_is_retried_from_the_committed_state() {
+    let bank = Arc::new(Bank {
+        fail_payments_once_at: Some(4),
+        ..Bank::new(1, 10)
+    });
+    let users = psus(1);
+    let sink = Arc::new(RecordingSink::default());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sleeper = RecordingSleeper {
+        delays: Arc::default(),
+        cancel_at: usize::MAX,
+        token: CancellationToken::new(),
+    };
+    let engine = engine(
+        bank.clone(),
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        config(2, 1),
+        users.clone(),
+    )
+    .with_sleeper(sleeper.clone())
+    .with_progress({
+        let events = events.clone();
+        move |e: &ProgressEvent| events.lock().unwrap().push(e.clone())
+    });
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 0);
+    let records = sink.take();
+    assert_eq!(
+        records.len(),
+        by_identity(&records).len(),
+        "resuming from the committed offset repeats nothing here"
+    );
+    assert_eq!(
+        by_identity(&records)
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        bank.expected(&users)
+    );
+    assert_eq!(
+        *sleeper.delays.lock().unwrap(),
+        vec![Duration::from_secs(1)]
+    );
+    let retried = events.lock().unwrap().iter().any(|e| {
+        matches!(e,
+        ProgressEvent::TaskFailed { will_retry: true, error, .. } if error.contains("503"))
+    });
+    assert!(retried);
+}
+
+#[tokio::test]
+async fn a_permanent_error_fails_only_its_task() {
+    let bank = Arc::new(Bank {
+        forbidden_psu: Some("psu-1".into()),
+        ..Bank::new(1, 3)
+    });
+    let users = psus(3);
+    let sink = Arc::new(RecordingSink::default());
+    let engine = engine(
+        bank.clone(),
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        config(10, 3),
+        users.clone(),
+    );
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 1);
+    let failure = &summary.failures[0];
+    assert_eq!(failure.task.psu_id.as_deref(), Some("psu-1"));
+    assert!(matches!(
+        failure.error,
+        ConnectorError::UpstreamClient { status: 403, .. }
+    ));
+    let delivered = by_identity(&sink.take());
+    let healthy = [users[0].clone(), users[2].clone()];
+    assert_eq!(
+        delivered.keys().cloned().collect::<BTreeSet<_>>(),
+        bank.expected(&healthy)
+    );
+}
+
+/// A connector whose tree names a capability it does not implement.
+struct Incomplete;
+
+impl Connector for Incomplete {
+    fn name(&self) -> &str {
+        "incomplete"
+    }
+    fn capabilities(&self) -> &[Capability] {
+        &[]
+    }
+    fn install(&self) -> Result<TaskTree, ConnectorError> {
+        Ok(TaskTree(vec![TaskNode::new(
+            TaskType::FetchExternalAccounts,
+            "fetch_external_accounts",
+            true,
+        )]))
+    }
+    fn uninstall(&self, _request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        future::ready(Ok(())).boxed()
+    }
+}
+
+#[tokio::test]
+async fn a_task_the_connector_lacks_fails_as_not_supported() {
+    let engine = Engine::new(
+        Arc::new(Incomplete),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(RecordingSink::default()),
+        config(10, 1),
+    )
+    .unwrap();
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 1);
+    assert!(matches!(
+        summary.failures[0].error,
+        ConnectorError::NotSupported {
+            capability: Some(Capability::FetchExternalAccounts),
+            ..
+        }
+    ));
+    assert!(!summary.failures[0].error.is_retryable());
+    // without a PSU source, root tasks run once, for no PSU
+    assert_eq!(summary.failures[0].task.psu_id, None);
+    // and install without CREATE_WEBHOOKS in the tree creates nothing
+    assert!(engine
+        .install("https://example.test/hooks")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn periodic_runs_wait_the_polling_period_plus_bounded_jitter() {
+    let bank = Arc::new(Bank::new(1, 4));
+    let cancel = CancellationToken::new();
+    let sleeper = RecordingSleeper {
+        delays: Arc::default(),
+        cancel_at: 3,
+        token: cancel.clone(),
+    };
+    let cycles = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::new(RecordingSink::default());
+    let mut cfg = config(10, 1);
+    cfg.polling_period = Duration::from_secs(20 * 60);
+    let engine = engine(
+        bank,
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        cfg.clone(),
+        psus(1),
+    )
+    .with_sleeper(sleeper.clone())
+    .with_progress({
+        let cycles = cycles.clone();
+        move |e: &ProgressEvent| {
+            if let ProgressEvent::CycleFinished { cycle, records, .. } = e {
+                cycles.lock().unwrap().push((*cycle, *records));
+            }
+        }
+    });
+    engine.run_periodically(&cancel).await.unwrap();
+    // every cycle re-lists the account and its balance; payments come once (watermark)
+    assert_eq!(*cycles.lock().unwrap(), vec![(1, 6), (2, 2), (3, 2)]);
+    let delays = sleeper.delays.lock().unwrap().clone();
+    assert_eq!(delays.len(), 3);
+    assert_eq!(cfg.max_jitter(), Duration::from_secs(5 * 60));
+    for delay in delays {
+        assert!(
+            delay >= cfg.polling_period && delay <= cfg.polling_period + cfg.max_jitter(),
+            "{delay:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn progress_events_describe_tasks_and_pages() {
+    let bank = Arc::new(Bank::new(1, 3));
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let engine = engine(
+        bank,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(RecordingSink::default()),
+        config(2, 1),
+        psus(1),
+    )
+    .with_progress({
+        let events = events.clone();
+        move |e: &ProgressEvent| {
+            events
+                .lock()
+                .unwrap()
+                .push(serde_json::to_string(e).unwrap())
+        }
+    });
+    engine.run_once(&CancellationToken::new()).await.unwrap();
+    insta::assert_snapshot!(events.lock().unwrap().join("\n"));
+}
+
+#[test]
+fn the_run_future_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let engine = Engine::new(
+        Arc::new(Bank::new(1, 1)),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(RecordingSink::default()),
+        config(1, 1),
+    )
+    .unwrap();
+    let token = CancellationToken::new();
+    assert_send(&engine.run_once(&token));
+    assert_send(&engine.run_periodically(&token));
+}
+
+#[tokio::test]
+async fn the_psu_source_is_asked_every_cycle() {
+    struct Counting(AtomicUsize);
+    impl PsuSource for Counting {
+        fn psus(&self) -> BoxFuture<'_, Result<Vec<Arc<ForwardedUser>>, ConnectorError>> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            future::ready(Ok(psus(n))).boxed()
+        }
+    }
+    let bank = Arc::new(Bank::new(1, 1));
+    let sink = Arc::new(RecordingSink::default());
+    let engine = Engine::new(
+        bank,
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        config(10, 2),
+    )
+    .unwrap()
+    .with_psus(Counting(AtomicUsize::new(0)));
+    engine.run_once(&CancellationToken::new()).await.unwrap();
+    engine.run_once(&CancellationToken::new()).await.unwrap();
+    let mut accounts: Vec<String> = sink
+        .take()
+        .iter()
+        .filter(|r| r.kind() == "account")
+        .map(identity)
+        .collect();
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        vec![
+            "account:psu-0-acc-0",
+            "account:psu-0-acc-0",
+            "account:psu-1-acc-0"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn page_streams_are_consumed_lazily_one_page_at_a_time() {
+    // a page stream is pulled only as the engine goes: after the first page no second
+    // page has been produced yet
+    let bank = Bank::new(1, 100);
+    let request = FetchRequest {
+        psu: Some(psu("psu-0")),
+        from_payload: Some(FromPayload::account(&bank.account("psu-0", 0)).unwrap()),
+        state: Some(json!({"offset": 90})),
+        page_size: 4.try_into().unwrap(),
+    };
+    let mut stream = bank.fetch_payments(request);
+    let page = stream.next().await.unwrap().unwrap();
+    assert_eq!(page.items.len(), 4);
+    assert_eq!(page.new_state, json!({"offset": 94}));
+    assert!(page.has_more);
+    let rest: Vec<_> = stream.collect().await;
+    assert_eq!(rest.len(), 2, "94..98, 98..100");
+}

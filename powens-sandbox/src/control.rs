@@ -1,0 +1,478 @@
+//! The control API: move the clock, change data, schedule changes during a scan, inject faults,
+//! register webhook receivers, and read the truth. [`SandboxControl`] is the Rust face; the same
+//! operations are served over HTTP under `/__sandbox/` (see the crate documentation).
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::SandboxError;
+use crate::events;
+use crate::faults::{FaultBook, FaultRule};
+use crate::store::{Scheduled, Store};
+use crate::truth::{truth_of, Truth};
+use crate::webhooks::{WebhookDelivery, WebhookEvent, WebhookHub};
+
+/// How a pending (`coming`) transaction matures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaturationMode {
+    /// Keep the id: `coming` flips to false, `date` becomes the clock's date, `last_update` moves.
+    #[default]
+    KeepId,
+    /// Tombstone the provisional row (`deleted` set) and create a posted row with a new id, same
+    /// account and value, dated the clock's date.
+    Replace,
+}
+
+/// One data change. In HTTP control bodies amounts are strings (`"-12.50"`), and the enum is
+/// externally tagged: `{"add_transactions": {"account_id": 3, "count": 10}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Append `count` seeded transactions dated today.
+    AddTransactions {
+        /// Target account.
+        account_id: u64,
+        /// How many.
+        count: u32,
+        /// Pending rows.
+        #[serde(default)]
+        coming: bool,
+    },
+    /// Append one transaction with an exact value.
+    AddTransaction {
+        /// Target account.
+        account_id: u64,
+        /// Signed value (at most the currency's decimals).
+        #[serde(with = "rust_decimal::serde::str")]
+        value: Decimal,
+        /// Date (default: the clock's date).
+        #[serde(default)]
+        date: Option<NaiveDate>,
+        /// Pending row.
+        #[serde(default)]
+        coming: bool,
+        /// Label (default: a generated one).
+        #[serde(default)]
+        wording: Option<String>,
+    },
+    /// Mature one pending row (mode: the sandbox's current one unless given).
+    Mature {
+        /// The pending row.
+        transaction_id: u64,
+        /// Override of the maturation mode.
+        #[serde(default)]
+        mode: Option<MaturationMode>,
+    },
+    /// Mature the `count` oldest pending rows of an account.
+    MatureComing {
+        /// The account.
+        account_id: u64,
+        /// How many.
+        count: u32,
+        /// Override of the maturation mode.
+        #[serde(default)]
+        mode: Option<MaturationMode>,
+    },
+    /// Delete (tombstone) a row.
+    DeleteTransaction {
+        /// The row.
+        transaction_id: u64,
+    },
+    /// Set an account's booked balance.
+    SetBalance {
+        /// The account.
+        account_id: u64,
+        /// The new balance.
+        #[serde(with = "rust_decimal::serde::str")]
+        balance: Decimal,
+    },
+    /// Move the clock forward.
+    AdvanceClock {
+        /// Seconds.
+        seconds: i64,
+    },
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeOutcome {
+    /// New transaction ids.
+    pub created: Vec<u64>,
+    /// Transactions changed in place (maturation keeping the id).
+    pub updated: Vec<u64>,
+    /// Transactions tombstoned.
+    pub deleted: Vec<u64>,
+}
+
+/// Which transaction listing a trigger watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageScope {
+    /// `GET /users/me/transactions` of this user.
+    User(u64),
+    /// `GET /users/me/accounts/{id}/transactions` of this account.
+    Account(u64),
+}
+
+/// "After the `after_page`-th page of `scope` is served (counted from when it is scheduled)".
+/// The change is applied after the page body is built and before it is sent, so the client's
+/// next request sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// The watched listing.
+    pub scope: PageScope,
+    /// 1-based page count.
+    pub after_page: u32,
+}
+
+/// A user created by the sandbox with a permanent token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeededUser {
+    /// Powens user id.
+    pub id: u64,
+    /// Permanent user token (a sandbox token: not a real secret).
+    pub token: String,
+    /// Connections linked at creation.
+    pub connection_ids: Vec<u64>,
+}
+
+/// State shared by the server and the control handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Mutex<Store>,
+    pub(crate) faults: Mutex<FaultBook>,
+    pub(crate) webhooks: WebhookHub,
+    pub(crate) base_url: String,
+}
+
+impl Shared {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultBook> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The control API of a running sandbox (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct SandboxControl {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl SandboxControl {
+    /// The sandbox clock (naive Europe/Paris wall-clock time).
+    pub fn now(&self) -> NaiveDateTime {
+        self.shared.store().now()
+    }
+
+    /// Moves the clock forward (or backward with a negative delta).
+    pub fn advance(&self, by: TimeDelta) {
+        self.shared.store().clock.advance(by);
+    }
+
+    /// Sets the clock.
+    pub fn set_now(&self, at: NaiveDateTime) {
+        self.shared.store().clock.set(at);
+    }
+
+    /// Creates a permanent user with `connections` seeded connections and a token.
+    pub fn create_user(&self, connections: u32) -> SeededUser {
+        let (user, ids) = {
+            let mut store = self.shared.store();
+            let id = store.create_user(true);
+            let token = store.mint_token(id, None);
+            let ids = store.link_connections(id, connections);
+            (
+                SeededUser {
+                    id,
+                    token,
+                    connection_ids: ids.clone(),
+                },
+                ids,
+            )
+        };
+        for c in ids {
+            events::connection_synced(&self.shared, user.id, c);
+        }
+        user
+    }
+
+    /// A new permanent token for an existing user.
+    pub fn new_token(&self, user_id: u64) -> Result<String, SandboxError> {
+        let mut store = self.shared.store();
+        if !store.users.contains_key(&user_id) {
+            return Err(SandboxError::UnknownUser(user_id));
+        }
+        Ok(store.mint_token(user_id, None))
+    }
+
+    /// Links `count` seeded connections to a user (what the Webview does); fires
+    /// `CONNECTION_SYNCED` for each. Returns the new connection ids.
+    pub fn link_bank(&self, user_id: u64, count: u32) -> Result<Vec<u64>, SandboxError> {
+        let ids = {
+            let mut store = self.shared.store();
+            if !store.users.contains_key(&user_id) {
+                return Err(SandboxError::UnknownUser(user_id));
+            }
+            store.link_connections(user_id, count)
+        };
+        for &c in &ids {
+            events::connection_synced(&self.shared, user_id, c);
+        }
+        Ok(ids)
+    }
+
+    /// Applies a change now.
+    pub fn apply(&self, change: Change) -> Result<ChangeOutcome, SandboxError> {
+        self.shared.store().apply_change(&change)
+    }
+
+    /// Appends `count` seeded transactions to an account.
+    pub fn add_transactions(
+        &self,
+        account_id: u64,
+        count: u32,
+        coming: bool,
+    ) -> Result<Vec<u64>, SandboxError> {
+        self.apply(Change::AddTransactions {
+            account_id,
+            count,
+            coming,
+        })
+        .map(|o| o.created)
+    }
+
+    /// Matures a pending row with the current [`MaturationMode`].
+    pub fn mature(&self, transaction_id: u64) -> Result<ChangeOutcome, SandboxError> {
+        self.apply(Change::Mature {
+            transaction_id,
+            mode: None,
+        })
+    }
+
+    /// Deletes (tombstones) a row.
+    pub fn delete_transaction(&self, transaction_id: u64) -> Result<(), SandboxError> {
+        self.apply(Change::DeleteTransaction { transaction_id })
+            .map(|_| ())
+    }
+
+    /// Sets an account's booked balance.
+    pub fn set_balance(&self, account_id: u64, balance: Decimal) -> Result<(), SandboxError> {
+        self.apply(Change::SetBalance {
+            account_id,
+            balance,
+        })
+        .map(|_| ())
+    }
+
+    /// Switches how pending rows mature from now on.
+    pub fn set_maturation_mode(&self, mode: MaturationMode) {
+        self.shared.store().maturation = mode;
+    }
+
+    /// The current maturation mode.
+    pub fn maturation_mode(&self) -> MaturationMode {
+        self.shared.store().maturation
+    }
+
+    /// Schedules `change` to fire when `trigger` completes (e.g. after page 2 of an account's
+    /// transactions is served).
+    pub fn schedule(&self, trigger: Trigger, change: Change) {
+        self.shared.store().scheduled.push(Scheduled {
+            trigger,
+            served: 0,
+            change,
+        });
+    }
+
+    /// Sets a connection's `state` (and `error_message`), stamping `last_update`.
+    pub fn set_connection_state(
+        &self,
+        connection_id: u64,
+        state: Option<&str>,
+    ) -> Result<(), SandboxError> {
+        let mut store = self.shared.store();
+        let now = store.now();
+        let user = store
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let c = store
+            .users
+            .get_mut(&user)
+            .and_then(|u| u.connection_mut(connection_id))
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        c.state = state.map(str::to_owned);
+        c.error_message = state.map(|s| format!("Sandbox: the bank answered {s}"));
+        c.last_update = Some(now);
+        Ok(())
+    }
+
+    /// Sets a connection's consent expiry.
+    pub fn set_connection_expire(
+        &self,
+        connection_id: u64,
+        expire: Option<NaiveDateTime>,
+    ) -> Result<(), SandboxError> {
+        let mut store = self.shared.store();
+        let user = store
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let c = store
+            .users
+            .get_mut(&user)
+            .and_then(|u| u.connection_mut(connection_id))
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        c.expire = expire;
+        Ok(())
+    }
+
+    /// Disables or re-enables an account, deletes or restores it, or sets its `error`.
+    pub fn set_account_status(
+        &self,
+        account_id: u64,
+        status: AccountStatus,
+    ) -> Result<(), SandboxError> {
+        let mut store = self.shared.store();
+        let now = store.now();
+        let user_id = store
+            .account_owner(account_id)
+            .ok_or(SandboxError::UnknownAccount(account_id))?;
+        let user = store
+            .users
+            .get_mut(&user_id)
+            .ok_or(SandboxError::UnknownUser(user_id))?;
+        let a = user
+            .account_mut(account_id)
+            .ok_or(SandboxError::UnknownAccount(account_id))?;
+        match status {
+            AccountStatus::Disabled(on) => a.disabled = on.then_some(now),
+            AccountStatus::Deleted(on) => a.deleted = on.then_some(now),
+            AccountStatus::Error(e) => a.error = e,
+        }
+        a.last_update = now;
+        user.touch();
+        Ok(())
+    }
+
+    /// The exact dataset a correct sync of this user must end with.
+    pub fn truth(&self, user_id: u64) -> Result<Truth, SandboxError> {
+        let store = self.shared.store();
+        let user = store
+            .users
+            .get(&user_id)
+            .ok_or(SandboxError::UnknownUser(user_id))?;
+        Ok(truth_of(user, &store.wordings, &store.counterparties))
+    }
+
+    /// Makes the Webview answer `error=access_denied&error_description=…` (until cleared with
+    /// `None`).
+    pub fn deny_webview(&self, description: Option<String>) {
+        self.shared.store().webview_denial = description;
+    }
+
+    /// Installs a fault rule.
+    pub fn inject_fault(&self, rule: FaultRule) {
+        self.shared.faults().install(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
+    }
+
+    /// Registers a receiver URL for an event (several per event allowed).
+    pub fn register_webhook(&self, event: WebhookEvent, url: impl Into<String>) {
+        self.shared.webhooks.register(event, url.into());
+    }
+
+    /// Every delivery so far, in dispatch order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.webhooks.deliveries()
+    }
+
+    /// Waits until every webhook delivery (with its retries) has finished.
+    pub async fn wait_for_webhooks(&self) {
+        self.shared.webhooks.wait_idle().await;
+    }
+
+    /// Creates an HMAC auth provider (as `POST /webhooks/auth` does): returns `(id, secret)`.
+    /// Deliveries are signed with the newest provider's secret.
+    pub fn create_auth_provider(&self, name: &str) -> (u64, String) {
+        let mut store = self.shared.store();
+        let id = store.ids.next_provider();
+        let secret = store.mint_secret();
+        store.providers.push(crate::store::AuthProvider {
+            id,
+            kind: "hmac_signature".to_owned(),
+            name: name.to_owned(),
+            secret: Some(secret.clone()),
+        });
+        (id, secret)
+    }
+
+    /// Sends `CONNECTION_SYNCED` for a connection (rows changed since its last push; the whole
+    /// history on the first push).
+    pub fn emit_connection_synced(&self, connection_id: u64) -> Result<(), SandboxError> {
+        let user = self
+            .shared
+            .store()
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        events::connection_synced(&self.shared, user, connection_id);
+        Ok(())
+    }
+
+    /// Sends `USER_SYNCED` for a user.
+    pub fn emit_user_synced(&self, user_id: u64) -> Result<(), SandboxError> {
+        if !self.shared.store().users.contains_key(&user_id) {
+            return Err(SandboxError::UnknownUser(user_id));
+        }
+        events::user_synced(&self.shared, user_id);
+        Ok(())
+    }
+
+    /// Sends `CONNECTION_PENDING_DISCONNECT` for a connection.
+    pub fn emit_pending_disconnect(&self, connection_id: u64) -> Result<(), SandboxError> {
+        let user = self
+            .shared
+            .store()
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        events::pending_disconnect(&self.shared, user, connection_id);
+        Ok(())
+    }
+
+    /// Deletes a connection (as `DELETE /users/me/connections/{id}` does, with its webhook).
+    pub fn delete_connection(&self, connection_id: u64) -> Result<(), SandboxError> {
+        let user = self
+            .shared
+            .store()
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        events::delete_connection(&self.shared, user, connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))
+    }
+
+    /// Deletes a user (as `DELETE /users/me` does, with its webhook).
+    pub fn delete_user(&self, user_id: u64) -> Result<(), SandboxError> {
+        events::delete_user(&self.shared, user_id).ok_or(SandboxError::UnknownUser(user_id))
+    }
+}
+
+/// Status changes of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Disable (`true`, `disabled` = now) or re-enable.
+    Disabled(bool),
+    /// Delete (`true`, `deleted` = now) or restore.
+    Deleted(bool),
+    /// Set or clear the account-level `error`.
+    Error(Option<String>),
+}

@@ -1,0 +1,222 @@
+//! The control API over HTTP, under `/__sandbox/` (no authentication: loopback test server).
+//! Every route is a thin wrapper of a [`SandboxControl`](crate::SandboxControl) method.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+use crate::clock::{format_naive_datetime, parse_naive_datetime};
+use crate::control::{AccountStatus, Change, MaturationMode, SandboxControl, Trigger};
+use crate::faults::FaultRule;
+use crate::webhooks::WebhookEvent;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance))
+        .route("/clock/set", post(set_clock))
+        .route("/users", post(create_user))
+        .route("/users/{id}/link", post(link))
+        .route("/changes", post(change))
+        .route("/schedule", post(schedule))
+        .route("/maturation", put(maturation))
+        .route("/truth/{user_id}", get(truth))
+        .route("/faults", post(fault).delete(clear_faults))
+        .route("/webview/denial", put(denial))
+        .route("/webhooks", post(register_webhook))
+        .route("/webhooks/deliveries", get(deliveries))
+        .route("/connections/{id}/state", put(connection_state))
+        .route("/accounts/{id}/status", put(account_status))
+        .route("/events", post(emit))
+}
+
+fn control(shared: &AppState) -> SandboxControl {
+    SandboxControl {
+        shared: std::sync::Arc::clone(shared),
+    }
+}
+
+fn now_body(c: &SandboxControl) -> Response {
+    Json(serde_json::json!({ "now": format_naive_datetime(c.now()) })).into_response()
+}
+
+async fn clock(State(s): State<AppState>) -> Response {
+    now_body(&control(&s))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+async fn advance(State(s): State<AppState>, Json(a): Json<Advance>) -> Response {
+    let c = control(&s);
+    c.advance(chrono::TimeDelta::seconds(a.seconds));
+    now_body(&c)
+}
+
+#[derive(Deserialize)]
+struct SetClock {
+    now: String,
+}
+
+async fn set_clock(
+    State(s): State<AppState>,
+    Json(b): Json<SetClock>,
+) -> Result<Response, ApiError> {
+    let at = parse_naive_datetime(&b.now)
+        .ok_or_else(|| ApiError::invalid("now must be YYYY-MM-DD HH:MM:SS"))?;
+    let c = control(&s);
+    c.set_now(at);
+    Ok(now_body(&c))
+}
+
+#[derive(Deserialize)]
+struct CreateUser {
+    #[serde(default)]
+    connections: Option<u32>,
+}
+
+async fn create_user(State(s): State<AppState>, body: Option<Json<CreateUser>>) -> Response {
+    let default = s.store().size.connections_per_link;
+    let n = body.and_then(|b| b.0.connections).unwrap_or(default);
+    Json(control(&s).create_user(n)).into_response()
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+async fn link(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Json(b): Json<Link>,
+) -> Result<Response, ApiError> {
+    let ids = control(&s).link_bank(id, b.count)?;
+    Ok(Json(serde_json::json!({ "connection_ids": ids })).into_response())
+}
+
+async fn change(State(s): State<AppState>, Json(c): Json<Change>) -> Result<Response, ApiError> {
+    Ok(Json(control(&s).apply(c)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct Schedule {
+    trigger: Trigger,
+    change: Change,
+}
+
+async fn schedule(State(s): State<AppState>, Json(b): Json<Schedule>) -> Response {
+    control(&s).schedule(b.trigger, b.change);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct Maturation {
+    mode: MaturationMode,
+}
+
+async fn maturation(State(s): State<AppState>, Json(b): Json<Maturation>) -> Response {
+    control(&s).set_maturation_mode(b.mode);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn truth(State(s): State<AppState>, Path(user): Path<u64>) -> Result<Response, ApiError> {
+    Ok(Json(control(&s).truth(user)?).into_response())
+}
+
+async fn fault(State(s): State<AppState>, Json(rule): Json<FaultRule>) -> Response {
+    control(&s).inject_fault(rule);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(s): State<AppState>) -> Response {
+    control(&s).clear_faults();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct Denial {
+    description: Option<String>,
+}
+
+async fn denial(State(s): State<AppState>, Json(b): Json<Denial>) -> Response {
+    control(&s).deny_webview(b.description);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct Register {
+    event: WebhookEvent,
+    url: String,
+}
+
+async fn register_webhook(State(s): State<AppState>, Json(b): Json<Register>) -> Response {
+    control(&s).register_webhook(b.event, b.url);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn deliveries(State(s): State<AppState>) -> Response {
+    Json(control(&s).webhook_deliveries()).into_response()
+}
+
+#[derive(Deserialize)]
+struct ConnectionState {
+    state: Option<String>,
+}
+
+async fn connection_state(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Json(b): Json<ConnectionState>,
+) -> Result<Response, ApiError> {
+    control(&s).set_connection_state(id, b.state.as_deref())?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn account_status(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Json(b): Json<AccountStatus>,
+) -> Result<Response, ApiError> {
+    control(&s).set_account_status(id, b)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct Emit {
+    event: WebhookEvent,
+    #[serde(default)]
+    connection_id: Option<u64>,
+    #[serde(default)]
+    user_id: Option<u64>,
+}
+
+async fn emit(State(s): State<AppState>, Json(b): Json<Emit>) -> Result<Response, ApiError> {
+    let c = control(&s);
+    let need_connection = || {
+        b.connection_id
+            .ok_or_else(|| ApiError::missing("connection_id"))
+    };
+    let need_user = || b.user_id.ok_or_else(|| ApiError::missing("user_id"));
+    match b.event {
+        WebhookEvent::ConnectionSynced => c.emit_connection_synced(need_connection()?)?,
+        WebhookEvent::ConnectionPendingDisconnect => {
+            c.emit_pending_disconnect(need_connection()?)?
+        }
+        WebhookEvent::ConnectionDeleted => c.delete_connection(need_connection()?)?,
+        WebhookEvent::UserSynced => c.emit_user_synced(need_user()?)?,
+        WebhookEvent::UserDeleted => c.delete_user(need_user()?)?,
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,240 @@
+//! The truth: the exact dataset a correct sync of one user must end with, in Powens terms.
+//!
+//! * `connections`: every live connection with its state and consent expiry.
+//! * `accounts`: every account, with `visible` = neither disabled nor deleted (what
+//!   `GET /users/me/accounts` lists without `all`). Balances are the account payload's.
+//! * `transactions`: the live rows (not deleted) of visible accounts, sorted by id, with their
+//!   `coming` status as the API reports it now.
+//! * `replaced`: provisional ids retired by maturation in [`MaturationMode::Replace`] mode, each
+//!   with the id of the posted row that replaced it.
+//! * `deleted`: ids deleted without replacement (to be emitted as cancelled).
+//!
+//! Amounts are exact `Decimal`s (serialized as strings), dates `NaiveDate`, datetimes naive
+//! Paris `NaiveDateTime`s.
+//!
+//! [`MaturationMode::Replace`]: crate::MaturationMode::Replace
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::currency;
+use crate::model::from_secs;
+use crate::store::User;
+
+/// The final dataset of one user (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truth {
+    /// The Powens user id.
+    pub user_id: u64,
+    /// Live connections, by id.
+    pub connections: Vec<TruthConnection>,
+    /// Every account (including hidden ones, flagged by `visible`), by id.
+    pub accounts: Vec<TruthAccount>,
+    /// Live transactions of visible accounts, by id.
+    pub transactions: Vec<TruthTransaction>,
+    /// Provisional rows retired by maturation with a new id.
+    pub replaced: Vec<ReplacedTransaction>,
+    /// Rows deleted without replacement, by id.
+    pub deleted: Vec<u64>,
+}
+
+/// A connection in the truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthConnection {
+    /// Connection id.
+    pub id: u64,
+    /// Powens `state` (`None` = last sync succeeded).
+    pub state: Option<String>,
+    /// Consent expiry.
+    pub expire: Option<NaiveDateTime>,
+}
+
+/// An account in the truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthAccount {
+    /// Account id.
+    pub id: u64,
+    /// Parent connection.
+    pub connection_id: u64,
+    /// `name`.
+    pub name: String,
+    /// Powens account type code (`checking`, `savings`, `card`, `loan`).
+    pub account_type: String,
+    /// Currency code.
+    pub currency: String,
+    /// The precision Powens publishes for it (`None` = `precision: null`).
+    pub precision: Option<u32>,
+    /// `balance` (booked).
+    pub balance: Decimal,
+    /// `coming` (sum of pending rows).
+    pub coming: Decimal,
+    /// `coming_balance` = balance + coming.
+    pub coming_balance: Decimal,
+    /// `iban`.
+    pub iban: Option<String>,
+    /// `number`.
+    pub number: String,
+    /// `usage`.
+    pub usage: String,
+    /// Account-level `error`.
+    pub error: Option<String>,
+    /// `last_update`.
+    pub last_update: NaiveDateTime,
+    /// `disabled`.
+    pub disabled: Option<NaiveDateTime>,
+    /// `deleted`.
+    pub deleted: Option<NaiveDateTime>,
+    /// Listed without `all`.
+    pub visible: bool,
+}
+
+/// A live transaction in the truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthTransaction {
+    /// Transaction id.
+    pub id: u64,
+    /// Account id.
+    pub account_id: u64,
+    /// Signed value (negative = money out).
+    pub value: Decimal,
+    /// `date`.
+    pub date: NaiveDate,
+    /// `rdate` (= `application_date`).
+    pub rdate: NaiveDate,
+    /// `coming` (true = pending).
+    pub coming: bool,
+    /// Powens transaction type.
+    pub transaction_type: String,
+    /// `wording`.
+    pub wording: String,
+    /// `last_update`.
+    pub last_update: NaiveDateTime,
+    /// The counterparty, when the row has one.
+    pub counterparty: Option<TruthCounterparty>,
+}
+
+/// A transaction counterparty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthCounterparty {
+    /// `label`.
+    pub label: String,
+    /// `account_scheme_name` (`iban`, `bban`, `sort_code_account_number`).
+    pub account_scheme_name: String,
+    /// `account_identification`.
+    pub account_identification: String,
+    /// `creditor` or `debtor`.
+    pub counterparty_type: String,
+}
+
+/// A provisional row retired by maturation and the posted row that replaced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacedTransaction {
+    /// The provisional (deleted) id.
+    pub id: u64,
+    /// The posted row's id.
+    pub replaced_by: u64,
+}
+
+fn decimal(mantissa: i64, scale: u32) -> Decimal {
+    Decimal::new(mantissa, scale)
+}
+
+/// Builds the truth of one user.
+pub(crate) fn truth_of(
+    user: &User,
+    wordings: &[String],
+    counterparties: &[crate::model::Counterparty],
+) -> Truth {
+    let connections = user
+        .connections
+        .iter()
+        .map(|c| TruthConnection {
+            id: c.id,
+            state: c.state.clone(),
+            expire: c.expire,
+        })
+        .collect();
+    let mut accounts: Vec<TruthAccount> = user
+        .accounts
+        .iter()
+        .map(|a| {
+            let cur = currency::currency(a.currency);
+            TruthAccount {
+                id: a.id,
+                connection_id: a.id_connection,
+                name: a.name.clone(),
+                account_type: a.kind.code().to_owned(),
+                currency: cur.id.to_owned(),
+                precision: cur.precision,
+                balance: decimal(a.balance, cur.scale),
+                coming: decimal(a.coming, cur.scale),
+                coming_balance: decimal(a.balance.saturating_add(a.coming), cur.scale),
+                iban: a.iban.clone(),
+                number: a.number.clone(),
+                usage: a.usage.to_owned(),
+                error: a.error.clone(),
+                last_update: a.last_update,
+                disabled: a.disabled,
+                deleted: a.deleted,
+                visible: a.visible(),
+            }
+        })
+        .collect();
+    accounts.sort_by_key(|a| a.id);
+    let visible: Vec<(u64, u32)> = user
+        .accounts
+        .iter()
+        .filter(|a| a.visible())
+        .map(|a| (a.id, currency::currency(a.currency).scale))
+        .collect();
+    let transactions = user
+        .txs
+        .iter()
+        .filter(|t| !t.is_deleted())
+        .filter_map(|t| {
+            let scale = visible.iter().find(|(id, _)| *id == t.account_id)?.1;
+            let cp = counterparties.get(t.counterparty as usize);
+            Some(TruthTransaction {
+                id: t.id,
+                account_id: t.account_id,
+                value: decimal(t.value, scale),
+                date: t.date,
+                rdate: t.rdate,
+                coming: t.coming,
+                transaction_type: t.kind.code().to_owned(),
+                wording: wordings
+                    .get(t.wording as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                last_update: from_secs(t.last_update),
+                counterparty: cp.map(|cp| TruthCounterparty {
+                    label: cp.label.clone(),
+                    account_scheme_name: cp.scheme.to_owned(),
+                    account_identification: cp.identification.clone(),
+                    counterparty_type: if t.value < 0 { "creditor" } else { "debtor" }.to_owned(),
+                }),
+            })
+        })
+        .collect();
+    let replaced: Vec<ReplacedTransaction> = user
+        .replaced
+        .iter()
+        .filter(|(old, _)| user.tx_position(*old).is_some())
+        .map(|&(id, replaced_by)| ReplacedTransaction { id, replaced_by })
+        .collect();
+    let deleted = user
+        .txs
+        .iter()
+        .filter(|t| t.is_deleted() && !replaced.iter().any(|r| r.id == t.id))
+        .map(|t| t.id)
+        .collect();
+    Truth {
+        user_id: user.id,
+        connections,
+        accounts,
+        transactions,
+        replaced,
+        deleted,
+    }
+}

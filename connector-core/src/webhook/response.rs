@@ -1,7 +1,6 @@
 //! [`WebhookResponse`]: what a translated webhook means.
 
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Account, Balance, DataReadyToFetch, Payment, PaymentToCancel, PaymentToDelete, Record,
@@ -38,9 +37,10 @@ pub struct OpenBankingPayment {
 /// One meaning of a translated webhook (Formance's `WebhookResponse`, exactly one field
 /// set, as an enum). A webhook translates to a sequence of these, to process in order.
 ///
-/// Wire form: tagged by `type`, e.g. `{"type":"UserConnectionDisconnected", …fields}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type")]
+/// Wire form: externally tagged by the variant name, like Formance's struct of pointers
+/// with one field set: `{"UserConnectionDisconnected": {…}}`. (This form also decodes
+/// without buffering, so `arbitrary_precision` numbers stay numbers.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum WebhookResponse {
     /// An internal account.
@@ -111,62 +111,3 @@ impl WebhookResponse {
         })
     }
 }
-
-impl<'de> Deserialize<'de> for WebhookResponse {
-    /// Reads the object as JSON, then the variant named by `type` (avoids serde's buffered
-    /// tagged path, which mangles `arbitrary_precision` numbers).
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut object = serde_json::Map::deserialize(deserializer)?;
-        let tag = match object.remove("type") {
-            Some(serde_json::Value::String(tag)) => tag,
-            Some(_) => return Err(D::Error::custom("webhook response `type` must be a string")),
-            None => return Err(D::Error::missing_field("type")),
-        };
-        let body = serde_json::Value::Object(object);
-        fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
-            body: serde_json::Value,
-        ) -> Result<T, E> {
-            serde_json::from_value(body).map_err(E::custom)
-        }
-        Ok(match tag.as_str() {
-            "Account" => WebhookResponse::Account(decode(body)?),
-            "ExternalAccount" => WebhookResponse::ExternalAccount(decode(body)?),
-            "Payment" => WebhookResponse::Payment(decode(body)?),
-            "PaymentToDelete" => WebhookResponse::PaymentToDelete(decode(body)?),
-            "PaymentToCancel" => WebhookResponse::PaymentToCancel(decode(body)?),
-            "Balance" => WebhookResponse::Balance(decode(body)?),
-            "OpenBankingAccount" => WebhookResponse::OpenBankingAccount(decode(body)?),
-            "OpenBankingPayment" => WebhookResponse::OpenBankingPayment(decode(body)?),
-            "UserLinkSessionFinished" => WebhookResponse::UserLinkSessionFinished(decode(body)?),
-            "DataReadyToFetch" => WebhookResponse::DataReadyToFetch(decode(body)?),
-            "UserDisconnected" => WebhookResponse::UserDisconnected(decode(body)?),
-            "UserConnectionPendingDisconnect" => {
-                WebhookResponse::UserConnectionPendingDisconnect(decode(body)?)
-            }
-            "UserConnectionDisconnected" => {
-                WebhookResponse::UserConnectionDisconnected(decode(body)?)
-            }
-            "UserConnectionReconnected" => {
-                WebhookResponse::UserConnectionReconnected(decode(body)?)
-            }
-            other => return Err(D::Error::unknown_variant(other, VARIANTS)),
-        })
-    }
-}
-
-const VARIANTS: &[&str] = &[
-    "Account",
-    "ExternalAccount",
-    "Payment",
-    "PaymentToDelete",
-    "PaymentToCancel",
-    "Balance",
-    "OpenBankingAccount",
-    "OpenBankingPayment",
-    "UserLinkSessionFinished",
-    "DataReadyToFetch",
-    "UserDisconnected",
-    "UserConnectionPendingDisconnect",
-    "UserConnectionDisconnected",
-    "UserConnectionReconnected",
-];

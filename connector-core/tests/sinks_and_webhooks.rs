@@ -1,0 +1,343 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The JSON-lines and channel sinks, and the engine's webhook path (install, verify, trim,
+//! translate, deliver).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use connector_core::contract::*;
+use connector_core::engine::{EngineConfig, EngineError};
+use connector_core::model::*;
+use connector_core::sink::{ChannelSink, JsonLinesSink, Sink, SinkError};
+use connector_core::state::MemoryStateStore;
+use connector_core::webhook::*;
+use connector_core::{Connector, ConnectorError, Engine};
+use futures::future::{self, BoxFuture};
+use futures::FutureExt;
+
+fn at(h: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 2, 2, h, 0, 0).unwrap()
+}
+
+fn events() -> Vec<Record> {
+    vec![
+        Record::UserDisconnected(UserDisconnected {
+            psp_user_id: "31".into(),
+        }),
+        Record::PaymentToDelete(PaymentToDelete {
+            reference: "p-1".into(),
+        }),
+        Record::UserConnectionReconnected(UserConnectionReconnected {
+            psp_user_id: "31".into(),
+            connection_id: "77".into(),
+            at: at(3),
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn json_lines_sink_appends_one_record_per_line_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let sink = JsonLinesSink::append(&path).await.unwrap().with_fsync(true);
+    let batch = events();
+    sink.accept(&batch[..2]).await.unwrap();
+    // flushed per batch: visible before the sink is dropped
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    sink.accept(&batch[2..]).await.unwrap();
+    drop(sink);
+    // appending to an existing file keeps what was there
+    let again = JsonLinesSink::append(&path).await.unwrap();
+    again.accept(&batch[..1]).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    insta::assert_snapshot!(text);
+    let parsed: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed[..3], batch[..]);
+}
+
+#[tokio::test]
+async fn json_lines_sink_writes_to_any_async_writer() {
+    let (client, mut server) = tokio::io::duplex(64 * 1024);
+    let sink = JsonLinesSink::new(client);
+    sink.accept(&events()).await.unwrap();
+    drop(sink);
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut server, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(out.lines().count(), 3);
+    assert!(out.ends_with('\n'));
+}
+
+#[tokio::test]
+async fn channel_sink_delivers_batches_and_reports_a_dropped_receiver() {
+    let (sink, mut receiver) = ChannelSink::new(2);
+    sink.accept(&events()).await.unwrap();
+    assert_eq!(receiver.recv().await.unwrap(), events());
+    drop(receiver);
+    assert!(matches!(
+        sink.accept(&events()).await,
+        Err(SinkError::Closed)
+    ));
+}
+
+// ---------------------------------------------------------------------------------------
+// A connector with webhooks only, like an open-banking push connector.
+
+struct PushConnector;
+
+const SECRET: &str = "s3cret";
+
+impl WebhookHandler for PushConnector {
+    fn create_webhooks(
+        &self,
+        request: CreateWebhooksRequest,
+    ) -> BoxFuture<'_, Result<Vec<WebhookConfig>, ConnectorError>> {
+        let config = |name: &str, path: &str| WebhookConfig {
+            name: name.into(),
+            url_path: path.into(),
+            full_url: Some(format!("{}{path}", request.webhook_base_url)),
+            metadata: BTreeMap::from([("secret".into(), SECRET.into())]),
+        };
+        future::ready(Ok(vec![
+            config("CONNECTION_SYNCED", "/connection-synced"),
+            config("USER_DELETED", "/user-deleted"),
+        ]))
+        .boxed()
+    }
+
+    /// One piece per line of the body.
+    fn trim_webhook(
+        &self,
+        webhook: WebhookEnvelope,
+        _config: &WebhookConfig,
+    ) -> Result<Vec<WebhookEnvelope>, ConnectorError> {
+        Ok(webhook
+            .body
+            .split(|b| *b == b'\n')
+            .map(|line| WebhookEnvelope {
+                body: line.to_vec(),
+                ..webhook.clone()
+            })
+            .collect())
+    }
+
+    fn verify_webhook<'a>(
+        &'a self,
+        webhook: &'a WebhookEnvelope,
+        config: &'a WebhookConfig,
+    ) -> BoxFuture<'a, Result<VerifiedWebhook, ConnectorError>> {
+        let result = match webhook.headers.get_exactly_one("X-Secret") {
+            Ok(value) if Some(value) == config.metadata.get("secret").map(String::as_str) => {
+                Ok(VerifiedWebhook {
+                    idempotency_key: webhook.headers.get("X-Id").map(str::to_owned),
+                })
+            }
+            Ok(_) => Err(ConnectorError::WebhookVerification {
+                message: "bad signature".into(),
+            }),
+            Err(e) => Err(ConnectorError::WebhookVerification {
+                message: e.to_string(),
+            }),
+        };
+        future::ready(result).boxed()
+    }
+
+    fn translate_webhook<'a>(
+        &'a self,
+        webhook: &'a WebhookEnvelope,
+        _config: &'a WebhookConfig,
+    ) -> BoxFuture<'a, Result<Vec<WebhookResponse>, ConnectorError>> {
+        let line = String::from_utf8_lossy(&webhook.body).into_owned();
+        let responses = match line.as_str() {
+            "deleted" => vec![WebhookResponse::UserDisconnected(UserDisconnected {
+                psp_user_id: "31".into(),
+            })],
+            "synced" => vec![
+                WebhookResponse::UserConnectionReconnected(UserConnectionReconnected {
+                    psp_user_id: "31".into(),
+                    connection_id: "77".into(),
+                    at: at(4),
+                }),
+                WebhookResponse::DataReadyToFetch(DataReadyToFetch {
+                    psu_id: None,
+                    connection_id: Some("77".into()),
+                    from_payload: serde_json::Value::Null,
+                    data_to_fetch: vec![DataToFetch::AccountsAndBalances],
+                }),
+            ],
+            _ => {
+                return future::ready(Err(ConnectorError::Validation {
+                    field: "body".into(),
+                    message: line,
+                }))
+                .boxed()
+            }
+        };
+        future::ready(Ok(responses)).boxed()
+    }
+}
+
+impl Connector for PushConnector {
+    fn name(&self) -> &str {
+        "push"
+    }
+    fn capabilities(&self) -> &[Capability] {
+        &[Capability::CreateWebhooks, Capability::TranslateWebhooks]
+    }
+    fn install(&self) -> Result<TaskTree, ConnectorError> {
+        Ok(TaskTree(vec![TaskNode::new(
+            TaskType::CreateWebhooks,
+            "create_webhooks",
+            false,
+        )]))
+    }
+    fn uninstall(&self, _request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        future::ready(Ok(())).boxed()
+    }
+    fn webhooks(&self) -> Option<&dyn WebhookHandler> {
+        Some(self)
+    }
+}
+
+fn push_engine() -> (Engine, tokio::sync::mpsc::Receiver<Vec<Record>>) {
+    let (sink, receiver) = ChannelSink::new(16);
+    let engine = Engine::new(
+        Arc::new(PushConnector),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    (engine, receiver)
+}
+
+#[tokio::test]
+async fn install_runs_the_create_webhooks_task() {
+    let (engine, _rx) = push_engine();
+    let configs = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap();
+    let paths: Vec<_> = configs
+        .iter()
+        .map(|c| c.full_url.clone().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "https://hooks.example.test/p1/connection-synced",
+            "https://hooks.example.test/p1/user-deleted"
+        ]
+    );
+    // a push-only tree has no fetch task: a cycle delivers nothing and fails nothing
+    let summary = engine.run_once(&Default::default()).await.unwrap();
+    assert_eq!((summary.records, summary.tasks_failed), (0, 0));
+}
+
+#[tokio::test]
+async fn a_verified_webhook_is_trimmed_translated_and_delivered_in_order() {
+    let (engine, mut rx) = push_engine();
+    let config = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap()
+        .remove(0);
+    let webhook = WebhookEnvelope {
+        headers: [("x-secret", SECRET), ("X-Id", "evt-9")]
+            .into_iter()
+            .collect(),
+        query_values: BTreeMap::new(),
+        body: b"synced\ndeleted".to_vec(),
+    };
+    let outcome = engine.handle_webhook(&config, webhook).await.unwrap();
+    assert_eq!(outcome.idempotency_keys, ["evt-9-0", "evt-9-1"]);
+    assert_eq!(outcome.records, 2);
+    assert_eq!(outcome.data_ready.len(), 1);
+    let first = rx.recv().await.unwrap();
+    let second = rx.recv().await.unwrap();
+    assert_eq!(
+        first.iter().map(Record::kind).collect::<Vec<_>>(),
+        ["user_connection_reconnected"]
+    );
+    assert_eq!(
+        second.iter().map(Record::kind).collect::<Vec<_>>(),
+        ["user_disconnected"]
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_webhook_is_rejected_before_translation() {
+    let (engine, mut rx) = push_engine();
+    let config = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap()
+        .remove(0);
+    for headers in [
+        vec![("X-Secret", "wrong")],
+        vec![],
+        vec![("X-Secret", SECRET), ("x-secret", SECRET)],
+    ] {
+        let webhook = WebhookEnvelope {
+            headers: headers.into_iter().collect(),
+            query_values: BTreeMap::new(),
+            body: b"deleted".to_vec(),
+        };
+        let err = engine.handle_webhook(&config, webhook).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::Connector(ConnectorError::WebhookVerification { .. })
+            ),
+            "{err}"
+        );
+    }
+    assert!(rx.try_recv().is_err(), "nothing delivered");
+}
+
+#[tokio::test]
+async fn a_connector_without_webhooks_says_so() {
+    struct Silent;
+    impl Connector for Silent {
+        fn name(&self) -> &str {
+            "silent"
+        }
+        fn capabilities(&self) -> &[Capability] {
+            &[]
+        }
+        fn install(&self) -> Result<TaskTree, ConnectorError> {
+            Ok(TaskTree(vec![TaskNode::new(
+                TaskType::CreateWebhooks,
+                "create_webhooks",
+                false,
+            )]))
+        }
+        fn uninstall(&self, _r: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+            future::ready(Ok(())).boxed()
+        }
+    }
+    let (sink, _rx) = ChannelSink::new(1);
+    let engine = Engine::new(
+        Arc::new(Silent),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let err = engine.install("https://x.test").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Connector(ConnectorError::NotSupported { .. })
+        ),
+        "{err}"
+    );
+    let connector: &dyn Connector = &Silent;
+    assert!(connector.require_open_banking().is_err());
+    assert!(connector.require_payments().is_err());
+}

@@ -62,6 +62,7 @@ pub mod transactions;
 pub mod users;
 pub mod webhooks;
 pub mod webhooks_auth;
+pub mod webview;
 pub mod wire;
 
 pub use client::{PowensClient, PowensClientBuilder};

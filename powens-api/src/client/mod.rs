@@ -3,7 +3,7 @@
 //! rate limit, concurrency bound, error mapping, decoding).
 
 mod builder;
-mod endpoint;
+pub(crate) mod endpoint;
 mod rate_limit;
 pub(crate) mod send;
 

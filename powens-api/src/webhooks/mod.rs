@@ -2,8 +2,10 @@
 //! ([`signature`]).
 
 pub mod payloads;
+pub mod signature;
 
 pub use payloads::{
     AccountEvent, AccountsFetched, ConnectionDeleted, ConnectionPendingDisconnect,
     ConnectionSynced, UserEvent, UserSynced, WebhookDecodeError, WebhookEvent, WebhookEventKind,
 };
+pub use signature::{sign, SignatureError, SignatureHeaders, SignatureVerifier};

@@ -165,7 +165,7 @@ impl Store {
                     let date = if coming {
                         now.date() - TimeDelta::days(tx_rng.range(0, 2))
                     } else {
-                        start + TimeDelta::days(i64::from(i) * 365 / i64::from(n.max(1)))
+                        start + TimeDelta::days(i64::from(i) * 364 / i64::from(coming_from.max(1)))
                     };
                     let tx = self.generate_tx(&mut tx_rng, &account, date, coming, now);
                     if coming {

@@ -24,7 +24,7 @@
 //! assert_eq!(asset.as_str(), "EUR/2");
 //! let amount = Amount::parse_decimal("123.45", asset.precision())?;
 //! assert_eq!(amount.minor(), 12345);
-//! assert_eq!(amount.to_decimal_string(asset.precision()), "123.45");
+//! assert_eq!(amount.to_decimal_string(asset.precision())?, "123.45");
 //! assert!(Amount::parse_decimal("123.456", 2).is_err()); // never rounded
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -211,6 +211,20 @@ fn token_debug_never_shows_the_secret() {
 }
 
 #[test]
+fn user_link_debug_hides_the_temporary_code() {
+    let link = UserLink {
+        link: "https://webview.example.test/connect?code=tmp-code-123&state=abc".into(),
+        temporary_link_token: Some(Token::new(SecretString::from("tmp-code-123"), None)),
+    };
+    let debug = format!("{link:?}");
+    assert!(!debug.contains("tmp-code-123"), "{debug}");
+    assert!(
+        debug.contains("https://webview.example.test/connect?[REDACTED]"),
+        "{debug}"
+    );
+}
+
+#[test]
 fn token_serialises_explicitly_for_storage_and_reads_back() {
     let json = serde_json::to_string(&token()).unwrap();
     assert_eq!(

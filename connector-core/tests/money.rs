@@ -84,6 +84,7 @@ fn kind(err: &AmountError) -> &'static str {
         AmountError::TooManyDecimals { .. } => "too_many_decimals",
         AmountError::Overflow => "overflow",
         AmountError::DecimalOutOfRange { .. } => "decimal_out_of_range",
+        AmountError::PrecisionTooLarge { .. } => "precision_too_large",
         _ => "other",
     }
 }
@@ -112,10 +113,26 @@ fn formatting_inserts_the_point_and_keeps_the_sign() {
     ];
     for (minor, precision, text) in table {
         assert_eq!(
-            Amount::from_minor(*minor).to_decimal_string(*precision),
+            Amount::from_minor(*minor)
+                .to_decimal_string(*precision)
+                .unwrap(),
             *text
         );
     }
+}
+
+#[test]
+fn formatting_refuses_a_precision_no_asset_can_have() {
+    let amount = Amount::from_minor(1);
+    assert_eq!(amount.to_decimal_string(999_999).unwrap().len(), 1_000_001);
+    assert_eq!(
+        amount.to_decimal_string(1_000_000).map_err(|e| kind(&e)),
+        Err("precision_too_large")
+    );
+    assert_eq!(
+        amount.to_decimal_string(u32::MAX).map_err(|e| kind(&e)),
+        Err("precision_too_large")
+    );
 }
 
 #[test]
@@ -280,7 +297,7 @@ proptest! {
     #[test]
     fn amount_text_round_trips(minor in any::<i64>(), precision in 0u32..=18) {
         let amount = Amount::from_minor(i128::from(minor));
-        let text = amount.to_decimal_string(precision);
+        let text = amount.to_decimal_string(precision).unwrap();
         prop_assert_eq!(Amount::parse_decimal(&text, precision), Ok(amount));
     }
 
@@ -289,7 +306,7 @@ proptest! {
         let amount = Amount::from_minor(i128::from(minor));
         let decimal = amount.to_decimal(precision).unwrap();
         prop_assert_eq!(Amount::from_decimal(decimal, precision), Ok(amount));
-        prop_assert_eq!(decimal.to_string(), amount.to_decimal_string(precision));
+        prop_assert_eq!(decimal.to_string(), amount.to_decimal_string(precision).unwrap());
     }
 
     #[test]

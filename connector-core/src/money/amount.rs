@@ -40,6 +40,12 @@ pub enum AmountError {
         /// The precision of the asset.
         precision: u32,
     },
+    /// The precision is above the UMN maximum of 999 999.
+    #[error("precision {precision} is above the UMN maximum of 999999")]
+    PrecisionTooLarge {
+        /// The requested precision.
+        precision: u32,
+    },
     /// The result does not fit in 128 bits.
     #[error("amount overflow: the result does not fit in 128-bit minor units")]
     Overflow,
@@ -113,8 +119,14 @@ impl Amount {
 
     /// The value in major units as plain text with exactly `precision` decimals:
     /// `12345` at 2 is `"123.45"`, `-5` at 2 is `"-0.05"`, `100` at 0 is `"100"`.
-    pub fn to_decimal_string(self, precision: u32) -> String {
-        format_minor_units(self.0, precision)
+    ///
+    /// Fails only for a precision above [`MAX_PRECISION`](super::MAX_PRECISION), which no
+    /// [`Asset`](super::Asset) has (it would format a string of that many digits).
+    pub fn to_decimal_string(self, precision: u32) -> Result<String, AmountError> {
+        if precision > super::MAX_PRECISION {
+            return Err(AmountError::PrecisionTooLarge { precision });
+        }
+        Ok(format_minor_units(self.0, precision))
     }
 
     /// `self + other`, or [`AmountError::Overflow`].

@@ -105,10 +105,25 @@ pub enum LinkOutcome {
 }
 
 /// A link URL to hand to the user.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows the link without its query string, which carries a temporary code.
+#[derive(Clone, PartialEq)]
 pub struct UserLink {
     /// The provider webview URL (it carries a temporary code: treat it as sensitive).
     pub link: String,
     /// The temporary token embedded in the link, when there is one.
     pub temporary_link_token: Option<Token>,
+}
+
+impl std::fmt::Debug for UserLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = match self.link.split_once('?') {
+            Some((base, _)) => format!("{base}?[REDACTED]"),
+            None => self.link.clone(),
+        };
+        f.debug_struct("UserLink")
+            .field("link", &shown)
+            .field("temporary_link_token", &self.temporary_link_token)
+            .finish()
+    }
 }

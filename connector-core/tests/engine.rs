@@ -450,6 +450,7 @@ async fn records_of_an_account_come_before_its_balances_and_payments() {
 
 #[tokio::test]
 async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_records() {
+    let mut resumed_midway = 0;
     for fail_after_batches in [0, 1, 4, 9, 17] {
         let dir = tempfile::tempdir().unwrap();
         let bank = Arc::new(Bank {
@@ -496,6 +497,7 @@ async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_record
         );
         // the restart did not start over: it skipped what the first run had committed
         if first_count > 30 {
+            resumed_midway += 1;
             assert!(
                 resumed.len() < expected.len(),
                 "restart re-sent everything ({} records)",
@@ -503,6 +505,7 @@ async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_record
             );
         }
     }
+    assert!(resumed_midway >= 2, "too few runs were interrupted midway");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //!
 //! One cycle ([`Engine::run_once`]) runs every periodic root task of the tree for every PSU
 //! (at most [`EngineConfig::max_concurrent_psus`] PSUs at a time), and for each page:
-//! hands the records to the [`Sink`](crate::sink::Sink), runs the child tasks for the
+//! hands the records to the [`Sink`], runs the child tasks for the
 //! page's items, then commits the page's state (compare-and-set). A crash or cancellation
 //! at any point therefore replays at most the pages whose state was not committed:
 //! delivery is at least once, and records are idempotent.

@@ -1,0 +1,155 @@
+//! Fault injection per route and per call count.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{client, sandbox};
+use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter};
+use serde_json::Value;
+
+fn tx_url(api: &str) -> String {
+    format!("{api}/users/me/transactions?limit=5")
+}
+
+#[tokio::test]
+async fn the_third_call_to_transactions_gets_a_429_with_retry_after_seconds() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        3,
+        Fault::RateLimited { retry_after: RetryAfter::Seconds(7) },
+    ));
+    let call = || client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send();
+    assert_eq!(call().await.unwrap().status(), 200);
+    // Other routes do not count.
+    let r = client().get(format!("{}/currencies", s.api_url())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(call().await.unwrap().status(), 200);
+    let r = call().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let body: Value = r.json().await.unwrap();
+    assert!(body["code"].is_string());
+    assert_eq!(call().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_429_can_give_retry_after_as_an_http_date_relative_to_the_date_header() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Accounts,
+        1,
+        Fault::RateLimited { retry_after: RetryAfter::HttpDate(120) },
+    ));
+    let r = client()
+        .get(format!("{}/users/me/accounts", s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["date"], "Thu, 18 Jun 2026 06:00:00 GMT");
+    assert_eq!(r.headers()["retry-after"], "Thu, 18 Jun 2026 06:02:00 GMT");
+}
+
+#[tokio::test]
+async fn gateway_errors_have_html_bodies() {
+    let (s, u) = sandbox().await;
+    for status in [500u16, 502, 503] {
+        s.control().inject_fault(FaultRule::new(
+            FaultRoute::Any,
+            1,
+            Fault::ServerError { status },
+        ));
+        let r = client()
+            .get(format!("{}/users/me", s.api_url()))
+            .bearer_auth(&u.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<html>") && body.contains(&status.to_string()), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_fault_can_hit_several_consecutive_calls() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(
+        FaultRule::new(FaultRoute::User, 1, Fault::ServerError { status: 503 }).times(2),
+    );
+    let call = || client().get(format!("{}/users/me", s.api_url())).bearer_auth(&u.token).send();
+    let statuses = [
+        call().await.unwrap().status().as_u16(),
+        call().await.unwrap().status().as_u16(),
+        call().await.unwrap().status().as_u16(),
+    ];
+    assert_eq!(statuses, [503, 503, 200]);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_closes_without_any_response() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::DropConnection));
+    let err = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.status().is_none(), "{err:?}");
+    assert!(err.is_request() || err.is_connect() || err.is_body(), "{err:?}");
+    // The next call is served normally.
+    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_truncated_body_has_consistent_headers_but_is_not_valid_json() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::TruncatedBody));
+    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let declared: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let body = r.bytes().await.unwrap();
+    assert_eq!(body.len(), declared);
+    assert!(body.starts_with(b"{\"transactions\":["));
+    let err = serde_json::from_slice::<Value>(&body).unwrap_err();
+    assert!(err.is_eof(), "{err}");
+}
+
+#[tokio::test]
+async fn a_delayed_call_still_answers_normally() {
+    let (s, u) = sandbox().await;
+    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 50 }));
+    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["transactions"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn faults_can_be_installed_and_cleared_over_http() {
+    let (s, u) = sandbox().await;
+    let r = client()
+        .post(format!("{}/__sandbox/faults", s.base_url()))
+        .json(&serde_json::json!({
+            "route": "transactions",
+            "nth": 1,
+            "fault": {"server_error": {"status": 502}}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = client()
+        .delete(format!("{}/__sandbox/faults", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -893,3 +893,27 @@ async fn page_streams_are_consumed_lazily_one_page_at_a_time() {
     let rest: Vec<_> = stream.collect().await;
     assert_eq!(rest.len(), 2, "94..98, 98..100");
 }
+
+#[tokio::test]
+async fn a_run_for_chosen_psus_syncs_only_them() {
+    let bank = Arc::new(Bank::new(1, 2));
+    let sink = Arc::new(RecordingSink::default());
+    let engine = engine(
+        bank.clone(),
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        config(10, 2),
+        psus(5),
+    );
+    let only = vec![psu("psu-3")];
+    let summary = engine
+        .run_for_psus(only.clone(), &CancellationToken::new())
+        .await
+        .unwrap();
+    let delivered = by_identity(&sink.take());
+    assert_eq!(
+        delivered.keys().cloned().collect::<BTreeSet<_>>(),
+        bank.expected(&only)
+    );
+    assert_eq!(summary.records, delivered.len() as u64);
+}

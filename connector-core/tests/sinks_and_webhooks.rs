@@ -88,7 +88,10 @@ async fn channel_sink_delivers_batches_and_reports_a_dropped_receiver() {
 // ---------------------------------------------------------------------------------------
 // A connector with webhooks only, like an open-banking push connector.
 
-struct PushConnector;
+#[derive(Default)]
+struct PushConnector {
+    uninstalled: std::sync::Mutex<Vec<String>>,
+}
 
 const SECRET: &str = "s3cret";
 
@@ -196,7 +199,9 @@ impl Connector for PushConnector {
             false,
         )]))
     }
-    fn uninstall(&self, _request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+    fn uninstall(&self, request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        let mut seen = self.uninstalled.lock().unwrap();
+        seen.extend(request.webhook_configs.into_iter().map(|c| c.name));
         future::ready(Ok(())).boxed()
     }
     fn webhooks(&self) -> Option<&dyn WebhookHandler> {
@@ -207,7 +212,7 @@ impl Connector for PushConnector {
 fn push_engine() -> (Engine, tokio::sync::mpsc::Receiver<Vec<Record>>) {
     let (sink, receiver) = ChannelSink::new(16);
     let engine = Engine::new(
-        Arc::new(PushConnector),
+        Arc::new(PushConnector::default()),
         Arc::new(MemoryStateStore::new()),
         Arc::new(sink),
         EngineConfig::default(),
@@ -340,4 +345,26 @@ async fn a_connector_without_webhooks_says_so() {
     let connector: &dyn Connector = &Silent;
     assert!(connector.require_open_banking().is_err());
     assert!(connector.require_payments().is_err());
+}
+
+#[tokio::test]
+async fn uninstall_hands_the_installed_configs_back_to_the_connector() {
+    let connector = Arc::new(PushConnector::default());
+    let (sink, _rx) = ChannelSink::new(1);
+    let engine = Engine::new(
+        connector.clone(),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let configs = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap();
+    engine.uninstall(configs).await.unwrap();
+    assert_eq!(
+        *connector.uninstalled.lock().unwrap(),
+        ["CONNECTION_SYNCED", "USER_DELETED"]
+    );
 }

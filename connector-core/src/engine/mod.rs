@@ -22,7 +22,7 @@ use futures::StreamExt;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::contract::{ConnectorExt, CreateWebhooksRequest, TaskTree};
+use crate::contract::{ConnectorExt, CreateWebhooksRequest, TaskTree, UninstallRequest};
 use crate::error::ConnectorError;
 use crate::model::TaskType;
 use crate::openbanking::ForwardedUser;
@@ -153,6 +153,15 @@ impl Engine {
         Ok(configs)
     }
 
+    /// Calls the connector's `uninstall` with the configs [`Engine::install`] returned.
+    pub async fn uninstall(&self, webhook_configs: Vec<WebhookConfig>) -> Result<(), EngineError> {
+        let request = UninstallRequest {
+            connector_id: self.config.connector_id.clone(),
+            webhook_configs,
+        };
+        Ok(self.connector.uninstall(request).await?)
+    }
+
     async fn scopes(&self) -> Result<Vec<Option<Arc<ForwardedUser>>>, EngineError> {
         Ok(match &self.psus {
             Some(source) => source.psus().await?.into_iter().map(Some).collect(),
@@ -167,12 +176,32 @@ impl Engine {
         self.run_cycle(1, cancel).await
     }
 
+    /// One cycle for the given PSUs only, e.g. when a webhook says a user's data is ready
+    /// to fetch. Same rules as [`Engine::run_once`].
+    pub async fn run_for_psus(
+        &self,
+        psus: Vec<Arc<ForwardedUser>>,
+        cancel: &CancellationToken,
+    ) -> Result<RunSummary, EngineError> {
+        self.run_scopes(1, psus.into_iter().map(Some).collect(), cancel)
+            .await
+    }
+
     async fn run_cycle(
         &self,
         cycle: u64,
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
         let scopes = self.scopes().await?;
+        self.run_scopes(cycle, scopes, cancel).await
+    }
+
+    async fn run_scopes(
+        &self,
+        cycle: u64,
+        scopes: Vec<Option<Arc<ForwardedUser>>>,
+        cancel: &CancellationToken,
+    ) -> Result<RunSummary, EngineError> {
         self.emit(ProgressEvent::CycleStarted {
             cycle,
             scopes: scopes.len(),

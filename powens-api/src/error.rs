@@ -232,6 +232,11 @@ impl Error {
         }
     }
 
+    /// `true` for a transport error caused by a timeout (connect or per attempt).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if source.is_timeout())
+    }
+
     /// The HTTP status, for API and rate-limit errors.
     pub fn status(&self) -> Option<u16> {
         match self {

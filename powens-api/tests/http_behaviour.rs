@@ -519,3 +519,23 @@ async fn no_secret_appears_in_any_error_or_debug_output() {
     }
     assert_eq!(texts.len(), 8);
 }
+
+#[tokio::test]
+async fn concurrent_requests_are_bounded_by_the_semaphore() {
+    let stub = Stub::start(|_, _| {
+        Reply::json(200, support::fixture("user.json")).delayed(Duration::from_millis(200))
+    })
+    .await;
+    let client = PowensClient::builder(format!("{}/2.0", stub.base))
+        .rate_limit(None)
+        .max_concurrent_requests(2)
+        .build()
+        .unwrap();
+    let token = support::user_token();
+    let calls: Vec<_> = (0..6).map(|_| client.get_me(&token)).collect();
+    for result in futures::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(stub.requests().len(), 6);
+    assert_eq!(stub.max_in_flight(), 2);
+}

@@ -35,6 +35,7 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -43,6 +44,7 @@ impl Reply {
             status,
             headers: vec![("content-type", "application/json".to_owned())],
             body: body.into(),
+            delay: None,
         }
     }
 
@@ -51,6 +53,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: String::new(),
+            delay: None,
         }
     }
 
@@ -59,7 +62,14 @@ impl Reply {
             status,
             headers: vec![("content-type", "text/html".to_owned())],
             body: body.into(),
+            delay: None,
         }
+    }
+
+    /// Holds the answer back (real time) so that requests overlap.
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -74,12 +84,14 @@ type Responder = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
     responder: Arc<Responder>,
+    in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 /// A running stub.
 pub struct Stub {
     pub base: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 impl Stub {
@@ -88,9 +100,11 @@ impl Stub {
         responder: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(Mutex::new((0, 0)));
         let shared = Shared {
             requests: requests.clone(),
             responder: Arc::new(responder),
+            in_flight: in_flight.clone(),
         };
         let app = Router::new().fallback(handle).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -101,7 +115,13 @@ impl Stub {
         Self {
             base: format!("http://{address}"),
             requests,
+            in_flight,
         }
+    }
+
+    /// The largest number of requests the stub was handling at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().1
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -144,6 +164,15 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         requests.len() - 1
     };
     let reply = (shared.responder)(&recorded, index);
+    if let Some(delay) = reply.delay {
+        {
+            let mut counts = shared.in_flight.lock().unwrap();
+            counts.0 += 1;
+            counts.1 = counts.1.max(counts.0);
+        }
+        tokio::time::sleep(delay).await;
+        shared.in_flight.lock().unwrap().0 -= 1;
+    }
     let mut response = Response::builder().status(reply.status);
     for (name, value) in reply.headers {
         response = response.header(name, value);

@@ -55,6 +55,8 @@ struct Offset {
 
 #[derive(Default)]
 struct Bank {
+    /// Emit payments with a negative amount (a mapping bug).
+    signed_amounts: bool,
     accounts_per_psu: u64,
     payments_per_account: u64,
     external_accounts: bool,
@@ -229,7 +231,13 @@ impl PaymentsFetcher for Bank {
                 }
                 let end = (state.offset + u64::from(request.page_size.get())).min(self.payments_per_account);
                 let items = (state.offset..end)
-                    .map(|i| PaymentChange::Payment(Bank::payment(&account, i)))
+                    .map(|i| {
+                        let mut p = Bank::payment(&account, i);
+                        if self.signed_amounts {
+                            p.amount = p.amount.checked_neg().unwrap();
+                        }
+                        PaymentChange::Payment(p)
+                    })
                     .collect();
                 state.offset = end;
                 yield FetchPage::new(items, &state, end < self.payments_per_account)?;
@@ -916,4 +924,31 @@ async fn a_run_for_chosen_psus_syncs_only_them() {
         bank.expected(&only)
     );
     assert_eq!(summary.records, delivered.len() as u64);
+}
+
+#[tokio::test]
+async fn an_invalid_item_fails_its_task_without_delivering_the_page() {
+    let bank = Arc::new(Bank {
+        signed_amounts: true,
+        ..Bank::new(1, 3)
+    });
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(MemoryStateStore::new());
+    let engine = engine(bank, store.clone(), sink.clone(), config(10, 1), psus(1));
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 1);
+    let error = &summary.failures[0].error;
+    assert!(
+        matches!(error, ConnectorError::Validation { field, .. } if field == "amount"),
+        "{error}"
+    );
+    assert!(!error.is_retryable());
+    assert!(
+        sink.take().iter().all(|r| r.kind() != "payment"),
+        "no payment of the invalid page"
+    );
+    let key = StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-0")
+        .for_parent("psu-0-acc-0");
+    assert_eq!(store.get(&key).await.unwrap(), None);
 }

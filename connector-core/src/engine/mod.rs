@@ -7,6 +7,10 @@
 //! at any point therefore replays at most the pages whose state was not committed:
 //! delivery is at least once, and records are idempotent.
 //! [`Engine::run_periodically`] repeats cycles on the polling period plus jitter.
+//!
+//! Like Formance's engine, it checks each page before delivering it: references are
+//! non-empty, payments have a known type and a non-negative amount; one invalid item fails
+//! its task (permanently) without delivering the page.
 
 mod config;
 mod pages;

@@ -74,6 +74,16 @@ fn payments_page(
         match &change {
             PaymentChange::Payment(p) => {
                 require_reference("payment", &p.reference)?;
+                if p.amount.is_negative() {
+                    return Err(invalid(
+                        "amount",
+                        format!(
+                            "payment {} has a negative amount; amounts are positive and the \
+                             direction is the payment type",
+                            p.reference
+                        ),
+                    ));
+                }
                 if p.payment_type == PaymentType::Unknown {
                     return Err(invalid(
                         "type",

@@ -101,6 +101,32 @@ async fn file_store_survives_reopening() {
 }
 
 #[tokio::test]
+async fn file_store_lists_every_state_sorted_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStateStore::open(dir.path()).unwrap();
+    let accounts = StateKey::new(Capability::FetchAccounts).for_psu("psu-1");
+    store
+        .put(&payments_key(), None, json!({"offset": 3}))
+        .await
+        .unwrap();
+    store.put(&accounts, None, json!(null)).await.unwrap();
+    let listed: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, v)| format!("{key} {} {}", v.version, v.value))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "FETCH_ACCOUNTS psu=psu-1 v1 null",
+            "FETCH_PAYMENTS psu=psu-1 parent=acc-42 v1 {\"offset\":3}"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn file_store_hashes_long_keys_and_checks_the_key_it_reads() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStateStore::open(dir.path()).unwrap();

@@ -90,6 +90,11 @@ impl FileStateStore {
         self.inner.path_of(key)
     }
 
+    /// Every stored state with its key, sorted by key (for inspection and resets).
+    pub async fn list(&self) -> Result<Vec<(StateKey, Versioned)>, StateError> {
+        self.blocking(|inner| inner.list()).await
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Inner) -> Result<T, StateError> + Send + 'static,
@@ -140,6 +145,40 @@ impl Inner {
             version: stored.version,
             value: stored.value,
         }))
+    }
+
+    fn list(&self) -> Result<Vec<(StateKey, Versioned)>, StateError> {
+        let mut states = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let path = entry.map_err(io_error(&self.dir))?.path();
+            let is_state = path.extension().is_some_and(|e| e == "json")
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !is_state {
+                continue;
+            }
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                // deleted since the listing
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error(&path)(e)),
+            };
+            let stored: StoredState =
+                serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            states.push((
+                stored.key,
+                Versioned {
+                    version: stored.version,
+                    value: stored.value,
+                },
+            ));
+        }
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(states)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {

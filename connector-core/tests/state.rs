@@ -201,6 +201,15 @@ fn read_state_synchronously(dir: &Path) -> Option<(u64, u64)> {
     })
 }
 
+/// The version in the state file, read without opening a store (0 when absent).
+fn version_on_disk(path: &Path) -> u64 {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v["version"].as_u64())
+        .unwrap_or(0)
+}
+
 #[test]
 fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,6 +217,10 @@ fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
     let mut rng = rand::thread_rng();
     let mut last_version = 0u64;
     let mut kills_after_a_write = 0;
+    // Opening a store clears temporary files, so while the child runs, peek at the file only.
+    let state_file = FileStateStore::open(dir.path())
+        .unwrap()
+        .path_of(&payments_key());
     for round in 0..20 {
         let mut child = Command::new(&exe)
             .args([
@@ -221,8 +234,18 @@ fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // let it start and write for a random while, then SIGKILL it
-        std::thread::sleep(Duration::from_millis(rng.gen_range(20..120)));
+        // wait (bounded) until it has written in this round, then let it write for a random
+        // while more, and SIGKILL it: the kill lands at a random point of some write
+        let mut waited = 0;
+        while version_on_disk(&state_file) <= last_version {
+            assert!(
+                waited < 2000,
+                "round {round}: the child wrote nothing in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+            waited += 1;
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..60)));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
         assert!(

@@ -5,6 +5,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -13,6 +14,9 @@ use sha2::{Digest, Sha256};
 
 use super::store::next_version;
 use super::{StateError, StateKey, StateStore, Version, Versioned};
+
+/// A temporary file this old was left by a killed writer.
+const ORPHAN_AGE: Duration = Duration::from_secs(60);
 
 /// Longest key id used as a file name as is; longer ones are hashed.
 const MAX_PLAIN_NAME: usize = 180;
@@ -23,8 +27,9 @@ const MAX_PLAIN_NAME: usize = 180;
 /// either the old or the new state, never a torn one.
 ///
 /// Compare-and-set is enforced within one process (one store value, or clones of it).
-/// Sharing a directory between processes is not supported; use a database-backed store
-/// for that.
+/// Other processes may open the directory to read (to list or inspect states) while an
+/// engine writes; two writing processes on one directory are not supported (a
+/// database-backed store behind the same trait is the way to share).
 #[derive(Debug, Clone)]
 pub struct FileStateStore {
     inner: Arc<Inner>,
@@ -54,15 +59,25 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
 
 impl FileStateStore {
     /// Opens (creating it if needed) the store in `dir`, and removes temporary files a
-    /// killed writer may have left.
+    /// killed writer left behind (those older than a minute: a live writer's temporary
+    /// file exists for milliseconds, and must not be pulled from under it).
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StateError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let now = SystemTime::now();
         for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
             let entry = entry.map_err(io_error(&dir))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') && name.ends_with(".tmp") {
+            if !(name.starts_with('.') && name.ends_with(".tmp")) {
+                continue;
+            }
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| now.duration_since(modified).ok());
+            if age.is_some_and(|age| age >= ORPHAN_AGE) {
                 let path = entry.path();
                 match fs::remove_file(&path) {
                     Ok(()) => {}

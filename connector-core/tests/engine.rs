@@ -952,3 +952,100 @@ async fn an_invalid_item_fails_its_task_without_delivering_the_page() {
         .for_parent("psu-0-acc-0");
     assert_eq!(store.get(&key).await.unwrap(), None);
 }
+
+/// A store where another writer advances one key right before our first write to it.
+struct RacingStore {
+    inner: MemoryStateStore,
+    raced: AtomicBool,
+}
+
+impl StateStore for RacingStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StateKey,
+    ) -> BoxFuture<
+        'a,
+        Result<Option<connector_core::state::Versioned>, connector_core::state::StateError>,
+    > {
+        self.inner.get(key)
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: Option<connector_core::state::Version>,
+        value: serde_json::Value,
+    ) -> BoxFuture<'a, Result<connector_core::state::Version, connector_core::state::StateError>>
+    {
+        async move {
+            if key.capability == Capability::FetchPayments
+                && !self.raced.swap(true, Ordering::SeqCst)
+            {
+                // the other runner got two pages further
+                self.inner
+                    .put(key, expected, json!({"offset": 4}))
+                    .await
+                    .unwrap();
+            }
+            self.inner.put(key, expected, value).await
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: connector_core::state::Version,
+    ) -> BoxFuture<'a, Result<(), connector_core::state::StateError>> {
+        self.inner.delete(key, expected)
+    }
+}
+
+#[tokio::test]
+async fn a_state_conflict_resumes_from_the_state_the_other_run_committed() {
+    let bank = Arc::new(Bank::new(1, 6));
+    let users = psus(1);
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(RacingStore {
+        inner: MemoryStateStore::new(),
+        raced: AtomicBool::new(false),
+    });
+    let sleeper = RecordingSleeper {
+        delays: Arc::default(),
+        cancel_at: usize::MAX,
+        token: CancellationToken::new(),
+    };
+    let engine = engine(
+        bank.clone(),
+        store.clone(),
+        sink.clone(),
+        config(2, 1),
+        users.clone(),
+    )
+    .with_sleeper(sleeper);
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 0);
+    let payments: Vec<String> = sink
+        .take()
+        .iter()
+        .filter(|r| r.kind() == "payment")
+        .map(identity)
+        .collect();
+    // page 0..2 delivered by us, then the other run's offset 4 wins: 4..6 (its 2..4 is its own)
+    assert_eq!(
+        payments,
+        [
+            "payment:psu-0-acc-0-pay-0",
+            "payment:psu-0-acc-0-pay-1",
+            "payment:psu-0-acc-0-pay-4",
+            "payment:psu-0-acc-0-pay-5"
+        ]
+    );
+    let key = StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-0")
+        .for_parent("psu-0-acc-0");
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().value,
+        json!({"offset": 6})
+    );
+}

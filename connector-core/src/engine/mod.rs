@@ -175,7 +175,9 @@ impl Engine {
 
     /// One cycle over the tree. Task failures (connector errors) are reported in the
     /// summary and do not stop other tasks; a sink or state-store failure stops the cycle
-    /// with an error, as does cancellation ([`EngineError::Cancelled`]).
+    /// with an error, as does cancellation ([`EngineError::Cancelled`]). A compare-and-set
+    /// conflict (another run committed the same task first) is not fatal: the task retries
+    /// from the state that won.
     pub async fn run_once(&self, cancel: &CancellationToken) -> Result<RunSummary, EngineError> {
         self.run_cycle(1, cancel).await
     }

@@ -12,7 +12,7 @@ use super::{Engine, EngineError, ProgressEvent, RunSummary, TaskFailure, TaskId}
 use crate::contract::{FetchRequest, FromPayload, TaskNode};
 use crate::error::{ConnectorError, RetryClass};
 use crate::openbanking::ForwardedUser;
-use crate::state::{StateKey, StateScope, Version};
+use crate::state::{StateError, StateKey, StateScope, Version};
 
 /// The shared context of one cycle.
 pub(crate) struct CycleRun<'e> {
@@ -154,10 +154,22 @@ impl<'e> CycleRun<'e> {
             let has_more = page.has_more;
             let records = page.records.len();
             let span = tracing::debug_span!("page", n = pages_done, records);
-            version = self
+            version = match self
                 .deliver(node, key, version, psu, page)
                 .instrument(span)
-                .await?;
+                .await
+            {
+                Ok(version) => version,
+                // Another run (another process sharing the store, or a concurrent
+                // `run_for_psus`) committed this task first: retry from its state.
+                Err(EngineError::State(conflict @ StateError::Conflict { .. })) => {
+                    return Ok(Attempt::Failed(ConnectorError::other(
+                        "another run committed this task's state first; resuming from it",
+                        conflict,
+                    )));
+                }
+                Err(other) => return Err(other),
+            };
             *failures_in_a_row = 0;
             task_records += records as u64;
             {

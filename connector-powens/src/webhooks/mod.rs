@@ -1,0 +1,1 @@
+//! Powens webhooks: verification, trimming and translation into Connectivity responses.

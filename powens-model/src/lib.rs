@@ -1,3 +1,53 @@
-//! Pure mapping from Powens wire types (`powens-api`) to Connectivity records (`connector-core`).
+//! `powens-model`: pure functions from Powens API wire types (`powens-api`) to Connectivity
+//! records (`connector-core`).
 //!
-//! Work in progress: see issue 5.
+//! No I/O and no clock: every instant comes from the payload or from the caller
+//! ([`MappingContext::fallback_instant`], the `now` of [`connection::pending_disconnect`]).
+//! A row that cannot be mapped is skipped with a typed [`SkipReason`], counted and returned
+//! ([`Mapped`], [`page::PageMapped::skipped`], [`account::AccountsMapped::skipped`]); it never
+//! fails its page and never panics.
+//!
+//! * [`account`]: `BankAccount` → internal account + balance;
+//! * [`payment`]: `Transaction` → payment (or a [`payment::Tombstone`] for a deleted row),
+//!   [`scheme`] for the scheme table, [`counterparty`] for external accounts;
+//! * [`page`]: the hot path, a whole transactions page from its bytes;
+//! * [`maturation`]: retiring provisional payments when they post (same id or new id);
+//! * [`connection`]: connection state → disconnection, consent expiry → pending disconnect;
+//! * [`time`]: Europe/Paris naive datetimes, DST fold and gap; [`money`]: assets and amounts.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use powens_model::{account, page, MappingContext};
+//!
+//! let ctx = MappingContext::new(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap())
+//!     .with_psu_id("psu-1");
+//! let accounts: powens_api::accounts::BankAccountsList = serde_json::from_str(r#"{"accounts": [
+//!     {"id": 17, "id_connection": 7, "original_name": "Compte chèque", "balance": 7481.01,
+//!      "coming": -120.50, "last_update": "2026-06-18 06:12:45",
+//!      "currency": {"id": "EUR", "precision": 2}}]}"#).unwrap();
+//! let mapped = account::map_accounts(&accounts.accounts, &ctx);
+//! assert_eq!(mapped.balances[0].available_amount.unwrap().minor(), 736051);
+//!
+//! let bytes = br#"{"transactions": [{"id": 309, "id_account": 17, "date": "2026-06-18",
+//!     "value": -16.22, "type": "card", "coming": false}]}"#;
+//! let page = page::map_transactions_page(bytes, &mapped.book, &ctx).unwrap();
+//! let payment = &page.payments[0].payment;
+//! assert_eq!((payment.amount.minor(), payment.payment_type.as_str()), (1622, "PAYOUT"));
+//! assert_eq!(payment.source_account_reference.as_deref(), Some("17"));
+//! ```
+
+pub mod account;
+pub mod connection;
+mod context;
+pub mod counterparty;
+pub mod keys;
+pub mod maturation;
+pub mod money;
+pub mod page;
+pub mod payment;
+pub mod scheme;
+mod skip;
+pub mod time;
+
+pub use context::{AccountBook, AccountContext, MappingContext};
+pub use skip::{Mapped, SkipReason, Skipped};

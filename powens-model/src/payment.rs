@@ -1,0 +1,241 @@
+//! One Powens `Transaction` → one [`Payment`] (plus its counterparty's external account), or
+//! a [`Tombstone`] when the row is deleted.
+//!
+//! * reference = the transaction id; `created_at` = `datetime` (UTC) when present, else `date`
+//!   at 00:00 UTC (deterministic across polls);
+//! * amount = `|value|` in minor units at the **account's** asset precision (a value with
+//!   non-zero digits beyond it is skipped: [`SkipReason::AmountPrecision`]);
+//! * `value >= 0` → `PAY-IN` with the account as destination; `< 0` → `PAYOUT` with the
+//!   account as source; the other side is the counterparty's external account when it has
+//!   an identifier;
+//! * `coming: true` → `PENDING`, `false` → `SUCCEEDED`;
+//! * scheme per [`crate::scheme`];
+//! * metadata `com.powens.spec/`: `transaction_id`, `category_id` (`id_category`, else the
+//!   first `categories[].code`), `description` (`wording`), `original_wording`,
+//!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use connector_core::model::{Account, Payment, PaymentStatus, PaymentType};
+use connector_core::money::Amount;
+use powens_api::transactions::Transaction;
+use powens_api::wire::PowensDateTime;
+use rust_decimal::Decimal;
+
+use crate::context::{AccountContext, MappingContext};
+use crate::counterparty::{map_counterparty, CounterpartyView};
+use crate::keys;
+use crate::money::{positive_minor_units, signed_minor_units};
+use crate::scheme::scheme_for;
+use crate::skip::SkipReason;
+use crate::time::{date_at_midnight_utc, rfc3339, utc_field, zoned_field};
+
+/// A borrowed view of the transaction fields the mapping reads, filled by the typed
+/// (`powens_api::transactions::Transaction`) or the lean ([`crate::page`]) decoder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransactionView<'a> {
+    /// `id`.
+    pub id: Option<i64>,
+    /// `id_account`.
+    pub id_account: Option<i64>,
+    /// `date`.
+    pub date: Option<NaiveDate>,
+    /// `datetime` (UTC).
+    pub datetime: Option<PowensDateTime>,
+    /// `value`.
+    pub value: Option<Decimal>,
+    /// `type` (empty when absent).
+    pub transaction_type: &'a str,
+    /// `coming`.
+    pub coming: Option<bool>,
+    /// `deleted`.
+    pub deleted: Option<PowensDateTime>,
+    /// `last_update`.
+    pub last_update: Option<PowensDateTime>,
+    /// `wording`.
+    pub wording: Option<&'a str>,
+    /// `original_wording`.
+    pub original_wording: Option<&'a str>,
+    /// `simplified_wording`.
+    pub simplified_wording: Option<&'a str>,
+    /// `id_category`, else the first `categories[].code`.
+    pub category: Option<Cow<'a, str>>,
+    /// `card`.
+    pub card: Option<&'a str>,
+    /// `counterparty`.
+    pub counterparty: Option<CounterpartyView<'a>>,
+}
+
+impl<'a> TransactionView<'a> {
+    /// The view of a typed transaction.
+    pub fn of(tx: &'a Transaction) -> Self {
+        let category = tx
+            .id_category
+            .map(|id| Cow::Owned(id.to_string()))
+            .or_else(|| {
+                tx.categories
+                    .first()
+                    .and_then(|c| c.code.as_deref())
+                    .map(Cow::Borrowed)
+            });
+        Self {
+            id: Some(tx.id),
+            id_account: Some(tx.id_account),
+            date: Some(tx.date),
+            datetime: tx.datetime,
+            value: tx.value,
+            transaction_type: tx.transaction_type.as_str(),
+            coming: Some(tx.coming),
+            deleted: tx.deleted,
+            last_update: tx.last_update,
+            wording: tx.wording.as_deref(),
+            original_wording: tx.original_wording.as_deref(),
+            simplified_wording: tx.simplified_wording.as_deref(),
+            category,
+            card: tx.card.as_deref(),
+            counterparty: tx.counterparty.as_ref().map(CounterpartyView::of),
+        }
+    }
+}
+
+/// A deleted row (seen with `all`): what maturation needs to retire or cancel it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstone {
+    /// The deleted row's reference (transaction id).
+    pub reference: String,
+    /// Its account's reference.
+    pub account_reference: String,
+    /// Its signed value in minor units of the account asset.
+    pub value: Amount,
+    /// Its date.
+    pub date: NaiveDate,
+    /// Whether it was still pending (`coming: true`) when deleted.
+    pub was_pending: bool,
+    /// When Powens deleted it (UTC).
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// The outcome of one transaction row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionOutcome {
+    /// A live row: its payment and, when the counterparty is identified, its external
+    /// account.
+    Payment {
+        /// The payment.
+        payment: Box<Payment>,
+        /// The counterparty's external account.
+        external_account: Option<Box<Account>>,
+    },
+    /// A deleted row.
+    Deleted(Tombstone),
+}
+
+/// Maps a typed transaction of `account` (its raw JSON is the typed row re-serialised; the
+/// page decoder [`crate::page`] keeps the bytes as received instead).
+pub fn map_transaction(
+    tx: &Transaction,
+    account: &AccountContext,
+    ctx: &MappingContext,
+) -> Result<TransactionOutcome, SkipReason> {
+    let raw = serde_json::to_value(tx)
+        .unwrap_or_else(|err| serde_json::Value::String(format!("unserialisable row: {err}")));
+    map_view(&TransactionView::of(tx), account, ctx, raw)
+}
+
+/// Maps a transaction view with its raw JSON.
+pub fn map_view(
+    tx: &TransactionView<'_>,
+    account: &AccountContext,
+    ctx: &MappingContext,
+    raw: serde_json::Value,
+) -> Result<TransactionOutcome, SkipReason> {
+    let id = tx.id.ok_or(SkipReason::MissingId)?;
+    if tx.id_account.is_some_and(|a| a != account.account_id) {
+        return Err(SkipReason::UnknownAccount {
+            account_id: tx.id_account,
+        });
+    }
+    let date = match (tx.date, &tx.datetime) {
+        (Some(date), _) => date,
+        (None, Some(datetime)) => utc_field(datetime).date_naive(),
+        (None, None) => return Err(SkipReason::MissingDate),
+    };
+    let value = tx.value.ok_or(SkipReason::MissingValue)?;
+    let coming = tx.coming.ok_or(SkipReason::MissingComing)?;
+    let asset = &account.asset;
+
+    if let Some(deleted) = &tx.deleted {
+        return Ok(TransactionOutcome::Deleted(Tombstone {
+            reference: id.to_string(),
+            account_reference: account.reference.clone(),
+            value: signed_minor_units(value, asset)?,
+            date,
+            was_pending: coming,
+            deleted_at: zoned_field(deleted, ctx.zone),
+        }));
+    }
+
+    let amount = positive_minor_units(value, asset)?;
+    let created_at = tx
+        .datetime
+        .as_ref()
+        .map_or_else(|| date_at_midnight_utc(date), utc_field);
+    let external_account = tx
+        .counterparty
+        .as_ref()
+        .and_then(|cp| map_counterparty(cp, account, created_at));
+    let other_side = external_account.as_ref().map(|a| a.reference.clone());
+    let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
+        (PaymentType::Payout, Some(account.reference.clone()), other_side)
+    } else {
+        (PaymentType::PayIn, other_side, Some(account.reference.clone()))
+    };
+
+    let mut metadata = BTreeMap::new();
+    let mut put = |key: &str, value: Option<&str>| {
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            metadata.insert(key.to_owned(), value.to_owned());
+        }
+    };
+    let reference = id.to_string();
+    put(keys::TRANSACTION_ID, Some(&reference));
+    put(keys::CATEGORY_ID, tx.category.as_deref());
+    put(keys::DESCRIPTION, tx.wording);
+    put(keys::ORIGINAL_WORDING, tx.original_wording);
+    put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
+    put(keys::TYPE, Some(tx.transaction_type));
+    if let Some(last_update) = &tx.last_update {
+        metadata.insert(
+            keys::LAST_UPDATE.to_owned(),
+            rfc3339(zoned_field(last_update, ctx.zone)),
+        );
+    }
+
+    let payment = Payment {
+        reference,
+        parent_reference: None,
+        created_at,
+        payment_type,
+        amount,
+        asset: asset.clone(),
+        scheme: scheme_for(tx.transaction_type, tx.card, asset),
+        status: if coming {
+            PaymentStatus::Pending
+        } else {
+            PaymentStatus::Succeeded
+        },
+        source_account_reference: source,
+        destination_account_reference: destination,
+        psu_id: account.psu_id.clone(),
+        open_banking_connection_id: account.connection_id.clone(),
+        metadata,
+        raw,
+    };
+    Ok(TransactionOutcome::Payment {
+        payment: Box::new(payment),
+        external_account: external_account.map(Box::new),
+    })
+}

@@ -151,6 +151,7 @@ impl Store {
                 Some(i) => i as u32,
                 None => {
                     self.wordings.push(w.to_owned());
+                    self.stemmed.push(crate::render::stem(w));
                     (self.wordings.len() - 1) as u32
                 }
             },

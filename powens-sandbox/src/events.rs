@@ -39,7 +39,7 @@ fn send(
 /// (every live row when `since` is `None`). Leaves the connection object open.
 fn write_synced_connection(
     w: &mut JsonWriter,
-    store_parts: (&[String], &[crate::model::Counterparty]),
+    store_parts: (&[String], &[String], &[crate::model::Counterparty]),
     user: &User,
     connection_id: u64,
     since: Option<i64>,
@@ -48,7 +48,7 @@ fn write_synced_connection(
         return;
     };
     write_connection_open(w, c, user, ConnectionExpand::default());
-    let ctx = TxContext::new(user, store_parts.0, store_parts.1);
+    let ctx = TxContext::new(user, store_parts.0, store_parts.1, store_parts.2);
     w.key("accounts");
     w.begin_array();
     for a in user
@@ -102,10 +102,14 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
         let Store {
             users,
             wordings,
+            stemmed,
             counterparties,
             ..
         } = &mut *store;
-        let Some(user) = users.get_mut(&user_id) else {
+        let Some(user) = users
+            .get_mut(&user_id)
+            .filter(|u| u.connection(connection_id).is_some())
+        else {
             return;
         };
         let since = user
@@ -119,7 +123,7 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
         w.key("connection");
         write_synced_connection(
             &mut w,
-            (wordings, counterparties),
+            (wordings, stemmed, counterparties),
             user,
             connection_id,
             since,
@@ -146,6 +150,7 @@ pub(crate) fn user_synced(shared: &Arc<Shared>, user_id: u64) {
         let Store {
             users,
             wordings,
+            stemmed,
             counterparties,
             ..
         } = &mut *store;
@@ -161,7 +166,13 @@ pub(crate) fn user_synced(shared: &Arc<Shared>, user_id: u64) {
         for c in &user.connections {
             w.item();
             let since = c.last_push.map(to_secs);
-            write_synced_connection(&mut w, (wordings, counterparties), user, c.id, since);
+            write_synced_connection(
+                &mut w,
+                (wordings, stemmed, counterparties),
+                user,
+                c.id,
+                since,
+            );
             w.end_object();
         }
         w.end_array();

@@ -119,8 +119,8 @@
 //! Receivers are registered per [`WebhookEvent`]. Bodies carry a unique `id_webhook_data`;
 //! when an HMAC auth provider exists (created on `/webhooks/auth` or with
 //! [`SandboxControl::create_auth_provider`]) they are signed with the newest one's secret:
-//! `BI-Signature` = base64(HMAC-SHA256(secret, `"POST." + path + "." + BI-Signature-Date + "."
-//! + body`)) ([`sign`]), `BI-Signature-Date` = the sandbox clock in UTC like
+//! `BI-Signature` = base64(HMAC-SHA256(secret,
+//! `"POST." + path + "." + BI-Signature-Date + "." + body`)) ([`sign`]), `BI-Signature-Date` = the sandbox clock in UTC like
 //! `2026-06-18T06:00:00.000000Z`. A non-2xx answer or a transport error is retried (same body,
 //! same `id_webhook_data`) up to the configured number of attempts.
 //! `CONNECTION_SYNCED` = `{user, connection: {…, accounts: [{…, transactions}]}, id_webhook_data}`

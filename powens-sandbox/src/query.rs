@@ -156,6 +156,7 @@ pub(crate) fn render_page(
     let Store {
         users,
         wordings,
+        stemmed,
         counterparties,
         ..
     } = store;
@@ -167,7 +168,7 @@ pub(crate) fn render_page(
     let start = offset.min(total) as usize;
     let end = offset.saturating_add(limit).min(total) as usize;
     let page = cached.positions.get(start..end).unwrap_or(&[]);
-    let ctx = TxContext::new(user, wordings, counterparties);
+    let ctx = TxContext::new(user, wordings, stemmed, counterparties);
     let mut w = JsonWriter::with_capacity(256 + page.len() * 1100);
     w.begin_object();
     w.key("transactions");

@@ -121,7 +121,9 @@ impl User {
             .collect();
         self.accounts.retain(|a| a.id_connection != id);
         self.txs.retain(|t| !gone.contains(&t.account_id));
-        self.replaced.retain(|_| true);
+        let txs = &self.txs;
+        self.replaced
+            .retain(|(old, _)| txs.binary_search_by_key(old, |t| t.id).is_ok());
         self.by_account.clear();
         for (pos, tx) in self.txs.iter().enumerate() {
             self.by_account
@@ -180,6 +182,8 @@ pub(crate) struct Store {
     pub(crate) tokens: HashMap<String, Token>,
     pub(crate) codes: HashMap<String, Code>,
     pub(crate) wordings: Vec<String>,
+    /// `stemmed_wording` of each entry of `wordings`.
+    pub(crate) stemmed: Vec<String>,
     pub(crate) counterparties: Vec<Counterparty>,
     pub(crate) providers: Vec<AuthProvider>,
     pub(crate) webview_denial: Option<String>,
@@ -210,6 +214,7 @@ impl Store {
             tokens: HashMap::new(),
             codes: HashMap::new(),
             wordings: LABELS.iter().map(|s| (*s).to_owned()).collect(),
+            stemmed: LABELS.iter().map(|s| crate::render::stem(s)).collect(),
             counterparties: counterparty_pool(seed),
             providers: Vec::new(),
             webview_denial: None,

@@ -74,7 +74,12 @@ fn main() {
 
     if std::env::var_os("POWENS_BENCH_PROFILE_MAPPING").is_some() {
         // Profiling aid: only the decode + map loop, for `perf record`.
-        let r = rate(|| page::map_transactions_page(&bytes, &book, &ctx).unwrap().payments.len());
+        let r = rate(|| {
+            page::map_transactions_page(&bytes, &book, &ctx)
+                .unwrap()
+                .payments
+                .len()
+        });
         eprintln!("mapping only: {r:.0} tx/s");
         return;
     }
@@ -103,7 +108,9 @@ fn main() {
         black_box(&payments);
         payments.len()
     });
-    eprintln!("context: decode + map + raw as serde_json::Value (complete records): {full:.0} tx/s");
+    eprintln!(
+        "context: decode + map + raw as serde_json::Value (complete records): {full:.0} tx/s"
+    );
     let typed = rate(|| {
         let page: powens_api::transactions::TransactionsPage =
             serde_json::from_slice(black_box(&bytes)).unwrap();

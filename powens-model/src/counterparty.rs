@@ -40,7 +40,10 @@ impl<'a> CounterpartyView<'a> {
     pub fn of(counterparty: &'a Counterparty) -> Self {
         Self {
             label: counterparty.label.as_deref(),
-            scheme: counterparty.account_scheme_name.as_ref().map(|s| s.as_str()),
+            scheme: counterparty
+                .account_scheme_name
+                .as_ref()
+                .map(|s| s.as_str()),
             identification: counterparty.account_identification.as_deref(),
             kind: counterparty.counterparty_type.as_ref().map(|t| t.as_str()),
         }

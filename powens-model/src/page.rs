@@ -165,13 +165,16 @@ struct IdOnly {
 
 impl<'a> TxRow<'a> {
     fn view(&self) -> TransactionView<'_> {
-        let category = self.id_category.map(|id| Cow::Owned(id.to_string())).or_else(|| {
-            self.categories
-                .as_ref()
-                .and_then(|c| c.first())
-                .and_then(|c| c.code.as_deref())
-                .map(Cow::Borrowed)
-        });
+        let category = self
+            .id_category
+            .map(|id| Cow::Owned(id.to_string()))
+            .or_else(|| {
+                self.categories
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .and_then(|c| c.code.as_deref())
+                    .map(Cow::Borrowed)
+            });
         TransactionView {
             id: self.id,
             id_account: self.id_account,

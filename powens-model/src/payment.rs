@@ -189,9 +189,17 @@ pub fn map_view(
         .and_then(|cp| map_counterparty(cp, account, created_at));
     let other_side = external_account.as_ref().map(|a| a.reference.clone());
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
-        (PaymentType::Payout, Some(account.reference.clone()), other_side)
+        (
+            PaymentType::Payout,
+            Some(account.reference.clone()),
+            other_side,
+        )
     } else {
-        (PaymentType::PayIn, other_side, Some(account.reference.clone()))
+        (
+            PaymentType::PayIn,
+            other_side,
+            Some(account.reference.clone()),
+        )
     };
 
     let mut metadata = BTreeMap::new();

@@ -172,7 +172,10 @@ fn lean_page_decoder_maps_like_the_typed_powens_api_path() {
                     payment.raw = serde_json::Value::Null;
                     payments.push(*payment);
                     if let Some(external) = external_account {
-                        if !externals.iter().any(|e: &Account| e.reference == external.reference) {
+                        if !externals
+                            .iter()
+                            .any(|e: &Account| e.reference == external.reference)
+                        {
                             externals.push(*external);
                         }
                     }
@@ -181,7 +184,11 @@ fn lean_page_decoder_maps_like_the_typed_powens_api_path() {
                 Err(_) => {}
             }
         }
-        let lean_payments: Vec<_> = lean.payments.iter().map(|row| row.payment.clone()).collect();
+        let lean_payments: Vec<_> = lean
+            .payments
+            .iter()
+            .map(|row| row.payment.clone())
+            .collect();
         assert_eq!(lean_payments, payments, "{}", path.display());
         assert_eq!(lean.external_accounts, externals, "{}", path.display());
         assert_eq!(lean.tombstones, tombstones, "{}", path.display());

@@ -56,7 +56,7 @@
 //!
 //! `limit` is required, 1..=1000 (missing → 400 `missingParameter`, out of range → 400
 //! `invalidValue`); `offset` (default 0); `all` (key present = on: tombstones with `deleted`
-//! set are listed); `last_update` (`YYYY-MM-DD HH:MM:SS`, naive Paris: rows whose
+//! set are listed); `deleted=true|false` (only tombstones / only live rows); `last_update` (`YYYY-MM-DD HH:MM:SS`, naive Paris: rows whose
 //! `last_update` is strictly after it); `min_date`/`max_date` (`YYYY-MM-DD`, `YYYY-MM` or
 //! `YYYY`, inclusive, on `application_date` unless `filter=date`). The envelope has
 //! `transactions`, `first_date`/`last_date` (over the whole query), `result_min_date`/

@@ -148,6 +148,8 @@ async fn all_reveals_tombstones_with_deleted_set() {
     assert_eq!(row["deleted"], "2026-06-18 08:01:00");
     assert_eq!(row["last_update"], "2026-06-18 08:01:00");
     assert_eq!(with_all.len(), live.len() + 1);
+    let only_deleted = all_rows(&tx_url(&s.api_url(), "limit=1000&deleted=true"), &u.token).await;
+    assert_eq!(ids(&only_deleted), vec![victim]);
     assert_eq!(s.control().truth(u.id).unwrap().deleted, vec![victim]);
 }
 

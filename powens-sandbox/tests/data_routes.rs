@@ -245,3 +245,19 @@ async fn responses_carry_the_sandbox_clock_as_date_header() {
     // 08:00 Paris in June = 06:00 UTC.
     assert_eq!(r.headers()["date"], "Thu, 18 Jun 2026 06:00:00 GMT");
 }
+
+#[tokio::test]
+async fn post_on_a_connection_is_a_forced_sync_like_put() {
+    let (s, u) = sandbox().await;
+    let id = u.connection_ids[0];
+    s.control().advance(chrono::TimeDelta::minutes(3));
+    let r = client()
+        .post(format!("{}/users/me/connections/{id}", s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["last_update"], "2026-06-18 08:03:00");
+}

@@ -294,3 +294,39 @@ async fn deleting_a_connection_and_pending_disconnects_send_their_events() {
     // Without an auth provider, deliveries are not signed.
     assert!(got[1].signature.is_none());
 }
+
+#[tokio::test]
+async fn a_webview_link_sends_connection_synced_for_each_new_connection() {
+    let (s, u) = sandbox().await;
+    let (url, got) = receiver(0).await;
+    s.control()
+        .register_webhook(WebhookEvent::ConnectionSynced, format!("{url}/cs"));
+    let (_, code) = common::get(&format!("{}/auth/token/code", s.api_url()), &u.token).await;
+    let mut link = url::Url::parse(&format!("{}/connect", s.base_url())).unwrap();
+    link.query_pairs_mut()
+        .append_pair("client_id", &s.credentials().client_id)
+        .append_pair("code", code["code"].as_str().unwrap())
+        .append_pair("redirect_uri", "https://example.com/cb")
+        .append_pair("max_connections", "2");
+    let r = client().get(link.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    s.control().wait_for_webhooks().await;
+    let mut connections: Vec<u64> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let b: Value = serde_json::from_slice(&r.body).unwrap();
+            b["connection"]["id"].as_u64().unwrap()
+        })
+        .collect();
+    connections.sort_unstable();
+    let truth = s.control().truth(u.id).unwrap();
+    let new: Vec<u64> = truth
+        .connections
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !u.connection_ids.contains(id))
+        .collect();
+    assert_eq!(connections, new);
+}

@@ -45,6 +45,7 @@ pub mod maturation;
 pub mod money;
 pub mod page;
 pub mod payment;
+mod scan;
 pub mod scheme;
 mod skip;
 pub mod time;

@@ -95,7 +95,7 @@ impl<'a> TransactionView<'a> {
             simplified_wording: tx.simplified_wording.as_deref(),
             category,
             card: tx.card.as_deref(),
-            counterparty: tx.counterparty.as_ref().map(CounterpartyView::of),
+            counterparty: tx.counterparty.as_ref().map(|cp| CounterpartyView::of(cp)),
         }
     }
 }

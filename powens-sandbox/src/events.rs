@@ -7,7 +7,8 @@ use crate::control::Shared;
 use crate::json::JsonWriter;
 use crate::model::to_secs;
 use crate::render::{
-    write_account, write_connection_open, write_tx, write_user, ConnectionExpand, TxContext,
+    write_account, write_connection_open, write_tx, write_user, write_user_open, ConnectionExpand,
+    TxContext,
 };
 use crate::store::{Store, User};
 use crate::webhooks::WebhookEvent;
@@ -251,13 +252,7 @@ pub(crate) fn delete_user(shared: &Arc<Shared>, user_id: u64) -> Option<()> {
         let user = store.delete_user(user_id)?;
         if wanted {
             let mut w = JsonWriter::with_capacity(256);
-            w.begin_object();
-            w.key("id");
-            w.u64(user.id);
-            w.key("signin");
-            w.datetime(user.signin);
-            w.key("platform");
-            w.string("sandbox");
+            write_user_open(&mut w, &user);
             let id = finish(&mut w, &mut store);
             Some((id, w.into_bytes(), secret))
         } else {

@@ -386,6 +386,12 @@ pub(crate) fn write_connection_open(
 
 /// Writes the Powens `User` object.
 pub(crate) fn write_user(w: &mut JsonWriter, user: &User) {
+    write_user_open(w, user);
+    w.end_object();
+}
+
+/// Writes the Powens `User` object, leaving it open.
+pub(crate) fn write_user_open(w: &mut JsonWriter, user: &User) {
     w.begin_object();
     w.key("id");
     w.u64(user.id);
@@ -393,7 +399,6 @@ pub(crate) fn write_user(w: &mut JsonWriter, user: &User) {
     w.datetime(user.signin);
     w.key("platform");
     w.string("sandbox");
-    w.end_object();
 }
 
 /// Writes `{accounts, total, balance, balances, coming_balances}` for the given accounts.

@@ -8,6 +8,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::builder::{Credentials, SandboxSize};
 use crate::clock::Clock;
 use crate::control::MaturationMode;
+use crate::error::SandboxError;
 use crate::generate::counterparty_pool;
 use crate::model::{Account, Connection, Counterparty, Tx, LABELS};
 use crate::query::CachedQuery;
@@ -323,12 +324,31 @@ impl Store {
             .map(|u| u.id)
     }
 
-    /// The user owning a transaction.
-    pub(crate) fn tx_owner(&self, tx_id: u64) -> Option<u64> {
+    /// The user owning an account, for changing it.
+    pub(crate) fn account_user_mut(&mut self, account_id: u64) -> Result<&mut User, SandboxError> {
         self.users
-            .values()
-            .find(|u| u.tx_position(tx_id).is_some())
-            .map(|u| u.id)
+            .values_mut()
+            .find(|u| u.account(account_id).is_some())
+            .ok_or(SandboxError::UnknownAccount(account_id))
+    }
+
+    /// The user owning a connection, for changing it.
+    pub(crate) fn connection_user_mut(
+        &mut self,
+        connection_id: u64,
+    ) -> Result<&mut User, SandboxError> {
+        self.users
+            .values_mut()
+            .find(|u| u.connection(connection_id).is_some())
+            .ok_or(SandboxError::UnknownConnection(connection_id))
+    }
+
+    /// The user owning a transaction and the row's position in its `txs`.
+    pub(crate) fn tx_user_mut(&mut self, tx_id: u64) -> Result<(&mut User, usize), SandboxError> {
+        self.users
+            .values_mut()
+            .find_map(|u| u.tx_position(tx_id).map(|pos| (u, pos)))
+            .ok_or(SandboxError::UnknownTransaction(tx_id))
     }
 
     /// The signing secret: the newest HMAC auth provider's.

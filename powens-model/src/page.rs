@@ -436,7 +436,11 @@ pub fn map_transactions_page<'a>(
         expected: "UTF-8 text",
     })?;
     let mut reader = Reader::new(text);
-    let mut out = PageMapped::default();
+    // Powens rows are 0.5 to 1 KB: reserve once rather than regrow a vector of large items.
+    let mut out = PageMapped {
+        payments: Vec::with_capacity(bytes.len() / 640),
+        ..PageMapped::default()
+    };
     let mut seen_counterparties = BTreeSet::new();
     reader.object(|r, key| match key.as_ref() {
         "transactions" => {

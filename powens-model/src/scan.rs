@@ -8,6 +8,24 @@ use std::borrow::Cow;
 /// Nesting bound for skipped values (serde_json's default recursion limit).
 const MAX_DEPTH: u32 = 128;
 
+/// `0x01` in every byte.
+const LO: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte.
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// A mask whose lowest set bit marks the first byte of `word` (little-endian) that is `"`,
+/// `\` or a control character (< 0x20). Bits above the lowest one may be spurious
+/// (borrow propagation), so only the lowest is used.
+#[inline]
+fn special_bytes(word: u64) -> u64 {
+    let quote = word ^ (LO * u64::from(b'"'));
+    let backslash = word ^ (LO * u64::from(b'\\'));
+    let quote_zero = quote.wrapping_sub(LO) & !quote & HI;
+    let backslash_zero = backslash.wrapping_sub(LO) & !backslash & HI;
+    let control = word.wrapping_sub(LO * 0x20) & !word & HI;
+    quote_zero | backslash_zero | control
+}
+
 /// Where the bytes stop being the JSON this reader expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SyntaxError {
@@ -51,6 +69,29 @@ impl<'a> Reader<'a> {
     /// reader returned: they sit on ASCII structural characters).
     pub(crate) fn slice(&self, start: usize, end: usize) -> &'a str {
         self.text.get(start..end).unwrap_or_default()
+    }
+
+    /// Advances over string content up to the next `"`, `\\`, control character or the
+    /// end, eight bytes at a time.
+    #[inline]
+    fn skip_plain(&mut self) {
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let mask = special_bytes(u64::from_le_bytes(word));
+            if mask != 0 {
+                self.pos += (mask.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.pos += 8;
+        }
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                return;
+            }
+            self.pos += 1;
+        }
     }
 
     /// Skips white space.
@@ -230,18 +271,16 @@ impl<'a> Reader<'a> {
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         self.expect(b'"', "a string")?;
         let start = self.pos;
-        loop {
-            match self.bytes.get(self.pos) {
-                None => return self.fail("the end of the string"),
-                Some(b'"') => {
-                    let text = self.slice(start, self.pos);
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(text));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return self.fail("no control character in a string"),
-                Some(_) => self.pos += 1,
+        self.skip_plain();
+        match self.bytes.get(self.pos) {
+            None => return self.fail("the end of the string"),
+            Some(b'"') => {
+                let text = self.slice(start, self.pos);
+                self.pos += 1;
+                return Ok(Cow::Borrowed(text));
             }
+            Some(b'\\') => {}
+            Some(_) => return self.fail("no control character in a string"),
         }
         let mut owned = String::from(self.slice(start, self.pos));
         loop {
@@ -258,12 +297,7 @@ impl<'a> Reader<'a> {
                 Some(&b) if b < 0x20 => return self.fail("no control character in a string"),
                 Some(_) => {
                     let run = self.pos;
-                    while let Some(&b) = self.bytes.get(self.pos) {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.skip_plain();
                     owned.push_str(self.slice(run, self.pos));
                 }
             }
@@ -273,6 +307,7 @@ impl<'a> Reader<'a> {
     fn skip_string(&mut self) -> Result<(), SyntaxError> {
         self.expect(b'"', "a string")?;
         loop {
+            self.skip_plain();
             match self.bytes.get(self.pos) {
                 None => return self.fail("the end of the string"),
                 Some(b'"') => {
@@ -283,8 +318,7 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     self.escape()?;
                 }
-                Some(&b) if b < 0x20 => return self.fail("no control character in a string"),
-                Some(_) => self.pos += 1,
+                Some(_) => return self.fail("no control character in a string"),
             }
         }
     }
@@ -354,5 +388,31 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn string_end_escape_and_control_bytes_are_found_at_every_offset() {
+        for len in 0..40 {
+            let body = "é".repeat(len / 2) + &"a".repeat(len % 2);
+            let text = format!("\"{body}\"");
+            assert_eq!(Reader::new(&text).string().unwrap(), body.as_str());
+            let escaped = format!("\"{body}\\n{body}\"");
+            assert_eq!(
+                Reader::new(&escaped).string().unwrap(),
+                format!("{body}\n{body}")
+            );
+            let control = format!("\"{body}\u{1}{body}\"");
+            assert!(Reader::new(&control).string().is_err());
+            assert!(Reader::new(&control).skip_value().is_err());
+            let mut reader = Reader::new(&escaped);
+            reader.skip_value().unwrap();
+            assert!(reader.at_end());
+        }
     }
 }

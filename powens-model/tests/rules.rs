@@ -812,3 +812,22 @@ fn rows_that_are_not_objects_or_have_wrong_field_types_are_skipped_not_fatal() {
         ]
     );
 }
+
+#[test]
+fn typed_transactions_of_unknown_accounts_are_skipped_with_the_account_id() {
+    let txs = vec![
+        transaction(json!({"id": 1})),
+        transaction(json!({"id": 2, "id_account": 99})),
+    ];
+    let mapped =
+        powens_model::payment::map_transactions(&txs, &AccountBook::single(eur_account()), &ctx());
+    assert_eq!(mapped.records.len(), 1);
+    assert_eq!(mapped.skipped_count(), 1);
+    assert_eq!(
+        mapped.skipped[0].reason,
+        SkipReason::UnknownAccount {
+            account_id: Some(99)
+        }
+    );
+    assert_eq!(mapped.skipped[0].id, Some(2));
+}

@@ -48,7 +48,12 @@ fn write_synced_connection(
     let Some(c) = user.connection(connection_id) else {
         return;
     };
-    write_connection_open(w, c, user, ConnectionExpand::default());
+    let expand = ConnectionExpand {
+        connector: true,
+        sources: true,
+        ..ConnectionExpand::default()
+    };
+    write_connection_open(w, c, user, expand);
     let ctx = TxContext::new(user, store_parts.0, store_parts.1, store_parts.2);
     w.key("accounts");
     w.begin_array();

@@ -1,4 +1,5 @@
-//! Prints how fast a `TransactionsPage` of realistic transactions decodes.
+//! Prints how fast `TransactionsPage`s of realistic transactions decode (the fixture
+//! `tests/fixtures/transaction_card.json`, compacted as a server sends it, in pages of 1000).
 //!
 //! `cargo run --release -p powens-api --example decode_throughput [-- <transactions>]`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,30 +9,51 @@ use std::time::Instant;
 use powens_api::transactions::TransactionsPage;
 use powens_api::wire::decode_json;
 
+const PAGE: usize = 1000;
+
 fn main() {
     let count: usize = std::env::args()
         .nth(1)
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(200_000);
-    let template = include_str!("../tests/fixtures/transaction_card.json");
-    let rows: Vec<String> = (0..count)
-        .map(|i| {
-            template
-                .replace("\"id\": 309", &format!("\"id\": {}", 1_000_000 + i))
-                .replace("-16.22", &format!("-{}.{:02}", i % 5000, i % 100))
+    let template: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/fixtures/transaction_card.json")).unwrap();
+    let template = template.to_string();
+    let pages: Vec<String> = (0..count.div_ceil(PAGE))
+        .map(|page| {
+            let rows: Vec<String> = (0..PAGE)
+                .map(|i| {
+                    let n = page * PAGE + i;
+                    template
+                        .replace("\"id\":309", &format!("\"id\":{}", 1_000_000 + n))
+                        .replace("-16.22", &format!("-{}.{:02}", n % 5000, n % 100))
+                })
+                .collect();
+            format!(
+                r#"{{"transactions":[{}],"first_date":"2019-03-01","last_date":"2026-08-12","total":{count},"_links":{{"next":null}}}}"#,
+                rows.join(",")
+            )
         })
         .collect();
-    let body = format!(
-        r#"{{"transactions":[{}],"first_date":"2019-03-01","last_date":"2026-08-12","total":{count},"_links":{{"next":null}}}}"#,
-        rows.join(",")
-    );
+    let bytes: usize = pages.iter().map(String::len).sum();
     let started = Instant::now();
-    let page: TransactionsPage = decode_json(body.as_bytes()).unwrap();
+    let mut decoded = 0usize;
+    for page in &pages {
+        let page: TransactionsPage = decode_json(page.as_bytes()).unwrap();
+        decoded += page.transactions.len();
+    }
     let elapsed = started.elapsed();
-    assert_eq!(page.transactions.len(), count);
-    let per_second = count as u128 * 1_000_000 / elapsed.as_micros().max(1);
+    let micros = elapsed.as_micros().max(1);
     println!(
-        "decoded {count} transactions ({} MiB) in {elapsed:?}: {per_second} transactions/s",
-        body.len() / (1024 * 1024)
+        "size_of::<Transaction>() = {} bytes",
+        std::mem::size_of::<powens_api::transactions::Transaction>()
+    );
+    println!(
+        "decoded {decoded} transactions in {} pages of {PAGE} ({} bytes/row) in {elapsed:?}: \
+         {} transactions/s, {} MB/s",
+        pages.len(),
+        bytes / decoded.max(1),
+        decoded as u128 * 1_000_000 / micros,
+        bytes as u128 / micros
     );
 }

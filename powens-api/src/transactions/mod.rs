@@ -13,7 +13,7 @@ pub use list::{CalendarBound, DateFilter, TransactionExpand, TransactionsQuery, 
 use crate::accounts::BankAccount;
 use crate::currencies::Currency;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, money, PowensDateTime};
+use crate::wire::{datetime, lenient, money, Opaque, PowensDateTime};
 
 open_enum! {
     /// `Transaction.type` (TransactionType). Powens warns the list grows.
@@ -185,13 +185,13 @@ pub struct Transaction {
     pub original_gross_value: Option<Decimal>,
     /// Original currency.
     #[serde(default)]
-    pub original_currency: Option<Currency>,
+    pub original_currency: Option<Box<Currency>>,
     /// Fee taken.
     #[serde(default, deserialize_with = "money::option")]
     pub commission: Option<Decimal>,
     /// Fee currency.
     #[serde(default)]
-    pub commission_currency: Option<Currency>,
+    pub commission_currency: Option<Box<Currency>>,
     /// Original country (deprecated).
     #[serde(default)]
     pub country: Option<String>,
@@ -200,7 +200,7 @@ pub struct Transaction {
     pub card: Option<String>,
     /// The other party, when Powens knows it.
     #[serde(default)]
-    pub counterparty: Option<Counterparty>,
+    pub counterparty: Option<Box<Counterparty>>,
     /// Localised display string of the value; not for parsing.
     #[serde(default)]
     pub formatted_value: Option<String>,
@@ -212,16 +212,16 @@ pub struct Transaction {
     pub documents_count: Option<i64>,
     /// Opaque extra information (`information`, also read as `informations`).
     #[serde(default, alias = "informations")]
-    pub information: Option<serde_json::Value>,
+    pub information: Option<Opaque>,
     /// Opaque details (seen in one live client).
     #[serde(default)]
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Opaque>,
     /// The account, only with `expand=account`.
     #[serde(default)]
     pub account: Option<Box<BankAccount>>,
     /// Attachments, only with `expand=attachments`.
     #[serde(default)]
-    pub attachments: Option<Vec<serde_json::Value>>,
+    pub attachments: Option<Vec<Opaque>>,
 }
 
 /// One entry of `Transaction.categories`.

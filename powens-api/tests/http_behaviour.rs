@@ -552,3 +552,26 @@ async fn concurrent_requests_are_bounded_by_the_semaphore() {
     assert_eq!(stub.requests().len(), 6);
     assert_eq!(stub.max_in_flight(), 2);
 }
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn client_errors_and_call_futures_can_cross_threads() {
+    assert_send_sync::<PowensClient>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<TransactionsPage>();
+    let client = PowensClient::builder("https://acme.biapi.pro/2.0")
+        .build()
+        .unwrap();
+    let token = support::user_token();
+    let query = TransactionsQuery::new(10);
+    // Not polled: this only checks that `tokio::spawn` would accept them.
+    assert_send(&client.get_me(&token));
+    assert_send(&client.list_transactions(&token, &query));
+    assert_send(&client.auth_init(&support::credentials()));
+    assert_send(&client.create_webhook_auth(
+        &support::config_token(),
+        &powens_api::webhooks_auth::WebhookAuthName::new("x").unwrap(),
+    ));
+}

@@ -25,8 +25,8 @@ use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
 use crate::context::{AccountBook, MappingContext};
-use crate::counterparty::CounterpartyView;
-use crate::payment::{map_view, Tombstone, TransactionOutcome, TransactionView};
+use crate::counterparty::{map_counterparty, CounterpartyView};
+use crate::payment::{map_parts, Parts, Tombstone, TransactionView};
 use crate::scan::{Reader, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
 
@@ -517,22 +517,25 @@ fn map_row<'a>(
         ));
         return;
     };
-    match map_view(&row.view(), account, ctx, serde_json::Value::Null) {
-        Ok(TransactionOutcome::Payment {
-            payment,
-            external_account,
-        }) => {
-            if let Some(external) = external_account {
-                if seen_counterparties.insert(external.reference.clone()) {
-                    out.external_accounts.push(*external);
+    let view = row.view();
+    match map_parts(&view, account, ctx, serde_json::Value::Null) {
+        Ok(Parts::Payment(parts)) => {
+            if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
+            {
+                if !seen_counterparties.contains(&reference) {
+                    if let Some(external) = map_counterparty(cp, account, parts.payment.created_at)
+                    {
+                        out.external_accounts.push(external);
+                    }
+                    seen_counterparties.insert(reference);
                 }
             }
             out.payments.push(PaymentRow {
-                payment: *payment,
+                payment: parts.payment,
                 raw,
             });
         }
-        Ok(TransactionOutcome::Deleted(tombstone)) => out.tombstones.push(tombstone),
+        Ok(Parts::Deleted(tombstone)) => out.tombstones.push(tombstone),
         Err(reason) => out
             .skipped
             .push(Skipped::new("transaction", row.id, reason)),

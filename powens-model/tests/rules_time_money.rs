@@ -124,3 +124,14 @@ proptest::proptest! {
         proptest::prop_assert_eq!(money::to_decimal(amount, &asset).unwrap(), value);
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn metadata_instants_are_rfc3339_utc_like_chrono(seconds in -62_000_000_000_i64..253_000_000_000, nanos in proptest::prop_oneof![proptest::strategy::Just(0_u32), 0_u32..1_000_000_000]) {
+        let instant = chrono::DateTime::from_timestamp(seconds, nanos).unwrap();
+        proptest::prop_assert_eq!(
+            time::rfc3339(instant),
+            instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+    }
+}

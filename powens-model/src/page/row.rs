@@ -47,10 +47,6 @@ struct LeanCounterparty<'a> {
 
 impl<'a> LeanRow<'a> {
     pub(super) fn view(&self) -> TransactionView<'_> {
-        let category = match self.id_category {
-            Some(id) => Some(Cow::Owned(id.to_string())),
-            None => self.first_category.as_deref().map(Cow::Borrowed),
-        };
         TransactionView {
             id: self.id,
             id_account: self.id_account,
@@ -64,7 +60,8 @@ impl<'a> LeanRow<'a> {
             wording: self.wording.as_deref(),
             original_wording: self.original_wording.as_deref(),
             simplified_wording: self.simplified_wording.as_deref(),
-            category,
+            id_category: self.id_category,
+            first_category: self.first_category.as_deref(),
             card: self.card.as_deref(),
             counterparty: self.counterparty.as_ref().map(|cp| CounterpartyView {
                 label: cp.label.as_deref(),

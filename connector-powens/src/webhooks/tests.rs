@@ -487,3 +487,53 @@ fn a_row_that_cannot_be_mapped_is_skipped_not_fatal() {
     assert_eq!(translation.skipped.len(), 1);
     assert_eq!(translation.skipped[0].id, Some(1));
 }
+
+#[test]
+fn a_deleted_row_and_its_possible_replacements_stay_in_one_piece() {
+    let rows = [
+        r#"{"id": 1, "id_account": 17, "date": "2026-06-10", "value": -5.00, "type": "card", "coming": false}"#,
+        r#"{"id": 2, "id_account": 17, "date": "2026-06-11", "value": -120.5, "type": "card", "coming": true, "deleted": "2026-06-18 07:00:00"}"#,
+        r#"{"id": 3, "id_account": 17, "date": "2026-06-12", "value": -6.00, "type": "card", "coming": false}"#,
+        r#"{"id": 4, "id_account": 17, "date": "2026-06-13", "value": -7.00, "type": "card", "coming": false}"#,
+        r#"{"id": 5, "id_account": 17, "date": "2026-06-14", "value": -120.50, "type": "card", "coming": false}"#,
+    ];
+    let account = account(17, 0, 0).replace(
+        r#""transactions": []"#,
+        &format!(r#""transactions": [{}]"#, rows.join(",")),
+    );
+    let body = synced(&[account]);
+    let got = pieces(1, &body, "CONNECTION_SYNCED");
+    let ids: Vec<Vec<i64>> = got
+        .iter()
+        .map(|p| {
+            p["connection"]["accounts"][0]["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(ids, [vec![1], vec![3], vec![4], vec![2, 5]]);
+    // The last piece retires the provisional row as the whole body would.
+    let h = handler(1);
+    let last = h
+        .trim(envelope(body), &config("CONNECTION_SYNCED"))
+        .unwrap()
+        .pop()
+        .unwrap();
+    let responses = h
+        .translate(&last, &config("CONNECTION_SYNCED"))
+        .unwrap()
+        .responses;
+    assert_eq!(
+        kinds(&responses),
+        [
+            "reconnected",
+            "account",
+            "payment",
+            "payment_to_delete",
+            "balance"
+        ]
+    );
+}

@@ -10,6 +10,9 @@
 //!   `transactions` (so its `balance`, `coming`, `currency`, `last_update`), plus at most
 //!   `chunk` of its transactions, in order;
 //! * an account with no transactions still yields one piece (its account and balance);
+//! * deleted rows and the live rows of the same value (the only rows maturation can pair)
+//!   travel together in the account's last piece, which may therefore exceed the chunk size:
+//!   a provisional row and its replacement are never split apart;
 //! * a connection with no accounts yields one piece with `accounts: []`, unlike Formance
 //!   (which yields none): an error-state `CONNECTION_SYNCED` usually has no accounts, and its
 //!   disconnection must not be lost.
@@ -20,7 +23,10 @@
 //! Nothing is re-encoded: every value is copied as the raw JSON text it arrived as
 //! ([`RawValue`]), so amounts keep every digit (no `f64` anywhere) and field order is kept.
 
+use std::collections::BTreeSet;
 use std::fmt;
+
+use rust_decimal::Decimal;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -127,18 +133,61 @@ fn raw_array(items: &[&RawValue]) -> String {
     out
 }
 
+/// What the splitter reads of a transaction to keep maturation intact.
+#[derive(Deserialize)]
+struct RowFacts {
+    #[serde(default)]
+    deleted: Option<serde::de::IgnoredAny>,
+    #[serde(default, deserialize_with = "powens_api::wire::money::option")]
+    value: Option<Decimal>,
+}
+
+fn facts(row: &RawValue) -> Option<RowFacts> {
+    serde_json::from_str::<RowFacts>(row.get()).ok()
+}
+
+/// Splits rows into chunks, keeping the maturation group together: the deleted rows and the
+/// live rows of the same value (the only candidates `powens_model::maturation` can pair with
+/// them) go into one last chunk, which may exceed `chunk`, so that a piece translates them
+/// exactly as the whole body would (replacement → delete, else cancel).
+fn chunks<'r, 'a>(rows: &'r [&'a RawValue], chunk: usize) -> Vec<Vec<&'a RawValue>> {
+    let row_facts: Vec<Option<RowFacts>> = rows.iter().map(|r| facts(r)).collect();
+    let is_deleted = |f: &Option<RowFacts>| f.as_ref().is_some_and(|f| f.deleted.is_some());
+    let deleted_values: BTreeSet<Decimal> = row_facts
+        .iter()
+        .filter(|f| is_deleted(f))
+        .filter_map(|f| f.as_ref().and_then(|f| f.value))
+        .map(|v| v.normalize())
+        .collect();
+    let (mut group, mut plain) = (Vec::new(), Vec::new());
+    for (row, f) in rows.iter().zip(&row_facts) {
+        let same_value = f
+            .as_ref()
+            .and_then(|f| f.value)
+            .is_some_and(|v| deleted_values.contains(&v.normalize()));
+        if is_deleted(f) || same_value {
+            group.push(*row);
+        } else {
+            plain.push(*row);
+        }
+    }
+    let mut out: Vec<Vec<&RawValue>> = plain.chunks(chunk.max(1)).map(<[_]>::to_vec).collect();
+    if !group.is_empty() {
+        out.push(group);
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
+}
+
 /// The pieces of one account: its members with each chunk of transactions in place.
 fn account_pieces(account: &RawObject<'_>, chunk: usize) -> Result<Vec<String>, serde_json::Error> {
     let transactions = array(account.get("transactions"))?;
-    let chunks: Vec<&[&RawValue]> = if transactions.is_empty() {
-        vec![&[]]
-    } else {
-        transactions.chunks(chunk.max(1)).collect()
-    };
-    Ok(chunks
+    Ok(chunks(&transactions, chunk)
         .into_iter()
         .map(|slice| {
-            let text = raw_array(slice);
+            let text = raw_array(&slice);
             let mut out = Vec::new();
             write_object(
                 &mut out,

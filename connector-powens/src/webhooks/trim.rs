@@ -150,7 +150,7 @@ fn facts(row: &RawValue) -> Option<RowFacts> {
 /// live rows of the same value (the only candidates `powens_model::maturation` can pair with
 /// them) go into one last chunk, which may exceed `chunk`, so that a piece translates them
 /// exactly as the whole body would (replacement → delete, else cancel).
-fn chunks<'r, 'a>(rows: &'r [&'a RawValue], chunk: usize) -> Vec<Vec<&'a RawValue>> {
+fn chunks<'a>(rows: &[&'a RawValue], chunk: usize) -> Vec<Vec<&'a RawValue>> {
     let row_facts: Vec<Option<RowFacts>> = rows.iter().map(|r| facts(r)).collect();
     let is_deleted = |f: &Option<RowFacts>| f.as_ref().is_some_and(|f| f.deleted.is_some());
     let deleted_values: BTreeSet<Decimal> = row_facts

@@ -537,3 +537,30 @@ fn a_deleted_row_and_its_possible_replacements_stay_in_one_piece() {
         ]
     );
 }
+
+#[test]
+fn a_malformed_row_is_skipped_and_the_payment_raw_is_the_row_as_received() {
+    let rows = [
+        r#"{"id": 1, "id_account": 17, "date": "2026-06-10", "value": -16.220, "type": "card", "coming": false}"#,
+        r#"{"id": 2, "id_account": 17, "date": "not a date", "value": -1, "type": "card", "coming": false}"#,
+        r#"{"id": 3, "id_account": 17, "date": "2026-06-12", "value": {"oops": 1}, "type": "card", "coming": false}"#,
+    ];
+    let account = account(17, 0, 0).replace(
+        r#""transactions": []"#,
+        &format!(r#""transactions": [{}]"#, rows.join(",")),
+    );
+    let translation = handler(100)
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    assert_eq!(
+        kinds(&translation.responses),
+        ["reconnected", "account", "payment", "balance"]
+    );
+    let skipped: Vec<Option<i64>> = translation.skipped.iter().map(|s| s.id).collect();
+    assert_eq!(skipped, [Some(2), Some(3)]);
+    let WebhookResponse::OpenBankingPayment(p) = &translation.responses[2] else {
+        unreachable!()
+    };
+    assert_eq!(p.payment.raw["value"].to_string(), "-16.220");
+    assert_eq!(p.payment.amount.minor(), 1622);
+}

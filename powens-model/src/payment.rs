@@ -24,12 +24,12 @@ use powens_api::transactions::Transaction;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
-use crate::context::{AccountContext, MappingContext};
+use crate::context::{AccountBook, AccountContext, MappingContext};
 use crate::counterparty::{map_counterparty, CounterpartyView};
 use crate::keys;
 use crate::money::{positive_minor_units, signed_minor_units};
 use crate::scheme::scheme_for;
-use crate::skip::SkipReason;
+use crate::skip::{Mapped, SkipReason, Skipped};
 use crate::time::{date_at_midnight_utc, rfc3339, utc_field, zoned_field};
 
 /// A borrowed view of the transaction fields the mapping reads, filled by the typed
@@ -95,7 +95,7 @@ impl<'a> TransactionView<'a> {
             simplified_wording: tx.simplified_wording.as_deref(),
             category,
             card: tx.card.as_deref(),
-            counterparty: tx.counterparty.as_ref().map(CounterpartyView::of),
+            counterparty: tx.counterparty.as_ref().map(|cp| CounterpartyView::of(cp)),
         }
     }
 }
@@ -145,6 +145,32 @@ pub fn map_transaction(
     map_view(&TransactionView::of(tx), account, ctx, raw)
 }
 
+/// Maps typed transactions (e.g. those a `CONNECTION_SYNCED` webhook carries under each
+/// account) for the accounts of `book`; a row that cannot be mapped is skipped with its
+/// reason.
+pub fn map_transactions(
+    transactions: &[Transaction],
+    book: &AccountBook,
+    ctx: &MappingContext,
+) -> Mapped<TransactionOutcome> {
+    let mut out = Mapped::default();
+    for tx in transactions {
+        let outcome = match book.get(tx.id_account) {
+            Some(account) => map_transaction(tx, account, ctx),
+            None => Err(SkipReason::UnknownAccount {
+                account_id: Some(tx.id_account),
+            }),
+        };
+        match outcome {
+            Ok(outcome) => out.records.push(outcome),
+            Err(reason) => out
+                .skipped
+                .push(Skipped::new("transaction", Some(tx.id), reason)),
+        }
+    }
+    out
+}
+
 /// Maps a transaction view with its raw JSON.
 pub fn map_view(
     tx: &TransactionView<'_>,
@@ -152,6 +178,41 @@ pub fn map_view(
     ctx: &MappingContext,
     raw: serde_json::Value,
 ) -> Result<TransactionOutcome, SkipReason> {
+    Ok(match map_parts(tx, account, ctx, raw)? {
+        Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
+        Parts::Payment(payment) => {
+            let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
+                (Some(cp), Some(_)) => map_counterparty(cp, account, payment.payment.created_at),
+                _ => None,
+            };
+            TransactionOutcome::Payment {
+                payment: Box::new(payment.payment),
+                external_account: external_account.map(Box::new),
+            }
+        }
+    })
+}
+
+/// A mapped live row and the reference of its counterparty's external account, if any (the
+/// page path builds each external account once per page).
+pub(crate) struct PaymentParts {
+    pub(crate) payment: Payment,
+    pub(crate) counterparty_reference: Option<String>,
+}
+
+/// [`map_view`] without building the external account.
+#[allow(clippy::large_enum_variant)] // built and consumed at once; boxing costs an allocation
+pub(crate) enum Parts {
+    Payment(PaymentParts),
+    Deleted(Tombstone),
+}
+
+pub(crate) fn map_parts(
+    tx: &TransactionView<'_>,
+    account: &AccountContext,
+    ctx: &MappingContext,
+    raw: serde_json::Value,
+) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {
         return Err(SkipReason::UnknownAccount {
@@ -168,7 +229,7 @@ pub fn map_view(
     let asset = &account.asset;
 
     if let Some(deleted) = &tx.deleted {
-        return Ok(TransactionOutcome::Deleted(Tombstone {
+        return Ok(Parts::Deleted(Tombstone {
             reference: id.to_string(),
             account_reference: account.reference.clone(),
             value: signed_minor_units(value, asset)?,
@@ -183,15 +244,23 @@ pub fn map_view(
         .datetime
         .as_ref()
         .map_or_else(|| date_at_midnight_utc(date), utc_field);
-    let external_account = tx
+    let counterparty_reference = tx
         .counterparty
         .as_ref()
-        .and_then(|cp| map_counterparty(cp, account, created_at));
-    let other_side = external_account.as_ref().map(|a| a.reference.clone());
+        .and_then(CounterpartyView::reference);
+    let other_side = counterparty_reference.clone();
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
-        (PaymentType::Payout, Some(account.reference.clone()), other_side)
+        (
+            PaymentType::Payout,
+            Some(account.reference.clone()),
+            other_side,
+        )
     } else {
-        (PaymentType::PayIn, other_side, Some(account.reference.clone()))
+        (
+            PaymentType::PayIn,
+            other_side,
+            Some(account.reference.clone()),
+        )
     };
 
     let mut metadata = BTreeMap::new();
@@ -202,11 +271,13 @@ pub fn map_view(
     };
     let reference = id.to_string();
     put(keys::TRANSACTION_ID, Some(&reference));
-    put(keys::CATEGORY_ID, tx.category.as_deref());
     put(keys::DESCRIPTION, tx.wording);
     put(keys::ORIGINAL_WORDING, tx.original_wording);
     put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
     put(keys::TYPE, Some(tx.transaction_type));
+    if let Some(category) = tx.category.as_ref().filter(|c| !c.trim().is_empty()) {
+        metadata.insert(keys::CATEGORY_ID.to_owned(), category.clone().into_owned());
+    }
     if let Some(last_update) = &tx.last_update {
         metadata.insert(
             keys::LAST_UPDATE.to_owned(),
@@ -234,8 +305,8 @@ pub fn map_view(
         metadata,
         raw,
     };
-    Ok(TransactionOutcome::Payment {
-        payment: Box::new(payment),
-        external_account: external_account.map(Box::new),
-    })
+    Ok(Parts::Payment(PaymentParts {
+        payment,
+        counterparty_reference,
+    }))
 }

@@ -266,6 +266,55 @@ async fn signature_sandbox_signed_connection_synced_is_verified_trimmed_and_tran
 }
 
 #[tokio::test]
+async fn signature_every_registered_event_is_delivered_verified_and_translated() {
+    let h = harness(0, Arc::new(MemoryStateStore::new())).await;
+    let control = h.sandbox.control();
+    let user = control.create_user(2);
+    control.wait_for_webhooks().await;
+    let synced = records(&h).len();
+    let (first, second) = (user.connection_ids[0], user.connection_ids[1]);
+    control.emit_pending_disconnect(first).unwrap();
+    control.wait_for_webhooks().await;
+    control.delete_connection(second).unwrap();
+    control.wait_for_webhooks().await;
+    control.delete_user(user.id).unwrap();
+    control.wait_for_webhooks().await;
+
+    let received = h.received.lock().unwrap().clone();
+    let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/webhooks/c1/connection-synced",
+            "/webhooks/c1/connection-synced",
+            "/webhooks/c1/connection-pending-disconnect",
+            "/webhooks/c1/connection-deleted",
+            "/webhooks/c1/user-deleted",
+        ]
+    );
+    assert!(received.iter().all(|r| r.status == 200), "{received:#?}");
+    let events: Vec<String> = records(&h)[synced..]
+        .iter()
+        .map(|r| match r {
+            Record::UserConnectionPendingDisconnect(e) => format!("pending {}", e.connection_id),
+            Record::UserConnectionDisconnected(e) => {
+                format!("disconnected {} {}", e.connection_id, e.error_type)
+            }
+            Record::UserDisconnected(e) => format!("user {}", e.psp_user_id),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            format!("pending {first}"),
+            format!("disconnected {second} USER_ACTION_NEEDED"),
+            format!("user {}", user.id),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn tamper_with_body_path_date_or_secret_is_rejected_and_delivers_nothing() {
     let h = harness(0, Arc::new(MemoryStateStore::new())).await;
     let user = h.sandbox.control().create_user(1);

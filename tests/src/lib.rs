@@ -437,6 +437,8 @@ pub fn expected_precision(account: &powens_sandbox::TruthAccount) -> Option<u32>
 /// asset, type, status, accounts and metadata, no other live payment, every unreplaced
 /// deletion cancelled, every replaced provisional retired, and one external account per
 /// identified counterparty.
+// An assertion helper: failing loudly with the first difference is its job.
+#[allow(clippy::panic)]
 pub fn assert_matches_truth(ledger: &Ledger, truth: &Truth) {
     let mut precisions = BTreeMap::new();
     for account in &truth.accounts {

@@ -14,7 +14,6 @@
 //!   first `categories[].code`), `description` (`wording`), `original_wording`,
 //!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,8 +59,10 @@ pub struct TransactionView<'a> {
     pub original_wording: Option<&'a str>,
     /// `simplified_wording`.
     pub simplified_wording: Option<&'a str>,
-    /// `id_category`, else the first `categories[].code`.
-    pub category: Option<Cow<'a, str>>,
+    /// `id_category`.
+    pub id_category: Option<i64>,
+    /// The first `categories[].code` (the category when `id_category` is absent).
+    pub first_category: Option<&'a str>,
     /// `card`.
     pub card: Option<&'a str>,
     /// `counterparty`.
@@ -71,15 +72,6 @@ pub struct TransactionView<'a> {
 impl<'a> TransactionView<'a> {
     /// The view of a typed transaction.
     pub fn of(tx: &'a Transaction) -> Self {
-        let category = tx
-            .id_category
-            .map(|id| Cow::Owned(id.to_string()))
-            .or_else(|| {
-                tx.categories
-                    .first()
-                    .and_then(|c| c.code.as_deref())
-                    .map(Cow::Borrowed)
-            });
         Self {
             id: Some(tx.id),
             id_account: Some(tx.id_account),
@@ -93,7 +85,8 @@ impl<'a> TransactionView<'a> {
             wording: tx.wording.as_deref(),
             original_wording: tx.original_wording.as_deref(),
             simplified_wording: tx.simplified_wording.as_deref(),
-            category,
+            id_category: tx.id_category,
+            first_category: tx.categories.first().and_then(|c| c.code.as_deref()),
             card: tx.card.as_deref(),
             counterparty: tx.counterparty.as_ref().map(|cp| CounterpartyView::of(cp)),
         }
@@ -275,8 +268,13 @@ pub(crate) fn map_parts(
     put(keys::ORIGINAL_WORDING, tx.original_wording);
     put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
     put(keys::TYPE, Some(tx.transaction_type));
-    if let Some(category) = tx.category.as_ref().filter(|c| !c.trim().is_empty()) {
-        metadata.insert(keys::CATEGORY_ID.to_owned(), category.clone().into_owned());
+    let category = match (tx.id_category, tx.first_category) {
+        (Some(id), _) => Some(id.to_string()),
+        (None, Some(code)) if !code.trim().is_empty() => Some(code.to_owned()),
+        _ => None,
+    };
+    if let Some(category) = category {
+        metadata.insert(keys::CATEGORY_ID.to_owned(), category);
     }
     if let Some(last_update) = &tx.last_update {
         metadata.insert(

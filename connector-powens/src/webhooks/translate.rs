@@ -19,7 +19,7 @@
 //! `UserConnectionPendingDisconnect` follows. The data a failed sync still carries is
 //! translated too (it was synced before the failure).
 //!
-//! Transactions are taken out of the body as raw rows ([`super::rows`]) and mapped by
+//! Transactions are taken out of the body as raw rows (the private `rows` module) and mapped by
 //! `powens-model`'s lean page decoder: a malformed row is skipped, not fatal, and each
 //! payment's `raw` is the row exactly as received (every digit kept).
 //!

@@ -10,7 +10,8 @@
 //!   waiting;
 //! * [`Ledger`]: the records applied like a downstream store would (upserts, deletes,
 //!   cancels), [`records_from_channel`] / [`records_from_json_lines`] for the other sinks;
-//! * [`assert_matches_truth`]: the ledger against the sandbox's [`Truth`], exactly.
+//! * [`assert_matches_truth`]: the ledger against the sandbox's [`Truth`], exactly;
+//! * [`WebhookReceiver`]: a loopback HTTP endpoint recording the webhooks the sandbox posts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -586,4 +587,69 @@ pub fn assert_matches_truth(ledger: &Ledger, truth: &Truth) {
     }
     let externals: BTreeSet<String> = ledger.external_accounts.keys().cloned().collect();
     assert_eq!(externals, expected_externals, "external accounts");
+}
+
+/// One webhook as a receiver got it: the request path and the envelope.
+#[derive(Debug, Clone)]
+pub struct ReceivedWebhook {
+    /// The request path, e.g. `/webhooks/c1/connection-synced`.
+    pub path: String,
+    /// Headers and raw body.
+    pub envelope: WebhookEnvelope,
+}
+
+/// A loopback HTTP server that answers 200 to every POST and records it.
+#[derive(Debug, Clone)]
+pub struct WebhookReceiver {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    received: Arc<Mutex<Vec<ReceivedWebhook>>>,
+}
+
+impl WebhookReceiver {
+    /// Starts a receiver on a free port.
+    pub async fn start() -> Result<Self, TestError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let received: Arc<Mutex<Vec<ReceivedWebhook>>> = Arc::default();
+        let log = Arc::clone(&received);
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let log = Arc::clone(&log);
+                async move {
+                    let mut out = connector_core::webhook::Headers::new();
+                    for (name, value) in &headers {
+                        if let Ok(value) = value.to_str() {
+                            out.append(name.as_str(), value);
+                        }
+                    }
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(ReceivedWebhook {
+                            path: uri.path().to_owned(),
+                            envelope: WebhookEnvelope {
+                                headers: out,
+                                body: body.to_vec(),
+                                ..WebhookEnvelope::default()
+                            },
+                        });
+                    axum::http::StatusCode::OK
+                }
+            },
+        );
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                eprintln!("webhook receiver stopped: {error}");
+            }
+        });
+        Ok(Self { url, received })
+    }
+
+    /// Everything received so far, in arrival order.
+    pub fn received(&self) -> Vec<ReceivedWebhook> {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }

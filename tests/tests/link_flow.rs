@@ -28,6 +28,29 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
     let (connector, _clock) = connector_for(&sandbox, 50).unwrap();
     let psu = psu("psu-link");
 
+    // Installed first: the sandbox signs CONNECTION_SYNCED with the provider install made.
+    let receiver = WebhookReceiver::start().await.unwrap();
+    let webhook_sink = LedgerSink::new();
+    let webhook_engine = engine_for(
+        connector.clone(),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(webhook_sink.clone()),
+        Vec::new(),
+    )
+    .unwrap();
+    let configs = webhook_engine
+        .install(&format!("{}/webhooks/c1", receiver.url))
+        .await
+        .unwrap();
+    let synced = configs
+        .iter()
+        .find(|c| c.name == "CONNECTION_SYNCED")
+        .unwrap();
+    sandbox.control().register_webhook(
+        powens_sandbox::WebhookEvent::ConnectionSynced,
+        synced.full_url.clone().unwrap(),
+    );
+
     // Forward: a Powens user with a permanent token and the PSU metadata.
     let forwarded = forward_psu(&connector, &psu).await.unwrap();
     let user_id: u64 = forwarded.psp_user_id.as_deref().unwrap().parse().unwrap();
@@ -103,7 +126,50 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
         "max_connections = maxConnectionsPerLink = 2"
     );
 
-    // The linked connections sync to the truth.
+    // CONNECTION_SYNCED of each new connection: verified, trimmed, translated → records.
+    sandbox.control().wait_for_webhooks().await;
+    let received = receiver.received();
+    assert_eq!(
+        received.len(),
+        2,
+        "one CONNECTION_SYNCED per linked connection"
+    );
+    for webhook in received {
+        let config =
+            connector_powens::webhooks::routes::config_for_request_path(&configs, &webhook.path)
+                .unwrap();
+        webhook_engine
+            .handle_webhook(config, webhook.envelope)
+            .await
+            .unwrap();
+    }
+    let pushed = webhook_sink.snapshot();
+    let visible: std::collections::BTreeSet<u64> = truth
+        .accounts
+        .iter()
+        .filter(|a| a.visible && expected_precision(a).is_some())
+        .map(|a| a.id)
+        .collect();
+    let expected: std::collections::BTreeSet<String> = truth
+        .transactions
+        .iter()
+        .filter(|t| visible.contains(&t.account_id))
+        .map(|t| t.id.to_string())
+        .collect();
+    let got: std::collections::BTreeSet<String> = pushed
+        .live_payments()
+        .map(|p| p.reference.clone())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected, "the first push carries the whole history");
+    for t in &truth.transactions {
+        if let Some(p) = pushed.payments.get(&t.id.to_string()) {
+            let pending = p.status == connector_core::model::PaymentStatus::Pending;
+            assert_eq!(pending, t.coming, "status of {}", t.id);
+        }
+    }
+
+    // The linked connections sync to the truth by polling too.
     let sink = LedgerSink::new();
     let engine = engine_for(
         connector.clone(),

@@ -1,0 +1,361 @@
+//! `FETCH_PAYMENTS`: the transactions of one account, as payment changes.
+//!
+//! Pages: `GET /users/me/accounts/{id}/transactions?all&limit=<pageSize>&offset=<n>` plus
+//! `last_update=<since>` once a first scan is done (see [`super::watermark`] for the rule).
+//! The state ([`PaymentsState`]) is committed by the engine after each page was delivered, so
+//! a restart resumes at the committed offset. The last page of a scan is the one without a
+//! `_links.next` (or, when the server sends no `_links`, a short page).
+//!
+//! Each page is fetched as raw bytes and read in one pass by `powens-model`
+//! ([`super::page::read_page`]: `coming` → `PENDING`/`SUCCEEDED`; deleted rows → tombstones;
+//! a malformed row is logged and skipped, never failing the page), and each page goes through `powens_model::maturation::mature`:
+//!
+//! * a pending row that posts under the same id is simply emitted again as `SUCCEEDED`;
+//! * a pending row that is deleted and replaced by a new posted row (same account and value,
+//!   dated within the window): the posted payment carries `com.powens.spec/replaces` and a
+//!   `PaymentToDelete` retires the provisional reference. Because the tombstone (old id) is
+//!   read before its replacement (new id, later in the id order), a deleted *provisional*
+//!   row that finds no match on its page is carried to the next pages of the same scan
+//!   ([`PaymentsState::retiring`]) and cancelled only if the scan ends without a match;
+//! * any other deleted row is emitted as `PaymentToCancel`.
+//!
+//! The first scan reads the whole history: its tombstones are rows deleted before this
+//! connector ever emitted them, so they are not surfaced.
+//!
+//! Memory: one page at a time; the state holds the watermark and only the provisional rows
+//! deleted during the current scan and not yet matched (no per-account pending set: a
+//! tombstone says itself whether it was pending).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use connector_core::contract::{
+    FetchPage, FetchRequest, PageStream, PaymentChange, PaymentsFetcher,
+};
+use connector_core::model::Record;
+use connector_core::money::Amount;
+use futures::StreamExt;
+use powens_model::account;
+use powens_model::maturation::{mature, Retirement};
+use powens_model::page::PaymentRow;
+use powens_model::payment::Tombstone;
+use powens_model::AccountBook;
+use serde::{Deserialize, Serialize};
+
+use super::page::read_page;
+use super::watermark::Watermark;
+use super::{account_last_update, mapping_context};
+use crate::connector::PowensConnector;
+use crate::error::to_connector_error;
+use crate::fetch::accounts::parent_bank_account;
+use crate::flows::user_token;
+
+/// A provisional row deleted earlier in the current scan, waiting for its posted
+/// replacement (a serialisable `powens_model::payment::Tombstone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetiringProvisional {
+    /// The provisional reference.
+    pub reference: String,
+    /// Its account's reference.
+    pub account_reference: String,
+    /// Its signed value in minor units.
+    pub value: Amount,
+    /// Its pending date.
+    pub date: NaiveDate,
+    /// When Powens deleted it.
+    pub deleted_at: DateTime<Utc>,
+}
+
+impl RetiringProvisional {
+    fn from_tombstone(t: &Tombstone) -> Self {
+        RetiringProvisional {
+            reference: t.reference.clone(),
+            account_reference: t.account_reference.clone(),
+            value: t.value,
+            date: t.date,
+            deleted_at: t.deleted_at,
+        }
+    }
+
+    fn to_tombstone(&self) -> Tombstone {
+        Tombstone {
+            reference: self.reference.clone(),
+            account_reference: self.account_reference.clone(),
+            value: self.value,
+            date: self.date,
+            was_pending: true,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+/// The state of one account's payments task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentsState {
+    /// The `last_update` watermark and the scan in progress.
+    #[serde(default)]
+    pub watermark: Watermark,
+    /// Provisional rows deleted in this scan and not yet matched to a posted row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<RetiringProvisional>,
+}
+
+/// The changes of one page after maturation, and the provisional rows still unmatched.
+fn retire(
+    payments: Vec<connector_core::model::Payment>,
+    tombstones: Vec<Tombstone>,
+    carried: &[RetiringProvisional],
+    last_page: bool,
+    rule: powens_model::maturation::MaturationRule,
+) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
+    let mut all: Vec<Tombstone> = carried
+        .iter()
+        .map(RetiringProvisional::to_tombstone)
+        .collect();
+    all.extend(tombstones);
+    let outcome = mature(&[], payments, &all, rule);
+    let replaced: BTreeSet<&str> = outcome
+        .retired
+        .iter()
+        .filter_map(|r| match r {
+            Retirement::Replaced { provisional, .. } => Some(provisional.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Unmatched provisional tombstones wait for a later page of the scan.
+    let waiting: Vec<RetiringProvisional> = if last_page {
+        Vec::new()
+    } else {
+        all.iter()
+            .filter(|t| t.was_pending && !replaced.contains(t.reference.as_str()))
+            .map(RetiringProvisional::from_tombstone)
+            .collect()
+    };
+    let waiting_refs: BTreeSet<&str> = waiting.iter().map(|w| w.reference.as_str()).collect();
+    let changes = outcome
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Payment(p) => Some(PaymentChange::Payment(p)),
+            Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
+            Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
+            Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
+            _ => None,
+        })
+        .collect();
+    (changes, waiting)
+}
+
+impl PaymentsFetcher for PowensConnector {
+    fn fetch_payments(&self, request: FetchRequest) -> PageStream<'_, PaymentChange> {
+        let shared = Arc::clone(&self.shared);
+        async_stream::try_stream! {
+            let psu = Arc::clone(request.require_psu()?);
+            let token = user_token(&psu)?.clone();
+            let bank_account = parent_bank_account(&request)?;
+            let mut state: PaymentsState = request.state()?;
+            let ctx = mapping_context(&shared, &psu);
+            let account_ctx = match account::account_context(&bank_account, &ctx) {
+                Ok(account_ctx) => Some(account_ctx),
+                Err(reason) => {
+                    tracing::warn!(account = bank_account.id, %reason, "account skipped: its payments are not fetched");
+                    None
+                }
+            };
+            let hidden = bank_account.disabled.is_some() || bank_account.deleted.is_some();
+            let Some(account_ctx) = account_ctx.filter(|_| !hidden) else {
+                // Powens lists no transactions of a disabled or deleted account.
+                yield FetchPage::new(Vec::new(), &state, false)?;
+                return;
+            };
+            let book = AccountBook::single(account_ctx);
+            let zone = shared.config.time_zone;
+            let limit = shared.config.page_size;
+            state.watermark.observe(account_last_update(&bank_account, &shared));
+            state.watermark.begin(shared.watermark_margin);
+            loop {
+                let query = state.watermark.query(limit, zone);
+                let body = shared
+                    .client
+                    .list_account_transactions_raw(&token, bank_account.id, &query)
+                    .await
+                    .map_err(to_connector_error)?;
+                let full_scan = state.watermark.is_full_scan();
+                let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
+                let last_page = page.last_page;
+                let tombstones = if full_scan {
+                    Vec::new()
+                } else {
+                    page.mapped.tombstones
+                };
+                let payments: Vec<_> = page
+                    .mapped
+                    .payments
+                    .into_iter()
+                    .map(PaymentRow::into_payment)
+                    .collect();
+                drop(body);
+                let (changes, waiting) = retire(
+                    payments,
+                    tombstones,
+                    &state.retiring,
+                    last_page,
+                    shared.maturation,
+                );
+                state.retiring = waiting;
+                state.watermark.advance(limit, last_page);
+                yield FetchPage::new(changes, &state, !last_page)?;
+                if last_page {
+                    break;
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use connector_core::model::{Payment, PaymentScheme, PaymentStatus, PaymentType};
+    use connector_core::money::Asset;
+    use powens_model::maturation::MaturationRule;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, d).unwrap()
+    }
+
+    fn posted(reference: &str, minor: i128, d: u32) -> Payment {
+        Payment {
+            reference: reference.into(),
+            parent_reference: None,
+            created_at: Utc.from_utc_datetime(&day(d).and_hms_opt(0, 0, 0).unwrap()),
+            payment_type: PaymentType::Payout,
+            amount: Amount::from_minor(minor),
+            asset: Asset::new("EUR", 2).unwrap(),
+            scheme: PaymentScheme::Other,
+            status: PaymentStatus::Succeeded,
+            source_account_reference: Some("1".into()),
+            destination_account_reference: None,
+            psu_id: None,
+            open_banking_connection_id: None,
+            metadata: Default::default(),
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    fn tombstone(reference: &str, minor: i128, d: u32, was_pending: bool) -> Tombstone {
+        Tombstone {
+            reference: reference.into(),
+            account_reference: "1".into(),
+            value: Amount::from_minor(-minor),
+            date: day(d),
+            was_pending,
+            deleted_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn kinds(changes: &[PaymentChange]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                PaymentChange::Payment(p) => format!(
+                    "payment {} replaces {:?}",
+                    p.reference,
+                    p.metadata.get("com.powens.spec/replaces")
+                ),
+                PaymentChange::Delete(d) => format!("delete {}", d.reference),
+                PaymentChange::Cancel(c) => format!("cancel {}", c.reference),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_provisional_tombstone_waits_for_its_replacement_on_a_later_page() {
+        let rule = MaturationRule::default();
+        let (page1, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("7", 1250, 16, true)],
+            &[],
+            false,
+            rule,
+        );
+        assert!(page1.is_empty(), "{:?}", kinds(&page1));
+        assert_eq!(waiting.len(), 1);
+        let (page2, waiting) = retire(
+            vec![posted("90", 1250, 18)],
+            Vec::new(),
+            &waiting,
+            true,
+            rule,
+        );
+        assert_eq!(
+            kinds(&page2),
+            vec!["payment 90 replaces Some(\"7\")", "delete 7"]
+        );
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_provisional_tombstone_unmatched_at_the_end_of_the_scan_is_cancelled() {
+        let rule = MaturationRule::default();
+        let (_, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("7", 1250, 16, true)],
+            &[],
+            false,
+            rule,
+        );
+        let (last, waiting) = retire(
+            vec![posted("90", 999, 18)],
+            Vec::new(),
+            &waiting,
+            true,
+            rule,
+        );
+        assert_eq!(kinds(&last), vec!["payment 90 replaces None", "cancel 7"]);
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_posted_row_is_cancelled_at_once() {
+        let rule = MaturationRule::default();
+        let (changes, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("5", 300, 10, false)],
+            &[],
+            false,
+            rule,
+        );
+        assert_eq!(kinds(&changes), vec!["cancel 5"]);
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn payments_state_round_trips_through_json() {
+        let state = PaymentsState {
+            watermark: Watermark {
+                since: Some(DateTime::<Utc>::UNIX_EPOCH),
+                scan: Some(crate::fetch::ScanProgress {
+                    offset: 50,
+                    next_since: None,
+                }),
+                server_time_floor: None,
+            },
+            retiring: vec![RetiringProvisional {
+                reference: "9".into(),
+                account_reference: "1".into(),
+                value: Amount::from_minor(-1250),
+                date: NaiveDate::MIN,
+                deleted_at: DateTime::<Utc>::UNIX_EPOCH,
+            }],
+        };
+        let json = serde_json::to_value(&state).unwrap();
+        let back: PaymentsState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, state);
+    }
+}

@@ -106,7 +106,7 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(output::LogWriter::default())
+        .with_writer(output::LogWriter)
         .with_target(false)
         .without_time()
         .try_init();

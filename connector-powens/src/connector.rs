@@ -1,0 +1,238 @@
+//! [`PowensConnector`]: the connector instance, its capabilities, its workflow tree, and the
+//! shared parts (client, config, clock) every stream and flow owns a handle to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use connector_core::contract::{
+    AccountsFetcher, BalancesFetcher, ExternalAccountsFetcher, OpenBankingFlows, PaymentsFetcher,
+    TaskTree, UninstallRequest, WebhookHandler,
+};
+use connector_core::model::Capability;
+use connector_core::{Connector, ConnectorError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use powens_api::auth::ClientCredentials;
+use powens_api::time::{Clock, SystemClock};
+use powens_api::PowensClient;
+use powens_model::maturation::MaturationRule;
+
+use crate::config::PowensConfig;
+use crate::error::to_connector_error;
+
+/// What the connector declares.
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::FetchAccounts,
+    Capability::FetchBalances,
+    Capability::FetchExternalAccounts,
+    Capability::FetchPayments,
+    Capability::CreateWebhooks,
+    Capability::TranslateWebhooks,
+];
+
+/// The default safety margin subtracted from the server-time floor to make the next
+/// `last_update` watermark (see [`crate::fetch::PaymentsState`]).
+pub const DEFAULT_WATERMARK_MARGIN: Duration = Duration::from_secs(10 * 60);
+
+/// What every stream, flow and install step shares (cheap to clone behind an `Arc`).
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) config: PowensConfig,
+    pub(crate) client: PowensClient,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) watermark_margin: TimeDelta,
+    pub(crate) maturation: MaturationRule,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn credentials(&self) -> ClientCredentials {
+        ClientCredentials::new(
+            self.config.client_id.clone(),
+            self.config.client_secret.clone(),
+        )
+    }
+
+    pub(crate) fn consent_horizon(&self) -> TimeDelta {
+        TimeDelta::from_std(self.config.consent_expiry_horizon).unwrap_or(TimeDelta::MAX)
+    }
+}
+
+/// The Powens connector: polling fetchers (accounts, balances, payments, external accounts),
+/// the PSU and link flows, and webhook provisioning.
+///
+/// Build it from a validated [`PowensConfig`] with [`PowensConnector::new`] or
+/// [`PowensConnector::builder`] (to inject a client, a clock, a watermark margin).
+#[derive(Clone)]
+pub struct PowensConnector {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for PowensConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PowensConnector")
+            .field("name", &self.shared.name)
+            .field("config", &self.shared.config)
+            .field("client", &self.shared.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`PowensConnector`].
+pub struct PowensConnectorBuilder {
+    config: PowensConfig,
+    client: Option<PowensClient>,
+    clock: Option<Arc<dyn Clock>>,
+    watermark_margin: Duration,
+    maturation: MaturationRule,
+}
+
+impl PowensConnectorBuilder {
+    /// Uses this client instead of one built from `config.endpoint` with default settings
+    /// (tests inject short retry delays or a manual clock this way).
+    pub fn client(mut self, client: PowensClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The clock used for "now" (fallback instants, consent horizon, token expiry). Defaults
+    /// to the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The safety margin of the `last_update` watermark (default
+    /// [`DEFAULT_WATERMARK_MARGIN`]).
+    pub fn watermark_margin(mut self, margin: Duration) -> Self {
+        self.watermark_margin = margin;
+        self
+    }
+
+    /// The maturation matching rule (default: powens-model's).
+    pub fn maturation_rule(mut self, rule: MaturationRule) -> Self {
+        self.maturation = rule;
+        self
+    }
+
+    /// Builds the connector.
+    pub fn build(self) -> Result<PowensConnector, ConnectorError> {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let client = match self.client {
+            Some(client) => client,
+            None => PowensClient::builder(self.config.endpoint.as_str())
+                .clock(Arc::clone(&clock))
+                .build()
+                .map_err(to_connector_error)?,
+        };
+        let margin = TimeDelta::from_std(self.watermark_margin).map_err(|_| {
+            ConnectorError::InvalidConfig {
+                message: "the watermark margin is too large".into(),
+            }
+        })?;
+        Ok(PowensConnector {
+            shared: Arc::new(Shared {
+                name: self.config.name.clone(),
+                config: self.config,
+                client,
+                clock,
+                watermark_margin: margin,
+                maturation: self.maturation,
+            }),
+        })
+    }
+}
+
+impl PowensConnector {
+    /// A connector for `config`, with a client built from `config.endpoint` and the system
+    /// clock.
+    pub fn new(config: PowensConfig) -> Result<Self, ConnectorError> {
+        Self::builder(config).build()
+    }
+
+    /// Starts configuring a connector for `config`.
+    pub fn builder(config: PowensConfig) -> PowensConnectorBuilder {
+        PowensConnectorBuilder {
+            config,
+            client: None,
+            clock: None,
+            watermark_margin: DEFAULT_WATERMARK_MARGIN,
+            maturation: MaturationRule::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PowensConfig {
+        &self.shared.config
+    }
+
+    /// The Powens client.
+    pub fn client(&self) -> &PowensClient {
+        &self.shared.client
+    }
+
+    /// Transfers are not wired: always [`ConnectorError::NotSupported`].
+    pub fn create_transfer(&self) -> Result<(), ConnectorError> {
+        Err(ConnectorError::not_supported(
+            Some(Capability::CreateTransfer),
+            "create_transfer",
+        ))
+    }
+
+    /// Payouts are not wired: always [`ConnectorError::NotSupported`].
+    pub fn create_payout(&self) -> Result<(), ConnectorError> {
+        Err(ConnectorError::not_supported(
+            Some(Capability::CreatePayout),
+            "create_payout",
+        ))
+    }
+}
+
+impl Connector for PowensConnector {
+    fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    fn capabilities(&self) -> &[Capability] {
+        CAPABILITIES
+    }
+
+    /// The spec's tree ([`TaskTree::polling_open_banking`]); calls nothing.
+    fn install(&self) -> Result<TaskTree, ConnectorError> {
+        Ok(TaskTree::polling_open_banking())
+    }
+
+    /// Deletes the webhook auth provider this connector created (matched by name).
+    fn uninstall(&self, request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        let _ = request;
+        crate::install::remove_auth_provider(Arc::clone(&self.shared)).boxed()
+    }
+
+    fn accounts_fetcher(&self) -> Option<&dyn AccountsFetcher> {
+        Some(self)
+    }
+
+    fn external_accounts_fetcher(&self) -> Option<&dyn ExternalAccountsFetcher> {
+        Some(self)
+    }
+
+    fn balances_fetcher(&self) -> Option<&dyn BalancesFetcher> {
+        Some(self)
+    }
+
+    fn payments_fetcher(&self) -> Option<&dyn PaymentsFetcher> {
+        Some(self)
+    }
+
+    fn webhooks(&self) -> Option<&dyn WebhookHandler> {
+        Some(self)
+    }
+
+    fn open_banking(&self) -> Option<&dyn OpenBankingFlows> {
+        Some(self)
+    }
+}

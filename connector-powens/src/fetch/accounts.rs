@@ -1,0 +1,86 @@
+//! `FETCH_ACCOUNTS` (per PSU) and `FETCH_BALANCES` (from the account payload).
+//!
+//! Accounts: one `GET /users/me/accounts?all` per cycle, mapped by `powens-model` (disabled
+//! and deleted accounts are emitted with `com.powens.spec/disabled` / `deleted` metadata),
+//! split into pages of `page_size`. The state is JSON `null` on every page, so every cycle
+//! lists the accounts again (there is no cursor to keep: the listing is one call).
+//!
+//! Balances: the parent account's `raw` payload is decoded back into a Powens `BankAccount`
+//! and mapped (booked = `balance`, available = `coming_balance` or `balance + coming`): no API
+//! call.
+
+use std::sync::Arc;
+
+use connector_core::contract::{
+    AccountsFetcher, BalancesFetcher, FetchPage, FetchRequest, PageStream,
+};
+use connector_core::model::{Account, Balance};
+use connector_core::ConnectorError;
+use futures::StreamExt;
+use powens_api::accounts::{AccountsQuery, BankAccount};
+use powens_model::account;
+
+use super::{log_skipped, mapping_context};
+use crate::connector::PowensConnector;
+use crate::error::to_connector_error;
+use crate::flows::user_token;
+
+/// The Powens account behind a parent account record (its `raw` payload).
+pub fn parent_bank_account(request: &FetchRequest) -> Result<BankAccount, ConnectorError> {
+    let parent = request.parent_account()?;
+    serde_json::from_value(parent.raw).map_err(|e| ConnectorError::InvalidRequest {
+        message: format!(
+            "parent account {} does not carry a Powens account payload: {e}",
+            request.from_payload.as_ref().map_or("?", |p| p.id.as_str())
+        ),
+    })
+}
+
+impl AccountsFetcher for PowensConnector {
+    fn fetch_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
+        let shared = Arc::clone(&self.shared);
+        async_stream::try_stream! {
+            let psu = Arc::clone(request.require_psu()?);
+            let token = user_token(&psu)?.clone();
+            let list = shared
+                .client
+                .list_accounts(&token, &AccountsQuery::new().all(true))
+                .await
+                .map_err(to_connector_error)?;
+            let ctx = mapping_context(&shared, &psu);
+            let mapped = account::map_accounts(&list.accounts, &ctx);
+            log_skipped(&psu.psu_id, &mapped.skipped);
+            let page_size = usize::try_from(request.page_size.get()).unwrap_or(usize::MAX);
+            let mut accounts = mapped.accounts.into_iter().peekable();
+            if accounts.peek().is_none() {
+                yield FetchPage::new(Vec::new(), &serde_json::Value::Null, false)?;
+            }
+            while accounts.peek().is_some() {
+                let page: Vec<Account> = accounts.by_ref().take(page_size).collect();
+                let has_more = accounts.peek().is_some();
+                yield FetchPage::new(page, &serde_json::Value::Null, has_more)?;
+            }
+        }
+        .boxed()
+    }
+}
+
+impl BalancesFetcher for PowensConnector {
+    fn fetch_balances(&self, request: FetchRequest) -> PageStream<'_, Balance> {
+        let shared = Arc::clone(&self.shared);
+        async_stream::try_stream! {
+            let psu = Arc::clone(request.require_psu()?);
+            let bank_account = parent_bank_account(&request)?;
+            let ctx = mapping_context(&shared, &psu);
+            let balances = match account::map_balance(&bank_account, &ctx) {
+                Ok(balance) => balance.into_iter().collect(),
+                Err(reason) => {
+                    tracing::warn!(account = bank_account.id, %reason, "balance skipped");
+                    Vec::new()
+                }
+            };
+            yield FetchPage::new(balances, &serde_json::Value::Null, false)?;
+        }
+        .boxed()
+    }
+}

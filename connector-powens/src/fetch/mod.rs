@@ -1,0 +1,52 @@
+//! The polling fetchers, each a `futures::Stream` of pages built with `async-stream` that owns
+//! what it needs (an `Arc` of the connector's shared parts, the PSU, the parent account) and
+//! ends after its first error:
+//!
+//! * [`accounts`]: `FETCH_ACCOUNTS` per PSU (`GET /users/me/accounts?all`, disabled and
+//!   deleted accounts included and flagged) and `FETCH_BALANCES` from the account payload
+//!   (no extra call);
+//! * [`payments`]: `FETCH_PAYMENTS` per PSU and account, `limit`/`offset` pages with `all` and
+//!   a `last_update` [`watermark`], maturation and deletions;
+//! * [`external`]: `FETCH_EXTERNAL_ACCOUNTS` per PSU, the counterparties of the user's
+//!   transactions, with its own watermark.
+//!
+//! Every mapping is `powens-model`'s.
+
+pub mod accounts;
+pub mod external;
+pub mod payments;
+pub mod watermark;
+
+pub use external::ExternalAccountsState;
+pub use payments::{PaymentsState, RetiringProvisional};
+pub use watermark::{ScanProgress, Watermark};
+
+use chrono::{DateTime, Utc};
+use connector_core::openbanking::ForwardedUser;
+use powens_api::accounts::BankAccount;
+use powens_model::time::zoned_field;
+use powens_model::{MappingContext, Skipped};
+
+use crate::connector::Shared;
+
+/// The mapping context of one fetch: the configured zone, the PSU, "now" as the fallback.
+pub(crate) fn mapping_context(shared: &Shared, psu: &ForwardedUser) -> MappingContext {
+    MappingContext::new(shared.now())
+        .with_zone(shared.config.time_zone)
+        .with_psu_id(psu.psu_id.clone())
+}
+
+/// Logs rows `powens-model` could not map (they are skipped, never fatal).
+pub(crate) fn log_skipped(psu: &str, skipped: &[Skipped]) {
+    for skip in skipped {
+        tracing::warn!(psu, kind = skip.kind, id = ?skip.id, reason = %skip.reason, "Powens row skipped");
+    }
+}
+
+/// The account's `last_update` as an instant (a server timestamp).
+pub(crate) fn account_last_update(account: &BankAccount, shared: &Shared) -> Option<DateTime<Utc>> {
+    account
+        .last_update
+        .as_ref()
+        .map(|at| zoned_field(at, shared.config.time_zone))
+}

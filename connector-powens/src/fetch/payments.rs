@@ -1,0 +1,252 @@
+//! `FETCH_PAYMENTS`: the transactions of one account, as payment changes.
+//!
+//! Pages: `GET /users/me/accounts/{id}/transactions?all&limit=<pageSize>&offset=<n>` plus
+//! `last_update=<since>` once a first scan is done (see [`super::watermark`] for the rule).
+//! The state ([`PaymentsState`]) is committed by the engine after each page was delivered, so
+//! a restart resumes at the committed offset. The last page of a scan is the one without a
+//! `_links.next` (or, when the server sends no `_links`, a short page).
+//!
+//! Each row is mapped by `powens-model` (`coming` → `PENDING`/`SUCCEEDED`; deleted rows →
+//! tombstones), and each page goes through `powens_model::maturation::mature`:
+//!
+//! * a pending row that posts under the same id is simply emitted again as `SUCCEEDED`;
+//! * a pending row that is deleted and replaced by a new posted row (same account and value,
+//!   dated within the window): the posted payment carries `com.powens.spec/replaces` and a
+//!   `PaymentToDelete` retires the provisional reference. Because the tombstone (old id) is
+//!   read before its replacement (new id, later in the id order), a deleted *provisional*
+//!   row that finds no match on its page is carried to the next pages of the same scan
+//!   ([`PaymentsState::retiring`]) and cancelled only if the scan ends without a match;
+//! * any other deleted row is emitted as `PaymentToCancel`.
+//!
+//! The first scan reads the whole history: its tombstones are rows deleted before this
+//! connector ever emitted them, so they are not surfaced.
+//!
+//! Memory: one page at a time; the state holds the watermark and only the provisional rows
+//! deleted during the current scan and not yet matched (no per-account pending set: a
+//! tombstone says itself whether it was pending).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use connector_core::contract::{
+    FetchPage, FetchRequest, PageStream, PaymentChange, PaymentsFetcher,
+};
+use connector_core::model::Record;
+use connector_core::money::Amount;
+use futures::StreamExt;
+use powens_model::maturation::{mature, Retirement};
+use powens_model::payment::{map_transaction, Tombstone, TransactionOutcome};
+use powens_model::{account, time::zoned_field};
+use serde::{Deserialize, Serialize};
+
+use super::watermark::Watermark;
+use super::{account_last_update, mapping_context};
+use crate::connector::PowensConnector;
+use crate::error::to_connector_error;
+use crate::fetch::accounts::parent_bank_account;
+use crate::flows::user_token;
+
+/// A provisional row deleted earlier in the current scan, waiting for its posted
+/// replacement (a serialisable `powens_model::payment::Tombstone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetiringProvisional {
+    /// The provisional reference.
+    pub reference: String,
+    /// Its account's reference.
+    pub account_reference: String,
+    /// Its signed value in minor units.
+    pub value: Amount,
+    /// Its pending date.
+    pub date: NaiveDate,
+    /// When Powens deleted it.
+    pub deleted_at: DateTime<Utc>,
+}
+
+impl RetiringProvisional {
+    fn from_tombstone(t: &Tombstone) -> Self {
+        RetiringProvisional {
+            reference: t.reference.clone(),
+            account_reference: t.account_reference.clone(),
+            value: t.value,
+            date: t.date,
+            deleted_at: t.deleted_at,
+        }
+    }
+
+    fn to_tombstone(&self) -> Tombstone {
+        Tombstone {
+            reference: self.reference.clone(),
+            account_reference: self.account_reference.clone(),
+            value: self.value,
+            date: self.date,
+            was_pending: true,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+/// The state of one account's payments task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentsState {
+    /// The `last_update` watermark and the scan in progress.
+    #[serde(default)]
+    pub watermark: Watermark,
+    /// Provisional rows deleted in this scan and not yet matched to a posted row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<RetiringProvisional>,
+}
+
+/// The changes of one page after maturation, and the provisional rows still unmatched.
+fn retire(
+    payments: Vec<connector_core::model::Payment>,
+    tombstones: Vec<Tombstone>,
+    carried: &[RetiringProvisional],
+    last_page: bool,
+    rule: powens_model::maturation::MaturationRule,
+) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
+    let mut all: Vec<Tombstone> = carried
+        .iter()
+        .map(RetiringProvisional::to_tombstone)
+        .collect();
+    all.extend(tombstones);
+    let outcome = mature(&[], payments, &all, rule);
+    let replaced: BTreeSet<&str> = outcome
+        .retired
+        .iter()
+        .filter_map(|r| match r {
+            Retirement::Replaced { provisional, .. } => Some(provisional.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Unmatched provisional tombstones wait for a later page of the scan.
+    let waiting: Vec<RetiringProvisional> = if last_page {
+        Vec::new()
+    } else {
+        all.iter()
+            .filter(|t| t.was_pending && !replaced.contains(t.reference.as_str()))
+            .map(RetiringProvisional::from_tombstone)
+            .collect()
+    };
+    let waiting_refs: BTreeSet<&str> = waiting.iter().map(|w| w.reference.as_str()).collect();
+    let changes = outcome
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Payment(p) => Some(PaymentChange::Payment(p)),
+            Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
+            Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
+            Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
+            _ => None,
+        })
+        .collect();
+    (changes, waiting)
+}
+
+impl PaymentsFetcher for PowensConnector {
+    fn fetch_payments(&self, request: FetchRequest) -> PageStream<'_, PaymentChange> {
+        let shared = Arc::clone(&self.shared);
+        async_stream::try_stream! {
+            let psu = Arc::clone(request.require_psu()?);
+            let token = user_token(&psu)?.clone();
+            let bank_account = parent_bank_account(&request)?;
+            let mut state: PaymentsState = request.state()?;
+            let ctx = mapping_context(&shared, &psu);
+            let account_ctx = match account::account_context(&bank_account, &ctx) {
+                Ok(account_ctx) => Some(account_ctx),
+                Err(reason) => {
+                    tracing::warn!(account = bank_account.id, %reason, "account skipped: its payments are not fetched");
+                    None
+                }
+            };
+            let hidden = bank_account.disabled.is_some() || bank_account.deleted.is_some();
+            let Some(account_ctx) = account_ctx.filter(|_| !hidden) else {
+                // Powens lists no transactions of a disabled or deleted account.
+                yield FetchPage::new(Vec::new(), &state, false)?;
+                return;
+            };
+            let zone = shared.config.time_zone;
+            let limit = shared.config.page_size;
+            state.watermark.observe(account_last_update(&bank_account, &shared));
+            state.watermark.begin(shared.watermark_margin);
+            loop {
+                let query = state.watermark.query(limit, zone);
+                let page = shared
+                    .client
+                    .list_account_transactions(&token, bank_account.id, &query)
+                    .await
+                    .map_err(to_connector_error)?;
+                let rows = page.transactions.len();
+                let last_page = match page.links {
+                    Some(_) => page.next_href().is_none(),
+                    None => rows < usize::try_from(limit).unwrap_or(usize::MAX),
+                };
+                let full_scan = state.watermark.is_full_scan();
+                let mut payments = Vec::with_capacity(rows);
+                let mut tombstones = Vec::new();
+                for tx in &page.transactions {
+                    state
+                        .watermark
+                        .observe(tx.last_update.as_ref().map(|at| zoned_field(at, zone)));
+                    match map_transaction(tx, &account_ctx, &ctx) {
+                        Ok(TransactionOutcome::Payment { payment, .. }) => payments.push(*payment),
+                        Ok(TransactionOutcome::Deleted(tombstone)) => {
+                            if !full_scan {
+                                tombstones.push(tombstone);
+                            }
+                        }
+                        Err(reason) => {
+                            tracing::warn!(transaction = tx.id, %reason, "transaction skipped");
+                        }
+                    }
+                }
+                drop(page);
+                let (changes, waiting) = retire(
+                    payments,
+                    tombstones,
+                    &state.retiring,
+                    last_page,
+                    shared.maturation,
+                );
+                state.retiring = waiting;
+                state.watermark.advance(limit, last_page);
+                yield FetchPage::new(changes, &state, !last_page)?;
+                if last_page {
+                    break;
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payments_state_round_trips_through_json() {
+        let state = PaymentsState {
+            watermark: Watermark {
+                since: Some(DateTime::<Utc>::UNIX_EPOCH),
+                scan: Some(crate::fetch::ScanProgress {
+                    offset: 50,
+                    next_since: None,
+                }),
+                server_time_floor: None,
+            },
+            retiring: vec![RetiringProvisional {
+                reference: "9".into(),
+                account_reference: "1".into(),
+                value: Amount::from_minor(-1250),
+                date: NaiveDate::MIN,
+                deleted_at: DateTime::<Utc>::UNIX_EPOCH,
+            }],
+        };
+        let json = serde_json::to_value(&state).unwrap();
+        let back: PaymentsState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, state);
+    }
+}

@@ -1,0 +1,151 @@
+//! `CREATE_WEBHOOKS` at install and the clean-up at uninstall.
+//!
+//! Install creates one `hmac_signature` auth provider at Powens (`POST /webhooks/auth`, with
+//! the configuration token) named by [`auth_provider_name`], and returns one
+//! [`WebhookConfig`] per supported event ([`WEBHOOK_EVENTS`]): the event name, its URL path
+//! under the webhook base URL, the full URL, and the signing secret in metadata
+//! ([`SECRET_METADATA_KEY`]).
+//!
+//! Re-install: the providers are listed and matched by name. Powens shows a provider's secret
+//! only once, at creation, so an existing provider of the same name cannot be used to verify
+//! signatures again: it is deleted and created anew (the secret rotates, no duplicate is
+//! left behind). Uninstall lists, matches by name and deletes; none found is not an error.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use connector_core::contract::CreateWebhooksRequest;
+use connector_core::webhook::WebhookConfig;
+use connector_core::ConnectorError;
+use powens_api::webhooks_auth::{WebhookAuthName, MAX_NAME_LEN};
+use secrecy::ExposeSecret;
+
+use crate::connector::Shared;
+use crate::error::to_connector_error;
+
+/// The metadata key of the signing secret in each [`WebhookConfig`] (Formance's).
+pub const SECRET_METADATA_KEY: &str = "secret";
+
+/// The metadata key of the Powens auth provider id in each [`WebhookConfig`].
+pub const AUTH_PROVIDER_ID_METADATA_KEY: &str = "auth_provider_id";
+
+/// The supported events and the URL path each is delivered to.
+pub const WEBHOOK_EVENTS: &[(&str, &str)] = &[
+    ("USER_SYNCED", "/user-synced"),
+    ("CONNECTION_SYNCED", "/connection-synced"),
+    ("CONNECTION_DELETED", "/connection-deleted"),
+    ("USER_DELETED", "/user-deleted"),
+    (
+        "CONNECTION_PENDING_DISCONNECT",
+        "/connection-pending-disconnect",
+    ),
+    ("ACCOUNTS_FETCHED", "/accounts-fetched"),
+    ("ACCOUNT_SYNCED", "/account-synced"),
+];
+
+/// The auth provider name of a connector: up to 22 ASCII letters and digits of its name,
+/// then 8 hex digits of an FNV-1a hash of the whole name (so that `my-bank` and `mybank`
+/// differ). Powens refuses long names and names with `-` (HTTP 500 `dataError`).
+pub fn auth_provider_name(connector_name: &str) -> String {
+    let mut name: String = connector_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(22)
+        .collect();
+    if name.is_empty() {
+        name.push_str("powens");
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in connector_name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    name.push_str(&format!("{hash:08x}"));
+    debug_assert!(name.len() <= MAX_NAME_LEN);
+    name
+}
+
+fn provider_name(shared: &Shared) -> Result<WebhookAuthName, ConnectorError> {
+    WebhookAuthName::new(auth_provider_name(&shared.name)).map_err(to_connector_error)
+}
+
+/// Deletes every provider named like this connector's; returns how many.
+async fn delete_named(shared: &Shared, name: &WebhookAuthName) -> Result<usize, ConnectorError> {
+    let token = &shared.config.configuration_token;
+    let list = shared
+        .client
+        .list_webhook_auths(token)
+        .await
+        .map_err(to_connector_error)?;
+    let mut deleted = 0;
+    for provider in list
+        .authproviders
+        .iter()
+        .filter(|p| p.name.as_deref() == Some(name.as_str()))
+    {
+        shared
+            .client
+            .delete_webhook_auth(token, provider.id)
+            .await
+            .map_err(to_connector_error)?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// Creates (or re-creates) the auth provider and returns the webhook configs.
+pub(crate) async fn create_webhooks(
+    shared: Arc<Shared>,
+    request: CreateWebhooksRequest,
+) -> Result<Vec<WebhookConfig>, ConnectorError> {
+    let name = provider_name(&shared)?;
+    let replaced = delete_named(&shared, &name).await?;
+    if replaced > 0 {
+        tracing::info!(provider = %name, replaced, "re-install: replaced the webhook auth provider (its secret is shown only once)");
+    }
+    let created = shared
+        .client
+        .create_webhook_auth(&shared.config.configuration_token, &name)
+        .await
+        .map_err(to_connector_error)?;
+    let secret = created
+        .config
+        .as_ref()
+        .and_then(|c| c.secret_key.as_ref())
+        .ok_or_else(|| ConnectorError::Other {
+            message: format!(
+                "Powens created webhook auth provider {} without a secret_key",
+                created.id
+            ),
+            source: None,
+        })?;
+    let base = request.webhook_base_url.trim_end_matches('/');
+    Ok(WEBHOOK_EVENTS
+        .iter()
+        .map(|(event, path)| {
+            let mut metadata = BTreeMap::new();
+            metadata.insert(
+                SECRET_METADATA_KEY.to_owned(),
+                secret.expose_secret().to_owned(),
+            );
+            metadata.insert(
+                AUTH_PROVIDER_ID_METADATA_KEY.to_owned(),
+                created.id.to_string(),
+            );
+            WebhookConfig {
+                name: (*event).to_owned(),
+                url_path: (*path).to_owned(),
+                full_url: Some(format!("{base}{path}")),
+                metadata,
+            }
+        })
+        .collect())
+}
+
+/// Deletes the auth provider named like this connector's (uninstall).
+pub(crate) async fn remove_auth_provider(shared: Arc<Shared>) -> Result<(), ConnectorError> {
+    let name = provider_name(&shared)?;
+    let deleted = delete_named(&shared, &name).await?;
+    tracing::info!(provider = %name, deleted, "uninstall: webhook auth provider removed");
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Redelivery de-duplication around [`Engine::handle_webhook`].
+//!
+//! Powens redelivers a webhook (same body, same `id_webhook_data`) until it gets a 2xx, and
+//! the engine itself does not de-duplicate. [`WebhookInbox::receive`] therefore:
+//!
+//! 1. verifies the webhook (a forged request never reaches the key store);
+//! 2. looks its idempotency key up in [`ProcessedWebhooks`]: seen → [`InboxOutcome::Duplicate`],
+//!    nothing delivered;
+//! 3. else runs [`Engine::handle_webhook`] (verify, trim, translate, deliver to the sink);
+//! 4. records the key only **after** the engine succeeded, so a failure is redelivered and
+//!    processed again (at least once). Two concurrent deliveries of one key may both be
+//!    processed; records are idempotent, and the second recording is a compare-and-set
+//!    conflict, reported as already recorded.
+//!
+//! [`ProcessedWebhooks`] keeps one state per key in any connector-core [`StateStore`] (the
+//! file store survives restarts; several processes may share it thanks to compare-and-set).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use connector_core::contract::WebhookHandler;
+use connector_core::engine::{EngineError, WebhookOutcome};
+use connector_core::model::Capability;
+use connector_core::state::{StateError, StateKey, StateStore};
+use connector_core::webhook::{WebhookConfig, WebhookEnvelope};
+use connector_core::{ConnectorError, Engine};
+use powens_api::time::Clock;
+
+/// The idempotency keys of processed webhooks, in a [`StateStore`] (one state per key under
+/// capability `TRANSLATE_WEBHOOKS`, parent `webhook/<key>`).
+#[derive(Clone)]
+pub struct ProcessedWebhooks {
+    store: Arc<dyn StateStore>,
+}
+
+impl std::fmt::Debug for ProcessedWebhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessedWebhooks").finish_non_exhaustive()
+    }
+}
+
+impl ProcessedWebhooks {
+    /// Keys kept in `store`.
+    pub fn new(store: Arc<dyn StateStore>) -> Self {
+        Self { store }
+    }
+
+    fn state_key(key: &str) -> StateKey {
+        StateKey::new(Capability::TranslateWebhooks).for_parent(format!("webhook/{key}"))
+    }
+
+    /// Whether `key` was recorded.
+    pub async fn contains(&self, key: &str) -> Result<bool, StateError> {
+        Ok(self.store.get(&Self::state_key(key)).await?.is_some())
+    }
+
+    /// Records `key` as processed at `at`; `false` when it already was.
+    pub async fn record(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StateError> {
+        let value = serde_json::json!({ "processedAt": at });
+        match self.store.put(&Self::state_key(key), None, value).await {
+            Ok(_) => Ok(true),
+            Err(StateError::Conflict { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Forgets `key` (the next delivery with it is processed again).
+    pub async fn forget(&self, key: &str) -> Result<(), StateError> {
+        let state_key = Self::state_key(key);
+        match self.store.get(&state_key).await? {
+            Some(found) => self.store.delete(&state_key, found.version).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// What [`WebhookInbox::receive`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InboxOutcome {
+    /// First delivery of this key: the engine handled it.
+    Processed {
+        /// The delivery's idempotency key.
+        key: String,
+        /// What the engine did.
+        outcome: WebhookOutcome,
+    },
+    /// The key was already processed: nothing was delivered.
+    Duplicate {
+        /// The delivery's idempotency key.
+        key: String,
+    },
+}
+
+/// Why [`WebhookInbox::receive`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboxError {
+    /// The webhook was rejected (verification) or the engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The key store failed.
+    #[error("webhook key store failed: {0}")]
+    Keys(#[from] StateError),
+}
+
+impl InboxError {
+    /// The HTTP status a receiver should answer: 401 for a failed verification, 400 for
+    /// another permanent error (malformed body, unknown event), 500 otherwise (Powens
+    /// redelivers on any non-2xx).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            InboxError::Engine(EngineError::Connector(ConnectorError::WebhookVerification {
+                ..
+            })) => 401,
+            InboxError::Engine(EngineError::Connector(e)) if !e.is_retryable() => 400,
+            _ => 500,
+        }
+    }
+}
+
+/// Verifies, de-duplicates and hands webhooks to the engine (see the module docs).
+pub struct WebhookInbox {
+    engine: Arc<Engine>,
+    handler: Arc<dyn WebhookHandler>,
+    processed: ProcessedWebhooks,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for WebhookInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookInbox")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookInbox {
+    /// An inbox for `engine`, whose connector's webhook handler is `handler`.
+    pub fn new(
+        engine: Arc<Engine>,
+        handler: Arc<dyn WebhookHandler>,
+        processed: ProcessedWebhooks,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            engine,
+            handler,
+            processed,
+            clock,
+        }
+    }
+
+    /// Handles one delivery (see the module docs).
+    pub async fn receive(
+        &self,
+        config: &WebhookConfig,
+        webhook: WebhookEnvelope,
+    ) -> Result<InboxOutcome, InboxError> {
+        let verified = self
+            .handler
+            .verify_webhook(&webhook, config)
+            .await
+            .map_err(EngineError::from)?;
+        let Some(key) = verified.idempotency_key else {
+            let outcome = self.engine.handle_webhook(config, webhook).await?;
+            return Ok(InboxOutcome::Processed {
+                key: String::new(),
+                outcome,
+            });
+        };
+        if self.processed.contains(&key).await? {
+            return Ok(InboxOutcome::Duplicate { key });
+        }
+        let outcome = self.engine.handle_webhook(config, webhook).await?;
+        self.processed.record(&key, self.clock.now()).await?;
+        Ok(InboxOutcome::Processed { key, outcome })
+    }
+}

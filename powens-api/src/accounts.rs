@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::query::Query;
 use crate::transactions::Transaction;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, money, PowensDateTime};
+use crate::wire::{datetime, lenient, money, Opaque, PowensDateTime};
 
 open_enum! {
     /// `BankAccount.type` / `AccountType.name` (AccountTypeName).
@@ -211,7 +211,7 @@ pub struct BankAccount {
     pub loan: Option<Loan>,
     /// Opaque extra information (live: always `{}`).
     #[serde(default)]
-    pub information: Option<serde_json::Value>,
+    pub information: Option<Opaque>,
     /// Names of calculated fields (some investment accounts).
     #[serde(default)]
     pub calculated: Option<Vec<String>>,

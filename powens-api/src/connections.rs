@@ -12,7 +12,7 @@ use crate::client::PowensClient;
 use crate::error::Error;
 use crate::query::Query;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, PowensDateTime};
+use crate::wire::{datetime, lenient, Opaque, PowensDateTime};
 
 open_enum! {
     /// `Connection.state` / `ConnectionSource.state` (ConnectionState). A successful last sync
@@ -109,7 +109,7 @@ pub struct Connection {
     pub error_message: Option<String>,
     /// For error states: the form fields to ask the user for (opaque).
     #[serde(default)]
-    pub fields: Option<Vec<serde_json::Value>>,
+    pub fields: Option<Vec<Opaque>>,
     /// Last successful sync.
     #[serde(default, deserialize_with = "datetime::option")]
     pub last_update: Option<PowensDateTime>,

@@ -505,3 +505,27 @@ fn request_id_decodes_from_integer_and_string() {
     assert_eq!(from_str.request_id.as_str(), "a1b2c3");
     assert_eq!(huge.request_id.as_str(), "123456789012345678901234567890");
 }
+
+#[test]
+fn opaque_fields_keep_raw_json_and_do_not_break_the_error_path() {
+    let tx: Transaction = decode_json(
+        br#"{"id":1,"id_account":2,"date":"2026-01-01","type":"card","coming":false,
+             "informations":{"a":[1,2.5,"x"]},"attachments":[{"id":3}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        tx.information.as_ref().unwrap().get(),
+        r#"{"a":[1,2.5,"x"]}"#
+    );
+    assert_eq!(
+        tx.information.unwrap().to_value().unwrap()["a"][1].to_string(),
+        "2.5"
+    );
+    assert_eq!(tx.attachments.unwrap()[0].get(), r#"{"id":3}"#);
+    let err = decode_json::<TransactionsPage>(
+        br#"{"transactions":[{"id":1,"id_account":2,"date":"2026-01-01","type":"card","coming":false,
+             "information":{"k":{"deep":[1,{"x":null}]}},"value":"oops"}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "transactions[0].value");
+}

@@ -1,35 +1,120 @@
-//! experiment
-#![allow(missing_docs, clippy::unwrap_used)]
-use std::time::Instant;
+//! Throughput of the transactions hot path: decode + map of a 1,000-transaction page shaped
+//! like the reference fixture (~40 fields per row, amounts as JSON numbers, one row in five
+//! with a counterparty), against a serde_json walk of the same bytes into `IgnoredAny`.
+//!
+//! Run: `cargo bench -p powens-model --bench mapping`. Prints exactly
+//! `bench mapping_tx_per_s: …` and `bench serde_walk_tx_per_s: …` on stdout; context figures
+//! go to stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use connector_core::money::Asset;
+use powens_model::{page, AccountBook, AccountContext, MappingContext};
 use serde::de::IgnoredAny;
 
-fn page(n: usize) -> Vec<u8> {
+const ROWS: usize = 1_000;
+const MIN_TIME: Duration = Duration::from_secs(2);
+
+fn page_bytes(rows: usize) -> Vec<u8> {
     let mut s = String::from("{\"transactions\":[");
-    for i in 0..n {
-        if i > 0 { s.push(','); }
-        let cp = if i % 5 == 0 { format!("{{\"label\":\"ACME SAS {i}\",\"account_scheme_name\":\"iban\",\"account_identification\":\"FR76300060000112345678901{:02}\",\"type\":\"creditor\"}}", i%100) } else { "null".into() };
-        let v = format!("-{}.{:02}", 10 + i % 900, i % 100);
-        s.push_str(&format!(r#"{{"id":{id},"id_account":17,"webid":null,"application_date":"2026-06-17","date":"2026-06-18","datetime":null,"vdate":"2026-06-18","vdatetime":null,"rdate":"2026-06-17","rdatetime":null,"bdate":null,"bdatetime":null,"value":{v},"gross_value":null,"type":"card","original_wording":"CARTE X1234 17/06 HALL'S BEER {i}","simplified_wording":"HALL'S BEER","stemmed_wording":"hall s beer","wording":"HALL'S BEER","categories":[],"id_category":9998,"date_scraped":"2026-06-18 06:12:44","coming":false,"active":true,"id_cluster":null,"comment":null,"last_update":"2026-06-18 06:12:44","deleted":null,"original_value":null,"original_gross_value":null,"original_currency":null,"commission":null,"commission_currency":null,"country":null,"card":"XXXXXXXXXXXX1234","counterparty":{cp},"formatted_value":"{v} €","state":"parsed","documents_count":0}}"#, id = 1000 + i));
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        let counterparty = if i % 5 == 0 {
+            format!(
+                r#"{{"label":"ACME SAS {}","account_scheme_name":"iban","account_identification":"FR76300060000112345678{:05}","type":"creditor"}}"#,
+                i % 37,
+                i % 37
+            )
+        } else {
+            "null".to_owned()
+        };
+        let sign = if i % 7 == 0 { "" } else { "-" };
+        let value = format!("{sign}{}.{:02}", 1 + (i * 37) % 900, (i * 13) % 100);
+        let day = 1 + i % 28;
+        let coming = i % 10 == 0;
+        let kind = ["card", "transfer", "order", "card", "bank", "card"][i % 6];
+        s.push_str(&format!(
+            r#"{{"id":{id},"id_account":17,"webid":null,"application_date":"2026-06-{day:02}","date":"2026-06-{day:02}","datetime":null,"vdate":"2026-06-{day:02}","vdatetime":null,"rdate":"2026-06-{day:02}","rdatetime":null,"bdate":null,"bdatetime":null,"value":{value},"gross_value":null,"type":"{kind}","original_wording":"CARTE X1234 {day:02}/06 HALL'S BEER {i}","simplified_wording":"HALL'S BEER","stemmed_wording":"hall s beer","wording":"HALL'S BEER","categories":[],"id_category":9998,"date_scraped":"2026-06-{day:02} 06:12:44","coming":{coming},"active":true,"id_cluster":null,"comment":null,"last_update":"2026-06-{day:02} 06:12:44","deleted":null,"original_value":null,"original_gross_value":null,"original_currency":null,"commission":null,"commission_currency":null,"country":null,"card":"XXXXXXXXXXXX1234","counterparty":{counterparty},"formatted_value":"{value} €","state":"parsed","documents_count":0}}"#,
+            id = 100_000 + i,
+        ));
     }
-    s.push_str("],\"first_date\":\"2019-03-01\",\"last_date\":\"2026-08-12\",\"_links\":{\"next\":null}}");
+    s.push_str(r#"],"first_date":"2019-03-01","last_date":"2026-08-12","result_min_date":"2026-06-01","result_max_date":"2026-06-28","total":1000,"_links":{"self":{"href":"https://acme.biapi.pro/2.0/users/me/transactions?limit=1000"},"prev":null,"next":null}}"#);
     s.into_bytes()
 }
 
-fn time<F: FnMut() -> usize>(name: &str, mut f: F) {
+/// Runs `f` (one page per call) until `MIN_TIME` has passed; returns transactions per second.
+fn rate(mut f: impl FnMut() -> usize) -> f64 {
+    for _ in 0..3 {
+        black_box(f());
+    }
     let start = Instant::now();
-    let mut iters = 0u64;
-    let mut n = 0;
-    while start.elapsed().as_secs_f64() < 1.0 { n += f(); iters += 1; }
-    let el = start.elapsed().as_secs_f64();
-    println!("{name}: {:.0} tx/s ({iters} iters)", n as f64 / el);
+    let mut rows = 0usize;
+    while start.elapsed() < MIN_TIME {
+        rows += f();
+    }
+    rows as f64 / start.elapsed().as_secs_f64()
 }
 
 fn main() {
-    let bytes = page(1000);
-    println!("bytes {}", bytes.len());
-    time("ignored", || { let _: IgnoredAny = serde_json::from_slice(&bytes).unwrap(); 1000 });
-    time("value", || { let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap(); v.as_object().unwrap().len() * 0 + 1000 });
-    time("typed", || { let p: powens_api::transactions::TransactionsPage = serde_json::from_slice(&bytes).unwrap(); p.transactions.len() });
-    #[derive(serde::Deserialize)] struct P<'a> { #[serde(borrow)] transactions: Vec<&'a serde_json::value::RawValue> }
-    time("raw", || { let p: P = serde_json::from_slice(&bytes).unwrap(); p.transactions.len() });
+    let bytes = page_bytes(ROWS);
+    let ctx = MappingContext::new(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap())
+        .with_psu_id("psu-bench");
+    let mut account = AccountContext::new(17, Asset::new("EUR", 2).unwrap());
+    account.connection_id = Some("7".to_owned());
+    let book = AccountBook::single(account);
+
+    let check = page::map_transactions_page(&bytes, &book, &ctx).unwrap();
+    assert_eq!(check.payments.len(), ROWS);
+    assert!(check.skipped.is_empty());
+
+    if std::env::var_os("POWENS_BENCH_PROFILE_MAPPING").is_some() {
+        // Profiling aid: only the decode + map loop, for `perf record`.
+        let r = rate(|| {
+            page::map_transactions_page(&bytes, &book, &ctx)
+                .unwrap()
+                .payments
+                .len()
+        });
+        eprintln!("mapping only: {r:.0} tx/s");
+        return;
+    }
+    let mapping = rate(|| {
+        let mapped = page::map_transactions_page(black_box(&bytes), &book, &ctx).unwrap();
+        black_box(&mapped);
+        mapped.payments.len()
+    });
+    let walk = rate(|| {
+        let _: IgnoredAny = serde_json::from_slice(black_box(&bytes)).unwrap();
+        ROWS
+    });
+    println!("bench mapping_tx_per_s: {mapping:.0}");
+    println!("bench serde_walk_tx_per_s: {walk:.0}");
+    eprintln!(
+        "page: {} bytes, {} rows ({} bytes/row); ratio mapping/walk = {:.2}",
+        bytes.len(),
+        ROWS,
+        bytes.len() / ROWS,
+        mapping / walk
+    );
+
+    let full = rate(|| {
+        let mapped = page::map_transactions_page(black_box(&bytes), &book, &ctx).unwrap();
+        let payments = mapped.into_payments();
+        black_box(&payments);
+        payments.len()
+    });
+    eprintln!(
+        "context: decode + map + raw as serde_json::Value (complete records): {full:.0} tx/s"
+    );
+    let typed = rate(|| {
+        let page: powens_api::transactions::TransactionsPage =
+            serde_json::from_slice(black_box(&bytes)).unwrap();
+        page.transactions.len()
+    });
+    eprintln!("context: powens-api typed TransactionsPage decode alone: {typed:.0} tx/s");
 }

@@ -73,7 +73,10 @@ pub fn map_account(account: &BankAccount, ctx: &MappingContext) -> Result<Accoun
         keys::TYPE,
         account.account_type.as_ref().map(|t| t.as_str().to_owned()),
     );
-    put(keys::USAGE, account.usage.as_ref().map(|u| u.as_str().to_owned()));
+    put(
+        keys::USAGE,
+        account.usage.as_ref().map(|u| u.as_str().to_owned()),
+    );
     put(keys::ERROR, account.error.clone());
     put(
         keys::DISABLED,

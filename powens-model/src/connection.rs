@@ -86,7 +86,10 @@ pub fn connection_health(state: Option<&ConnectionState>) -> ConnectionHealth {
             TemporaryError,
             "the bank's website or API is unavailable; retry later",
         ),
-        ConnectionState::Bug => (NonRecoverable, "internal Powens error; contact Powens support"),
+        ConnectionState::Bug => (
+            NonRecoverable,
+            "internal Powens error; contact Powens support",
+        ),
         ConnectionState::NotSupported => (NonRecoverable, "not supported by Powens"),
         ConnectionState::Unknown(_) => (NonRecoverable, "unknown Powens connection state"),
     };
@@ -134,7 +137,9 @@ pub fn pending_disconnect(
     zone: Tz,
 ) -> Option<UserConnectionPendingDisconnect> {
     let expire = zoned_field(connection.expire.as_ref()?, zone);
-    let limit = now.checked_add_signed(horizon).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let limit = now
+        .checked_add_signed(horizon)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     (expire <= limit).then(|| UserConnectionPendingDisconnect {
         connection_id: connection.id.to_string(),
         at: expire,

@@ -40,7 +40,10 @@ impl<'a> CounterpartyView<'a> {
     pub fn of(counterparty: &'a Counterparty) -> Self {
         Self {
             label: counterparty.label.as_deref(),
-            scheme: counterparty.account_scheme_name.as_ref().map(|s| s.as_str()),
+            scheme: counterparty
+                .account_scheme_name
+                .as_ref()
+                .map(|s| s.as_str()),
             identification: counterparty.account_identification.as_deref(),
             kind: counterparty.counterparty_type.as_ref().map(|t| t.as_str()),
         }
@@ -55,11 +58,7 @@ impl<'a> CounterpartyView<'a> {
 /// The deterministic reference of the counterparty identified by `identification` in
 /// `scheme` (see the module docs); `None` when the identifier is blank.
 pub fn counterparty_reference(scheme: Option<&str>, identification: &str) -> Option<String> {
-    let normalized: String = identification
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let normalized = normalized_identifier(identification);
     if normalized.is_empty() {
         return None;
     }
@@ -75,6 +74,14 @@ pub fn counterparty_reference(scheme: Option<&str>, identification: &str) -> Opt
         hex.push(HEX[usize::from(byte & 0x0f)]);
     }
     Some(format!("cp-{scheme}-{hex}"))
+}
+
+fn normalized_identifier(identification: &str) -> String {
+    identification
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 const HEX: [char; 16] = [
@@ -106,7 +113,13 @@ pub fn map_counterparty(
     } else {
         keys::ACCOUNT_NUMBER
     };
-    metadata.insert(id_key.to_owned(), identification.trim().to_owned());
+    let identifier = if scheme == "iban" {
+        // The electronic IBAN form: no spaces, upper case.
+        normalized_identifier(identification)
+    } else {
+        identification.trim().to_owned()
+    };
+    metadata.insert(id_key.to_owned(), identifier);
     metadata.insert(keys::SCHEME.to_owned(), scheme);
     if let Some(label) = counterparty.label.filter(|l| !l.trim().is_empty()) {
         metadata.insert(keys::NAME.to_owned(), label.to_owned());

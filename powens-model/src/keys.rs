@@ -21,7 +21,7 @@ pub const USAGE: &str = "com.powens.spec/usage";
 pub const ERROR: &str = "com.powens.spec/error";
 /// Account: when the user disabled it (RFC 3339, UTC); present only for disabled accounts.
 pub const DISABLED: &str = "com.powens.spec/disabled";
-/// Account / payment: when the bank stopped reporting it (RFC 3339, UTC).
+/// Account: when the bank stopped reporting it (RFC 3339, UTC).
 pub const DELETED: &str = "com.powens.spec/deleted";
 /// External account: the derived counterparty id (also its reference).
 pub const COUNTERPARTY_ID: &str = "com.powens.spec/counterparty_id";

@@ -15,6 +15,30 @@
 //! * [`connection`]: connection state → disconnection, consent expiry → pending disconnect;
 //! * [`time`]: Europe/Paris naive datetimes, DST fold and gap; [`money`]: assets and amounts.
 //!
+//! # The rules where the design left room
+//!
+//! * **Account `created_at`**: `opening_date` at 00:00 UTC, else `last_update` (Paris → UTC),
+//!   else [`MappingContext::fallback_instant`] ([`account`]).
+//! * **Disabled / deleted accounts** are emitted, flagged by the metadata keys
+//!   [`keys::DISABLED`] / [`keys::DELETED`] (RFC 3339 UTC).
+//! * **Schemes** from the Powens transaction type: see the table in [`scheme`] (`card` gets a
+//!   card network only when the card number's leading digits are visible; EUR `transfer` is
+//!   `SEPA_CREDIT`, EUR `order` is `SEPA_DEBIT`; everything else `OTHER`).
+//! * **External account reference**: `cp-<scheme>-<first 16 bytes of SHA-256(scheme ":"
+//!   normalised identifier) in hex>`; no identifier, no external account ([`counterparty`]).
+//! * **Maturation**: (a) same id → re-emitted `SUCCEEDED` under the same reference; (b)
+//!   deleted provisional + new id → the posted payment with `com.powens.spec/replaces` and a
+//!   `PaymentToDelete` of the provisional reference. Match: same account, same signed value,
+//!   posted date within `[pending − 1 day, pending + 10 days]`, one-to-one, provisionals by
+//!   pending date then id, each taking the earliest posted date then lowest id. Deleted rows
+//!   not replaced → `PaymentToCancel` ([`maturation`]).
+//! * **Connection states**: user action / temporary / non-recoverable per the table in
+//!   [`connection`]; consent `expire` within a horizon of the caller's `now` → pending
+//!   disconnect.
+//! * **Raw JSON**: the hot path ([`page`]) keeps each row exactly as received; the typed
+//!   functions re-serialise the `powens-api` value (accounts: without nested
+//!   `transactions`).
+//!
 //! ```
 //! use chrono::{TimeZone, Utc};
 //! use powens_model::{account, page, MappingContext};
@@ -45,6 +69,7 @@ pub mod maturation;
 pub mod money;
 pub mod page;
 pub mod payment;
+mod scan;
 pub mod scheme;
 mod skip;
 pub mod time;

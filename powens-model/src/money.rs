@@ -27,11 +27,10 @@ pub fn asset_for(code: &str, powens_precision: Option<u32>) -> Result<Asset, Ski
     if code.is_empty() {
         return Err(SkipReason::MissingCurrency);
     }
-    let precision = precision_of(code, powens_precision).ok_or_else(|| {
-        SkipReason::UnknownCurrency {
+    let precision =
+        precision_of(code, powens_precision).ok_or_else(|| SkipReason::UnknownCurrency {
             currency: code.to_owned(),
-        }
-    })?;
+        })?;
     Asset::new(code, precision).map_err(|err| SkipReason::InvalidAsset {
         currency: code.to_owned(),
         precision,

@@ -24,12 +24,12 @@ use powens_api::transactions::Transaction;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
-use crate::context::{AccountContext, MappingContext};
+use crate::context::{AccountBook, AccountContext, MappingContext};
 use crate::counterparty::{map_counterparty, CounterpartyView};
 use crate::keys;
 use crate::money::{positive_minor_units, signed_minor_units};
 use crate::scheme::scheme_for;
-use crate::skip::SkipReason;
+use crate::skip::{Mapped, SkipReason, Skipped};
 use crate::time::{date_at_midnight_utc, rfc3339, utc_field, zoned_field};
 
 /// A borrowed view of the transaction fields the mapping reads, filled by the typed
@@ -95,7 +95,7 @@ impl<'a> TransactionView<'a> {
             simplified_wording: tx.simplified_wording.as_deref(),
             category,
             card: tx.card.as_deref(),
-            counterparty: tx.counterparty.as_ref().map(CounterpartyView::of),
+            counterparty: tx.counterparty.as_ref().map(|cp| CounterpartyView::of(cp)),
         }
     }
 }
@@ -145,6 +145,32 @@ pub fn map_transaction(
     map_view(&TransactionView::of(tx), account, ctx, raw)
 }
 
+/// Maps typed transactions (e.g. those a `CONNECTION_SYNCED` webhook carries under each
+/// account) for the accounts of `book`; a row that cannot be mapped is skipped with its
+/// reason.
+pub fn map_transactions(
+    transactions: &[Transaction],
+    book: &AccountBook,
+    ctx: &MappingContext,
+) -> Mapped<TransactionOutcome> {
+    let mut out = Mapped::default();
+    for tx in transactions {
+        let outcome = match book.get(tx.id_account) {
+            Some(account) => map_transaction(tx, account, ctx),
+            None => Err(SkipReason::UnknownAccount {
+                account_id: Some(tx.id_account),
+            }),
+        };
+        match outcome {
+            Ok(outcome) => out.records.push(outcome),
+            Err(reason) => out
+                .skipped
+                .push(Skipped::new("transaction", Some(tx.id), reason)),
+        }
+    }
+    out
+}
+
 /// Maps a transaction view with its raw JSON.
 pub fn map_view(
     tx: &TransactionView<'_>,
@@ -189,9 +215,17 @@ pub fn map_view(
         .and_then(|cp| map_counterparty(cp, account, created_at));
     let other_side = external_account.as_ref().map(|a| a.reference.clone());
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
-        (PaymentType::Payout, Some(account.reference.clone()), other_side)
+        (
+            PaymentType::Payout,
+            Some(account.reference.clone()),
+            other_side,
+        )
     } else {
-        (PaymentType::PayIn, other_side, Some(account.reference.clone()))
+        (
+            PaymentType::PayIn,
+            other_side,
+            Some(account.reference.clone()),
+        )
     };
 
     let mut metadata = BTreeMap::new();

@@ -32,15 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(200_000);
-    let accounts = 4;
     let started = Instant::now();
     let sandbox = Sandbox::builder()
         .seed(1)
         .size(SandboxSize {
             users: 1,
             connections_per_link: 1,
-            accounts_per_connection: accounts,
-            transactions_per_account: wanted / accounts,
+            accounts_per_connection: 1,
+            transactions_per_account: wanted,
         })
         .start()
         .await?;
@@ -74,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_s = rows as f64 / elapsed.as_secs_f64();
     println!(
         "generated {} transactions in {:.2?}; served {rows} rows in {pages} pages ({:.1} MB) in {:.2?}",
-        wanted / accounts * accounts,
+        wanted,
         generated,
         bytes as f64 / 1e6,
         elapsed

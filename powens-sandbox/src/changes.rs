@@ -81,13 +81,7 @@ impl Store {
                 balance,
             } => {
                 let now = self.now();
-                let user_id = self
-                    .account_owner(*account_id)
-                    .ok_or(SandboxError::UnknownAccount(*account_id))?;
-                let user = self
-                    .users
-                    .get_mut(&user_id)
-                    .ok_or(SandboxError::UnknownUser(user_id))?;
+                let user = self.account_user_mut(*account_id)?;
                 let account = user
                     .account_mut(*account_id)
                     .ok_or(SandboxError::UnknownAccount(*account_id))?;
@@ -151,6 +145,7 @@ impl Store {
                 Some(i) => i as u32,
                 None => {
                     self.wordings.push(w.to_owned());
+                    self.stemmed.push(crate::render::stem(w));
                     (self.wordings.len() - 1) as u32
                 }
             },
@@ -205,22 +200,14 @@ impl Store {
         mode: MaturationMode,
         out: &mut ChangeOutcome,
     ) -> Result<(), SandboxError> {
-        let user_id = self
-            .tx_owner(tx_id)
-            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
         let now = self.now();
         let now_secs = to_secs(now);
+        self.tx_user_mut(tx_id)?;
         let new_id = match mode {
             MaturationMode::Replace => Some(self.ids.next_tx()),
             MaturationMode::KeepId => None,
         };
-        let user = self
-            .users
-            .get_mut(&user_id)
-            .ok_or(SandboxError::UnknownUser(user_id))?;
-        let pos = user
-            .tx_position(tx_id)
-            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
+        let (user, pos) = self.tx_user_mut(tx_id)?;
         let Some(tx) = user.txs.get_mut(pos) else {
             return Err(SandboxError::UnknownTransaction(tx_id));
         };
@@ -264,17 +251,8 @@ impl Store {
     }
 
     fn delete_tx(&mut self, tx_id: u64) -> Result<(), SandboxError> {
-        let user_id = self
-            .tx_owner(tx_id)
-            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
         let now = self.now();
-        let user = self
-            .users
-            .get_mut(&user_id)
-            .ok_or(SandboxError::UnknownUser(user_id))?;
-        let pos = user
-            .tx_position(tx_id)
-            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
+        let (user, pos) = self.tx_user_mut(tx_id)?;
         let Some(tx) = user.txs.get_mut(pos) else {
             return Err(SandboxError::UnknownTransaction(tx_id));
         };

@@ -105,6 +105,20 @@ mod tests {
     }
 
     #[test]
+    fn the_autumn_fold_takes_the_earlier_instant_and_the_spring_gap_moves_forward() {
+        // 2026-10-25 02:30 happens twice in Paris (CEST then CET): the earlier is 00:30 UTC.
+        assert_eq!(
+            paris_to_utc(at("2026-10-25 02:30:00")).to_rfc3339(),
+            "2026-10-25T00:30:00+00:00"
+        );
+        // 2026-03-29 02:30 does not exist in Paris: read as 03:30 CEST = 01:30 UTC.
+        assert_eq!(
+            paris_to_utc(at("2026-03-29 02:30:00")).to_rfc3339(),
+            "2026-03-29T01:30:00+00:00"
+        );
+    }
+
+    #[test]
     fn paris_summer_time_is_two_hours_ahead_of_utc() {
         let utc = paris_to_utc(at("2026-06-18 08:00:00"));
         assert_eq!(utc.to_rfc3339(), "2026-06-18T06:00:00+00:00");

@@ -299,13 +299,9 @@ impl SandboxControl {
     ) -> Result<(), SandboxError> {
         let mut store = self.shared.store();
         let now = store.now();
-        let user = store
-            .connection_owner(connection_id)
-            .ok_or(SandboxError::UnknownConnection(connection_id))?;
         let c = store
-            .users
-            .get_mut(&user)
-            .and_then(|u| u.connection_mut(connection_id))
+            .connection_user_mut(connection_id)?
+            .connection_mut(connection_id)
             .ok_or(SandboxError::UnknownConnection(connection_id))?;
         c.state = state.map(str::to_owned);
         c.error_message = state.map(|s| format!("Sandbox: the bank answered {s}"));
@@ -320,13 +316,9 @@ impl SandboxControl {
         expire: Option<NaiveDateTime>,
     ) -> Result<(), SandboxError> {
         let mut store = self.shared.store();
-        let user = store
-            .connection_owner(connection_id)
-            .ok_or(SandboxError::UnknownConnection(connection_id))?;
         let c = store
-            .users
-            .get_mut(&user)
-            .and_then(|u| u.connection_mut(connection_id))
+            .connection_user_mut(connection_id)?
+            .connection_mut(connection_id)
             .ok_or(SandboxError::UnknownConnection(connection_id))?;
         c.expire = expire;
         Ok(())
@@ -340,13 +332,7 @@ impl SandboxControl {
     ) -> Result<(), SandboxError> {
         let mut store = self.shared.store();
         let now = store.now();
-        let user_id = store
-            .account_owner(account_id)
-            .ok_or(SandboxError::UnknownAccount(account_id))?;
-        let user = store
-            .users
-            .get_mut(&user_id)
-            .ok_or(SandboxError::UnknownUser(user_id))?;
+        let user = store.account_user_mut(account_id)?;
         let a = user
             .account_mut(account_id)
             .ok_or(SandboxError::UnknownAccount(account_id))?;
@@ -416,14 +402,17 @@ impl SandboxControl {
         (id, secret)
     }
 
+    fn connection_owner(&self, connection_id: u64) -> Result<u64, SandboxError> {
+        self.shared
+            .store()
+            .connection_owner(connection_id)
+            .ok_or(SandboxError::UnknownConnection(connection_id))
+    }
+
     /// Sends `CONNECTION_SYNCED` for a connection (rows changed since its last push; the whole
     /// history on the first push).
     pub fn emit_connection_synced(&self, connection_id: u64) -> Result<(), SandboxError> {
-        let user = self
-            .shared
-            .store()
-            .connection_owner(connection_id)
-            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let user = self.connection_owner(connection_id)?;
         events::connection_synced(&self.shared, user, connection_id);
         Ok(())
     }
@@ -439,22 +428,14 @@ impl SandboxControl {
 
     /// Sends `CONNECTION_PENDING_DISCONNECT` for a connection.
     pub fn emit_pending_disconnect(&self, connection_id: u64) -> Result<(), SandboxError> {
-        let user = self
-            .shared
-            .store()
-            .connection_owner(connection_id)
-            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let user = self.connection_owner(connection_id)?;
         events::pending_disconnect(&self.shared, user, connection_id);
         Ok(())
     }
 
     /// Deletes a connection (as `DELETE /users/me/connections/{id}` does, with its webhook).
     pub fn delete_connection(&self, connection_id: u64) -> Result<(), SandboxError> {
-        let user = self
-            .shared
-            .store()
-            .connection_owner(connection_id)
-            .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let user = self.connection_owner(connection_id)?;
         events::delete_connection(&self.shared, user, connection_id)
             .ok_or(SandboxError::UnknownConnection(connection_id))
     }

@@ -91,13 +91,3 @@ pub(crate) fn write_currency(w: &mut JsonWriter, c: &Currency) {
     w.string(c.name);
     w.end_object();
 }
-
-/// French display formatting (`-16,22 €`), as Powens' `formatted_value`.
-pub(crate) fn formatted(mantissa: i64, c: &Currency) -> String {
-    let text = crate::json::decimal_text(mantissa, c.scale).replace('.', ",");
-    if c.prefix {
-        format!("{}{}", c.symbol, text)
-    } else {
-        format!("{} {}", text, c.symbol)
-    }
-}

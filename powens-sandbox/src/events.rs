@@ -7,7 +7,8 @@ use crate::control::Shared;
 use crate::json::JsonWriter;
 use crate::model::to_secs;
 use crate::render::{
-    write_account, write_connection_open, write_tx, write_user, ConnectionExpand, TxContext,
+    write_account, write_connection_open, write_tx, write_user, write_user_open, ConnectionExpand,
+    TxContext,
 };
 use crate::store::{Store, User};
 use crate::webhooks::WebhookEvent;
@@ -39,7 +40,7 @@ fn send(
 /// (every live row when `since` is `None`). Leaves the connection object open.
 fn write_synced_connection(
     w: &mut JsonWriter,
-    store_parts: (&[String], &[crate::model::Counterparty]),
+    store_parts: (&[String], &[String], &[crate::model::Counterparty]),
     user: &User,
     connection_id: u64,
     since: Option<i64>,
@@ -47,8 +48,13 @@ fn write_synced_connection(
     let Some(c) = user.connection(connection_id) else {
         return;
     };
-    write_connection_open(w, c, user, ConnectionExpand::default());
-    let ctx = TxContext::new(user, store_parts.0, store_parts.1);
+    let expand = ConnectionExpand {
+        connector: true,
+        sources: true,
+        ..ConnectionExpand::default()
+    };
+    write_connection_open(w, c, user, expand);
+    let ctx = TxContext::new(user, store_parts.0, store_parts.1, store_parts.2);
     w.key("accounts");
     w.begin_array();
     for a in user
@@ -102,10 +108,14 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
         let Store {
             users,
             wordings,
+            stemmed,
             counterparties,
             ..
         } = &mut *store;
-        let Some(user) = users.get_mut(&user_id) else {
+        let Some(user) = users
+            .get_mut(&user_id)
+            .filter(|u| u.connection(connection_id).is_some())
+        else {
             return;
         };
         let since = user
@@ -119,7 +129,7 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
         w.key("connection");
         write_synced_connection(
             &mut w,
-            (wordings, counterparties),
+            (wordings, stemmed, counterparties),
             user,
             connection_id,
             since,
@@ -146,6 +156,7 @@ pub(crate) fn user_synced(shared: &Arc<Shared>, user_id: u64) {
         let Store {
             users,
             wordings,
+            stemmed,
             counterparties,
             ..
         } = &mut *store;
@@ -161,7 +172,13 @@ pub(crate) fn user_synced(shared: &Arc<Shared>, user_id: u64) {
         for c in &user.connections {
             w.item();
             let since = c.last_push.map(to_secs);
-            write_synced_connection(&mut w, (wordings, counterparties), user, c.id, since);
+            write_synced_connection(
+                &mut w,
+                (wordings, stemmed, counterparties),
+                user,
+                c.id,
+                since,
+            );
             w.end_object();
         }
         w.end_array();
@@ -240,13 +257,7 @@ pub(crate) fn delete_user(shared: &Arc<Shared>, user_id: u64) -> Option<()> {
         let user = store.delete_user(user_id)?;
         if wanted {
             let mut w = JsonWriter::with_capacity(256);
-            w.begin_object();
-            w.key("id");
-            w.u64(user.id);
-            w.key("signin");
-            w.datetime(user.signin);
-            w.key("platform");
-            w.string("sandbox");
+            write_user_open(&mut w, &user);
             let id = finish(&mut w, &mut store);
             Some((id, w.into_bytes(), secret))
         } else {

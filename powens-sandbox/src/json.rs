@@ -134,8 +134,62 @@ impl JsonWriter {
         }
     }
 
+    /// One JSON string made of several pieces.
+    pub(crate) fn string_parts(&mut self, parts: &[&str]) {
+        self.buf.push(b'"');
+        for p in parts {
+            self.escaped(p);
+        }
+        self.buf.push(b'"');
+    }
+
+    /// `dd/mm` of a date, as a bank label shows it (unquoted, inside a string being built).
+    pub(crate) fn day_month(date: NaiveDate) -> [u8; 5] {
+        let (d, m) = (date.day(), date.month());
+        [
+            b'0' + (d / 10) as u8,
+            b'0' + (d % 10) as u8,
+            b'/',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+        ]
+    }
+
+    /// French display money (`-16,22 €`, `£12,00`) as a JSON string.
+    pub(crate) fn formatted_money(
+        &mut self,
+        mantissa: i64,
+        scale: u32,
+        symbol: &str,
+        prefix: bool,
+    ) {
+        self.buf.push(b'"');
+        if prefix {
+            self.escaped(symbol);
+        }
+        let start = self.buf.len();
+        write_decimal(&mut self.buf, mantissa, scale);
+        if let Some(dot) = self
+            .buf
+            .get_mut(start..)
+            .and_then(|s| s.iter_mut().find(|b| **b == b'.'))
+        {
+            *dot = b',';
+        }
+        if !prefix {
+            self.buf.push(b' ');
+            self.escaped(symbol);
+        }
+        self.buf.push(b'"');
+    }
+
     fn raw_string(&mut self, value: &str) {
         self.buf.push(b'"');
+        self.escaped(value);
+        self.buf.push(b'"');
+    }
+
+    fn escaped(&mut self, value: &str) {
         let bytes = value.as_bytes();
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
@@ -161,7 +215,6 @@ impl JsonWriter {
             start = i + 1;
         }
         self.buf.extend_from_slice(&bytes[start..]);
-        self.buf.push(b'"');
     }
 }
 
@@ -209,6 +262,7 @@ pub(crate) fn write_decimal(buf: &mut Vec<u8>, mantissa: i64, scale: u32) {
 }
 
 /// The decimal text of `mantissa × 10^-scale`.
+#[cfg(test)]
 pub(crate) fn decimal_text(mantissa: i64, scale: u32) -> String {
     let mut buf = Vec::with_capacity(24);
     write_decimal(&mut buf, mantissa, scale);

@@ -8,8 +8,9 @@
 //! Europe/Paris datetimes `YYYY-MM-DD HH:MM:SS`, dates `YYYY-MM-DD`, explicit `null`s,
 //! `bookmarked` as 0/1.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), powens_sandbox::SandboxError> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use powens_sandbox::{Sandbox, SandboxSize};
 //!
 //! let sandbox = Sandbox::builder()
@@ -18,10 +19,15 @@
 //!     .start()
 //!     .await?;
 //! let user = &sandbox.users()[0];
-//! // GET {api_url}/users/me/transactions?limit=1000 with `Authorization: Bearer {user.token}`
-//! println!("{} {}", sandbox.api_url(), user.id);
+//! let page: serde_json::Value = reqwest::Client::new()
+//!     .get(format!("{}/users/me/transactions?limit=1000", sandbox.api_url()))
+//!     .bearer_auth(&user.token)
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
 //! let truth = sandbox.control().truth(user.id)?;
-//! assert!(!truth.transactions.is_empty());
+//! assert_eq!(page["total"].as_u64(), Some(truth.transactions.len() as u64));
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -56,8 +62,8 @@
 //!
 //! `limit` is required, 1..=1000 (missing → 400 `missingParameter`, out of range → 400
 //! `invalidValue`); `offset` (default 0); `all` (key present = on: tombstones with `deleted`
-//! set are listed); `last_update` (`YYYY-MM-DD HH:MM:SS`, naive Paris: rows whose
-//! `last_update` is strictly after it); `min_date`/`max_date` (`YYYY-MM-DD`, `YYYY-MM` or
+//! set are listed); `deleted=true|false` (only tombstones / only live rows); `last_update`
+//! (`YYYY-MM-DD HH:MM:SS`, naive Paris: rows whose `last_update` is strictly after it); `min_date`/`max_date` (`YYYY-MM-DD`, `YYYY-MM` or
 //! `YYYY`, inclusive, on `application_date` unless `filter=date`). The envelope has
 //! `transactions`, `first_date`/`last_date` (over the whole query), `result_min_date`/
 //! `result_max_date` (this page), `total` and `_links` `{self, next, prev}` with absolute
@@ -119,8 +125,8 @@
 //! Receivers are registered per [`WebhookEvent`]. Bodies carry a unique `id_webhook_data`;
 //! when an HMAC auth provider exists (created on `/webhooks/auth` or with
 //! [`SandboxControl::create_auth_provider`]) they are signed with the newest one's secret:
-//! `BI-Signature` = base64(HMAC-SHA256(secret, `"POST." + path + "." + BI-Signature-Date + "."
-//! + body`)) ([`sign`]), `BI-Signature-Date` = the sandbox clock in UTC like
+//! `BI-Signature` = base64(HMAC-SHA256(secret,
+//! `"POST." + path + "." + BI-Signature-Date + "." + body`)) ([`sign`]), `BI-Signature-Date` = the sandbox clock in UTC like
 //! `2026-06-18T06:00:00.000000Z`. A non-2xx answer or a transport error is retried (same body,
 //! same `id_webhook_data`) up to the configured number of attempts.
 //! `CONNECTION_SYNCED` = `{user, connection: {…, accounts: [{…, transactions}]}, id_webhook_data}`

@@ -29,6 +29,8 @@ pub(crate) enum DateField {
 pub(crate) struct TxQuery {
     pub(crate) account: Option<u64>,
     pub(crate) all: bool,
+    /// `deleted=true`: only tombstones; `deleted=false`: only live rows.
+    pub(crate) deleted: Option<bool>,
     pub(crate) last_update: Option<i64>,
     pub(crate) min_date: Option<NaiveDate>,
     pub(crate) max_date: Option<NaiveDate>,
@@ -73,8 +75,10 @@ impl User {
             let Some(tx) = self.txs.get(pos as usize) else {
                 continue;
             };
-            if tx.is_deleted() && !q.all {
-                continue;
+            match q.deleted {
+                Some(wanted) if tx.is_deleted() != wanted => continue,
+                None if tx.is_deleted() && !q.all => continue,
+                _ => {}
             }
             if q.last_update.is_some_and(|lu| tx.last_update <= lu) {
                 continue;
@@ -156,6 +160,7 @@ pub(crate) fn render_page(
     let Store {
         users,
         wordings,
+        stemmed,
         counterparties,
         ..
     } = store;
@@ -167,7 +172,7 @@ pub(crate) fn render_page(
     let start = offset.min(total) as usize;
     let end = offset.saturating_add(limit).min(total) as usize;
     let page = cached.positions.get(start..end).unwrap_or(&[]);
-    let ctx = TxContext::new(user, wordings, counterparties);
+    let ctx = TxContext::new(user, wordings, stemmed, counterparties);
     let mut w = JsonWriter::with_capacity(256 + page.len() * 1100);
     w.begin_object();
     w.key("transactions");

@@ -14,6 +14,8 @@ use crate::store::User;
 /// Shared lookup tables needed to render transactions.
 pub(crate) struct TxContext<'a> {
     pub(crate) wordings: &'a [String],
+    /// Powens' `stemmed_wording` of each wording.
+    pub(crate) stemmed: &'a [String],
     pub(crate) counterparties: &'a [Counterparty],
     /// Currency index per account id.
     pub(crate) currencies: HashMap<u64, usize>,
@@ -23,10 +25,12 @@ impl<'a> TxContext<'a> {
     pub(crate) fn new(
         user: &User,
         wordings: &'a [String],
+        stemmed: &'a [String],
         counterparties: &'a [Counterparty],
     ) -> Self {
         Self {
             wordings,
+            stemmed,
             counterparties,
             currencies: user.accounts.iter().map(|a| (a.id, a.currency)).collect(),
         }
@@ -74,29 +78,21 @@ pub(crate) fn write_tx(w: &mut JsonWriter, tx: &Tx, ctx: &TxContext<'_>) {
     w.string(tx.kind.code());
     w.key("original_wording");
     if tx.kind == TxKind::Card {
-        w.string(&format!(
-            "{} {} {}",
-            tx.kind.prefix(),
-            tx.rdate.format("%d/%m"),
-            label
-        ));
+        let dm = JsonWriter::day_month(tx.rdate);
+        let dm = std::str::from_utf8(&dm).unwrap_or("01/01");
+        w.string_parts(&[tx.kind.prefix(), " ", dm, " ", label]);
     } else {
-        w.string(&format!("{} {}", tx.kind.prefix(), label));
+        w.string_parts(&[tx.kind.prefix(), " ", label]);
     }
     w.key("simplified_wording");
     w.string(label);
     w.key("stemmed_wording");
-    let stemmed: String = label
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    w.string(&stemmed);
+    w.string(
+        ctx.stemmed
+            .get(tx.wording as usize)
+            .map(String::as_str)
+            .unwrap_or(""),
+    );
     w.key("wording");
     w.string(label);
     w.key("categories");
@@ -158,7 +154,7 @@ pub(crate) fn write_tx(w: &mut JsonWriter, tx: &Tx, ctx: &TxContext<'_>) {
         None => w.null(),
     }
     w.key("formatted_value");
-    w.string(&currency::formatted(tx.value, cur));
+    w.formatted_money(tx.value, cur.scale, cur.symbol, cur.prefix);
     w.key("state");
     w.string("parsed");
     w.key("documents_count");
@@ -199,7 +195,7 @@ pub(crate) fn write_account(w: &mut JsonWriter, a: &Account, open: bool) {
     w.key("coming_balance");
     w.decimal(a.balance.saturating_add(a.coming), cur.scale);
     w.key("formatted_balance");
-    w.string(&currency::formatted(a.balance, cur));
+    w.formatted_money(a.balance, cur.scale, cur.symbol, cur.prefix);
     w.key("display");
     w.bool(true);
     w.key("bookmarked");
@@ -390,6 +386,12 @@ pub(crate) fn write_connection_open(
 
 /// Writes the Powens `User` object.
 pub(crate) fn write_user(w: &mut JsonWriter, user: &User) {
+    write_user_open(w, user);
+    w.end_object();
+}
+
+/// Writes the Powens `User` object, leaving it open.
+pub(crate) fn write_user_open(w: &mut JsonWriter, user: &User) {
     w.begin_object();
     w.key("id");
     w.u64(user.id);
@@ -397,7 +399,6 @@ pub(crate) fn write_user(w: &mut JsonWriter, user: &User) {
     w.datetime(user.signin);
     w.key("platform");
     w.string("sandbox");
-    w.end_object();
 }
 
 /// Writes `{accounts, total, balance, balances, coming_balances}` for the given accounts.
@@ -442,4 +443,18 @@ pub(crate) fn write_accounts_envelope<'a>(
         w.end_object();
     }
     w.end_object();
+}
+
+/// Powens' `stemmed_wording`: lower case, non-alphanumerics as spaces.
+pub(crate) fn stem(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
+        .collect()
 }

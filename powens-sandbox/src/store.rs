@@ -8,6 +8,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::builder::{Credentials, SandboxSize};
 use crate::clock::Clock;
 use crate::control::MaturationMode;
+use crate::error::SandboxError;
 use crate::generate::counterparty_pool;
 use crate::model::{Account, Connection, Counterparty, Tx, LABELS};
 use crate::query::CachedQuery;
@@ -121,7 +122,9 @@ impl User {
             .collect();
         self.accounts.retain(|a| a.id_connection != id);
         self.txs.retain(|t| !gone.contains(&t.account_id));
-        self.replaced.retain(|_| true);
+        let txs = &self.txs;
+        self.replaced
+            .retain(|(old, _)| txs.binary_search_by_key(old, |t| t.id).is_ok());
         self.by_account.clear();
         for (pos, tx) in self.txs.iter().enumerate() {
             self.by_account
@@ -180,6 +183,8 @@ pub(crate) struct Store {
     pub(crate) tokens: HashMap<String, Token>,
     pub(crate) codes: HashMap<String, Code>,
     pub(crate) wordings: Vec<String>,
+    /// `stemmed_wording` of each entry of `wordings`.
+    pub(crate) stemmed: Vec<String>,
     pub(crate) counterparties: Vec<Counterparty>,
     pub(crate) providers: Vec<AuthProvider>,
     pub(crate) webview_denial: Option<String>,
@@ -210,6 +215,7 @@ impl Store {
             tokens: HashMap::new(),
             codes: HashMap::new(),
             wordings: LABELS.iter().map(|s| (*s).to_owned()).collect(),
+            stemmed: LABELS.iter().map(|s| crate::render::stem(s)).collect(),
             counterparties: counterparty_pool(seed),
             providers: Vec::new(),
             webview_denial: None,
@@ -318,12 +324,31 @@ impl Store {
             .map(|u| u.id)
     }
 
-    /// The user owning a transaction.
-    pub(crate) fn tx_owner(&self, tx_id: u64) -> Option<u64> {
+    /// The user owning an account, for changing it.
+    pub(crate) fn account_user_mut(&mut self, account_id: u64) -> Result<&mut User, SandboxError> {
         self.users
-            .values()
-            .find(|u| u.tx_position(tx_id).is_some())
-            .map(|u| u.id)
+            .values_mut()
+            .find(|u| u.account(account_id).is_some())
+            .ok_or(SandboxError::UnknownAccount(account_id))
+    }
+
+    /// The user owning a connection, for changing it.
+    pub(crate) fn connection_user_mut(
+        &mut self,
+        connection_id: u64,
+    ) -> Result<&mut User, SandboxError> {
+        self.users
+            .values_mut()
+            .find(|u| u.connection(connection_id).is_some())
+            .ok_or(SandboxError::UnknownConnection(connection_id))
+    }
+
+    /// The user owning a transaction and the row's position in its `txs`.
+    pub(crate) fn tx_user_mut(&mut self, tx_id: u64) -> Result<(&mut User, usize), SandboxError> {
+        self.users
+            .values_mut()
+            .find_map(|u| u.tx_position(tx_id).map(|pos| (u, pos)))
+            .ok_or(SandboxError::UnknownTransaction(tx_id))
     }
 
     /// The signing secret: the newest HMAC auth provider's.

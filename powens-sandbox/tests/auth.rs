@@ -87,7 +87,11 @@ async fn a_token_cannot_read_another_users_data() {
     assert_eq!(get(&url, &user.token).await.0, 403);
     assert_eq!(get(&url, &other.token).await.0, 200);
     // Each token sees only its own accounts through `me`.
-    let (_, mine) = get(&format!("{}/users/me/accounts?all", s.api_url()), &user.token).await;
+    let (_, mine) = get(
+        &format!("{}/users/me/accounts?all", s.api_url()),
+        &user.token,
+    )
+    .await;
     for a in mine["accounts"].as_array().unwrap() {
         assert_eq!(a["id_user"].as_u64(), Some(user.id));
     }
@@ -99,7 +103,10 @@ async fn temporary_codes_contain_characters_that_need_encoding() {
     let (status, body) = get(&format!("{}/auth/token/code", s.api_url()), &user.token).await;
     assert_eq!(status, 200);
     let code = body["code"].as_str().unwrap();
-    assert!(code.contains('/') && code.contains('+') && code.contains('_'), "{code}");
+    assert!(
+        code.contains('/') && code.contains('+') && code.contains('_'),
+        "{code}"
+    );
     assert_eq!(body["type"], "temporary");
     assert_eq!(body["access"], "standard");
     assert_eq!(body["expires_in"], 1800);
@@ -194,7 +201,12 @@ async fn deleting_the_token_revokes_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(get(&format!("{}/users/me", s.api_url()), &user.token).await.0, 401);
+    assert_eq!(
+        get(&format!("{}/users/me", s.api_url()), &user.token)
+            .await
+            .0,
+        401
+    );
 }
 
 #[tokio::test]
@@ -207,6 +219,11 @@ async fn deleting_the_user_removes_it_and_its_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(get(&format!("{}/users/me", s.api_url()), &user.token).await.0, 401);
+    assert_eq!(
+        get(&format!("{}/users/me", s.api_url()), &user.token)
+            .await
+            .0,
+        401
+    );
     assert!(s.control().truth(user.id).is_err());
 }

@@ -22,9 +22,17 @@ async fn the_clock_is_read_advanced_and_set_over_http() {
     let base = s.base_url();
     let (_, now) = get(&format!("{base}/__sandbox/clock"), "").await;
     assert_eq!(now["now"], "2026-06-18 08:00:00");
-    let (_, now) = post(format!("{base}/__sandbox/clock/advance"), json!({"seconds": 90})).await;
+    let (_, now) = post(
+        format!("{base}/__sandbox/clock/advance"),
+        json!({"seconds": 90}),
+    )
+    .await;
     assert_eq!(now["now"], "2026-06-18 08:01:30");
-    let (_, now) = post(format!("{base}/__sandbox/clock/set"), json!({"now": "2026-10-25 02:30:00"})).await;
+    let (_, now) = post(
+        format!("{base}/__sandbox/clock/set"),
+        json!({"now": "2026-10-25 02:30:00"}),
+    )
+    .await;
     assert_eq!(now["now"], "2026-10-25 02:30:00");
 }
 
@@ -34,7 +42,10 @@ async fn changes_schedules_and_truth_work_over_http() {
     let base = s.base_url();
     let (status, user) = post(format!("{base}/__sandbox/users"), json!({"connections": 1})).await;
     assert_eq!(status, 200);
-    let (user_id, token) = (user["id"].as_u64().unwrap(), user["token"].as_str().unwrap().to_owned());
+    let (user_id, token) = (
+        user["id"].as_u64().unwrap(),
+        user["token"].as_str().unwrap().to_owned(),
+    );
     let (_, truth) = get(&format!("{base}/__sandbox/truth/{user_id}"), "").await;
     let account = truth["accounts"][0]["id"].as_u64().unwrap();
     let (status, out) = post(
@@ -45,11 +56,20 @@ async fn changes_schedules_and_truth_work_over_http() {
     assert_eq!(status, 200, "{out}");
     let new_id = out["created"][0].as_u64().unwrap();
     let (_, row) = get(
-        &format!("{}/users/me/accounts/{account}/transactions?limit=1000", s.api_url()),
+        &format!(
+            "{}/users/me/accounts/{account}/transactions?limit=1000",
+            s.api_url()
+        ),
         &token,
     )
     .await;
-    let added = row["transactions"].as_array().unwrap().iter().find(|r| r["id"] == new_id).unwrap().clone();
+    let added = row["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == new_id)
+        .unwrap()
+        .clone();
     assert_eq!(added["value"].to_string(), "-12.50");
     assert_eq!(added["wording"], "TEST SHOP");
     assert_eq!(added["coming"], true);
@@ -75,7 +95,11 @@ async fn changes_schedules_and_truth_work_over_http() {
     )
     .await;
     assert_eq!(status, 204);
-    let rows = all_rows(&format!("{}/users/me/transactions?limit=50&all", s.api_url()), &token).await;
+    let rows = all_rows(
+        &format!("{}/users/me/transactions?limit=50&all", s.api_url()),
+        &token,
+    )
+    .await;
     let (_, truth) = get(&format!("{base}/__sandbox/truth/{user_id}"), "").await;
     assert_eq!(truth["replaced"][0]["id"].as_u64(), Some(new_id));
     let replacement = truth["replaced"][0]["replaced_by"].as_u64().unwrap();
@@ -95,7 +119,11 @@ async fn connection_states_account_status_and_denial_are_set_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let (_, c) = get(&format!("{}/users/me/connections/{conn}", s.api_url()), &u.token).await;
+    let (_, c) = get(
+        &format!("{}/users/me/connections/{conn}", s.api_url()),
+        &u.token,
+    )
+    .await;
     assert_eq!(c["state"], "SCARequired");
     let account = s.control().truth(u.id).unwrap().accounts[0].id;
     let r = client()
@@ -105,7 +133,11 @@ async fn connection_states_account_status_and_denial_are_set_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let (_, a) = get(&format!("{}/users/me/accounts/{account}", s.api_url()), &u.token).await;
+    let (_, a) = get(
+        &format!("{}/users/me/accounts/{account}", s.api_url()),
+        &u.token,
+    )
+    .await;
     assert_eq!(a["error"], "actionNeeded");
     let r = client()
         .put(format!("{base}/__sandbox/webview/denial"))
@@ -119,7 +151,16 @@ async fn connection_states_account_status_and_denial_are_set_over_http() {
 #[test]
 fn the_binary_prints_its_address_and_credentials() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_powens-sandbox"))
-        .args(["--port", "0", "--seed", "7", "--users", "1", "--transactions-per-account", "5"])
+        .args([
+            "--port",
+            "0",
+            "--seed",
+            "7",
+            "--users",
+            "1",
+            "--transactions-per-account",
+            "5",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -129,8 +170,16 @@ fn the_binary_prints_its_address_and_credentials() {
     let third = lines.next().unwrap().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(first.starts_with("listening on http://127.0.0.1:"), "{first}");
-    for key in ["client_id=", "client_secret=", "configuration_token=", "domain="] {
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    for key in [
+        "client_id=",
+        "client_secret=",
+        "configuration_token=",
+        "domain=",
+    ] {
         assert!(second.contains(key), "{second}");
     }
     assert!(third.starts_with("user id=1 token="), "{third}");

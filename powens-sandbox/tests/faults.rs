@@ -17,12 +17,23 @@ async fn the_third_call_to_transactions_gets_a_429_with_retry_after_seconds() {
     s.control().inject_fault(FaultRule::new(
         FaultRoute::Transactions,
         3,
-        Fault::RateLimited { retry_after: RetryAfter::Seconds(7) },
+        Fault::RateLimited {
+            retry_after: RetryAfter::Seconds(7),
+        },
     ));
-    let call = || client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send();
+    let call = || {
+        client()
+            .get(tx_url(&s.api_url()))
+            .bearer_auth(&u.token)
+            .send()
+    };
     assert_eq!(call().await.unwrap().status(), 200);
     // Other routes do not count.
-    let r = client().get(format!("{}/currencies", s.api_url())).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/currencies", s.api_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(call().await.unwrap().status(), 200);
     let r = call().await.unwrap();
@@ -39,7 +50,9 @@ async fn a_429_can_give_retry_after_as_an_http_date_relative_to_the_date_header(
     s.control().inject_fault(FaultRule::new(
         FaultRoute::Accounts,
         1,
-        Fault::RateLimited { retry_after: RetryAfter::HttpDate(120) },
+        Fault::RateLimited {
+            retry_after: RetryAfter::HttpDate(120),
+        },
     ));
     let r = client()
         .get(format!("{}/users/me/accounts", s.api_url()))
@@ -68,9 +81,15 @@ async fn gateway_errors_have_html_bodies() {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), status);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let body = r.text().await.unwrap();
-        assert!(body.contains("<html>") && body.contains(&status.to_string()), "{body}");
+        assert!(
+            body.contains("<html>") && body.contains(&status.to_string()),
+            "{body}"
+        );
     }
 }
 
@@ -80,7 +99,12 @@ async fn a_fault_can_hit_several_consecutive_calls() {
     s.control().inject_fault(
         FaultRule::new(FaultRoute::User, 1, Fault::ServerError { status: 503 }).times(2),
     );
-    let call = || client().get(format!("{}/users/me", s.api_url())).bearer_auth(&u.token).send();
+    let call = || {
+        client()
+            .get(format!("{}/users/me", s.api_url()))
+            .bearer_auth(&u.token)
+            .send()
+    };
     let statuses = [
         call().await.unwrap().status().as_u16(),
         call().await.unwrap().status().as_u16(),
@@ -92,7 +116,11 @@ async fn a_fault_can_hit_several_consecutive_calls() {
 #[tokio::test]
 async fn a_dropped_connection_closes_without_any_response() {
     let (s, u) = sandbox().await;
-    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::DropConnection));
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        1,
+        Fault::DropConnection,
+    ));
     let err = client()
         .get(tx_url(&s.api_url()))
         .bearer_auth(&u.token)
@@ -100,19 +128,40 @@ async fn a_dropped_connection_closes_without_any_response() {
         .await
         .unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert!(err.is_request() || err.is_connect() || err.is_body(), "{err:?}");
+    assert!(
+        err.is_request() || err.is_connect() || err.is_body(),
+        "{err:?}"
+    );
     // The next call is served normally.
-    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    let r = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
 async fn a_truncated_body_has_consistent_headers_but_is_not_valid_json() {
     let (s, u) = sandbox().await;
-    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::TruncatedBody));
-    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        1,
+        Fault::TruncatedBody,
+    ));
+    let r = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let declared: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let declared: usize = r.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let body = r.bytes().await.unwrap();
     assert_eq!(body.len(), declared);
     assert!(body.starts_with(b"{\"transactions\":["));
@@ -123,8 +172,17 @@ async fn a_truncated_body_has_consistent_headers_but_is_not_valid_json() {
 #[tokio::test]
 async fn a_delayed_call_still_answers_normally() {
     let (s, u) = sandbox().await;
-    s.control().inject_fault(FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 50 }));
-    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        1,
+        Fault::Delay { millis: 50 },
+    ));
+    let r = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["transactions"].as_array().unwrap().len(), 5);
@@ -150,6 +208,11 @@ async fn faults_can_be_installed_and_cleared_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let r = client().get(tx_url(&s.api_url())).bearer_auth(&u.token).send().await.unwrap();
+    let r = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }

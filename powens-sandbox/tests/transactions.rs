@@ -33,7 +33,9 @@ async fn limit_outside_1_to_1000_is_an_invalid_value() {
     }
     for good in ["1", "1000"] {
         assert_eq!(
-            get(&tx_url(&s.api_url(), &format!("limit={good}")), &u.token).await.0,
+            get(&tx_url(&s.api_url(), &format!("limit={good}")), &u.token)
+                .await
+                .0,
             200
         );
     }
@@ -49,7 +51,10 @@ async fn pages_follow_next_links_in_ascending_id_order_until_next_is_null() {
     assert!(self_href.starts_with(s.base_url()), "{self_href}");
     let next = first["_links"]["next"]["href"].as_str().unwrap();
     assert!(next.starts_with(&format!("{}/2.0/users/me/transactions?", s.base_url())));
-    assert!(next.contains("limit=7") && next.contains("offset=7"), "{next}");
+    assert!(
+        next.contains("limit=7") && next.contains("offset=7"),
+        "{next}"
+    );
     let rows = all_rows(&tx_url(&s.api_url(), "limit=7"), &u.token).await;
     let got = ids(&rows);
     let mut sorted = got.clone();
@@ -74,8 +79,14 @@ async fn envelope_reports_date_bounds_of_the_query_and_of_the_page() {
     let (_, page) = get(&tx_url(&s.api_url(), "limit=3"), &u.token).await;
     let rows = page["transactions"].as_array().unwrap();
     let dates: Vec<&str> = rows.iter().map(|r| r["date"].as_str().unwrap()).collect();
-    assert_eq!(page["result_min_date"].as_str(), dates.iter().min().copied());
-    assert_eq!(page["result_max_date"].as_str(), dates.iter().max().copied());
+    assert_eq!(
+        page["result_min_date"].as_str(),
+        dates.iter().min().copied()
+    );
+    assert_eq!(
+        page["result_max_date"].as_str(),
+        dates.iter().max().copied()
+    );
     assert!(page["first_date"].as_str().unwrap() <= page["result_min_date"].as_str().unwrap());
     assert!(page["last_date"].as_str().unwrap() >= page["result_max_date"].as_str().unwrap());
 }
@@ -90,7 +101,10 @@ async fn a_transaction_has_the_live_wire_shape() {
         serde_json::to_string_pretty(with_counterparty).unwrap()
     );
     let card = rows.iter().find(|r| r["type"] == "card").unwrap();
-    insta::assert_snapshot!("card_transaction", serde_json::to_string_pretty(card).unwrap());
+    insta::assert_snapshot!(
+        "card_transaction",
+        serde_json::to_string_pretty(card).unwrap()
+    );
 }
 
 #[tokio::test]
@@ -134,6 +148,8 @@ async fn all_reveals_tombstones_with_deleted_set() {
     assert_eq!(row["deleted"], "2026-06-18 08:01:00");
     assert_eq!(row["last_update"], "2026-06-18 08:01:00");
     assert_eq!(with_all.len(), live.len() + 1);
+    let only_deleted = all_rows(&tx_url(&s.api_url(), "limit=1000&deleted=true"), &u.token).await;
+    assert_eq!(ids(&only_deleted), vec![victim]);
     assert_eq!(s.control().truth(u.id).unwrap().deleted, vec![victim]);
 }
 
@@ -150,7 +166,11 @@ async fn last_update_returns_only_rows_changed_strictly_after_it() {
     let rows = all_rows(&tx_url(&s.api_url(), &q), &u.token).await;
     assert_eq!(ids(&rows), after);
     assert!(at_mark.iter().all(|id| !ids(&rows).contains(id)));
-    let (status, err) = get(&tx_url(&s.api_url(), "limit=5&last_update=yesterday"), &u.token).await;
+    let (status, err) = get(
+        &tx_url(&s.api_url(), "limit=5&last_update=yesterday"),
+        &u.token,
+    )
+    .await;
     assert_eq!((status, err["code"].as_str()), (400, Some("invalidValue")));
 }
 
@@ -160,7 +180,12 @@ async fn min_and_max_date_bound_the_application_date_and_accept_months() {
     let all = all_rows(&tx_url(&s.api_url(), "limit=1000"), &u.token).await;
     let in_may: BTreeSet<u64> = all
         .iter()
-        .filter(|r| r["application_date"].as_str().unwrap().starts_with("2026-05"))
+        .filter(|r| {
+            r["application_date"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-05")
+        })
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
     assert!(!in_may.is_empty());
@@ -171,7 +196,10 @@ async fn min_and_max_date_bound_the_application_date_and_accept_months() {
     .await;
     assert_eq!(ids(&month).into_iter().collect::<BTreeSet<_>>(), in_may);
     let days = all_rows(
-        &tx_url(&s.api_url(), "limit=1000&min_date=2026-05-01&max_date=2026-05-31"),
+        &tx_url(
+            &s.api_url(),
+            "limit=1000&min_date=2026-05-01&max_date=2026-05-31",
+        ),
         &u.token,
     )
     .await;
@@ -183,14 +211,27 @@ async fn maturing_with_keep_id_flips_coming_on_the_same_row() {
     let (s, u) = sandbox().await;
     s.control().set_maturation_mode(MaturationMode::KeepId);
     let truth = s.control().truth(u.id).unwrap();
-    let pending = truth.transactions.iter().find(|t| t.coming).unwrap().clone();
-    let account_before = truth.accounts.iter().find(|a| a.id == pending.account_id).unwrap().clone();
+    let pending = truth
+        .transactions
+        .iter()
+        .find(|t| t.coming)
+        .unwrap()
+        .clone();
+    let account_before = truth
+        .accounts
+        .iter()
+        .find(|a| a.id == pending.account_id)
+        .unwrap()
+        .clone();
     s.control().advance(TimeDelta::hours(2));
     let out = s.control().mature(pending.id).unwrap();
     assert_eq!(out.updated, vec![pending.id]);
     assert!(out.created.is_empty() && out.deleted.is_empty());
     let rows = all_rows(
-        &tx_url(&s.api_url(), "limit=1000&all&last_update=2026-06-18%2009:59:59"),
+        &tx_url(
+            &s.api_url(),
+            "limit=1000&all&last_update=2026-06-18%2009:59:59",
+        ),
         &u.token,
     )
     .await;
@@ -200,7 +241,11 @@ async fn maturing_with_keep_id_flips_coming_on_the_same_row() {
     assert_eq!(rows[0]["last_update"], "2026-06-18 10:00:00");
     let after = s.control().truth(u.id).unwrap();
     assert!(after.replaced.is_empty());
-    let account = after.accounts.iter().find(|a| a.id == pending.account_id).unwrap();
+    let account = after
+        .accounts
+        .iter()
+        .find(|a| a.id == pending.account_id)
+        .unwrap();
     assert_eq!(account.balance, account_before.balance + pending.value);
     assert_eq!(account.coming, account_before.coming - pending.value);
 }
@@ -210,14 +255,22 @@ async fn maturing_with_replace_tombstones_the_provisional_row_and_posts_a_new_id
     let (s, u) = sandbox().await;
     s.control().set_maturation_mode(MaturationMode::Replace);
     let truth = s.control().truth(u.id).unwrap();
-    let pending = truth.transactions.iter().find(|t| t.coming).unwrap().clone();
+    let pending = truth
+        .transactions
+        .iter()
+        .find(|t| t.coming)
+        .unwrap()
+        .clone();
     s.control().advance(TimeDelta::hours(2));
     let out = s.control().mature(pending.id).unwrap();
     assert_eq!(out.deleted, vec![pending.id]);
     let new_id = out.created[0];
     assert!(new_id > pending.id);
     let rows = all_rows(
-        &tx_url(&s.api_url(), "limit=1000&all&last_update=2026-06-18%2009:59:59"),
+        &tx_url(
+            &s.api_url(),
+            "limit=1000&all&last_update=2026-06-18%2009:59:59",
+        ),
         &u.token,
     )
     .await;
@@ -229,10 +282,23 @@ async fn maturing_with_replace_tombstones_the_provisional_row_and_posts_a_new_id
     assert_eq!(rows[1]["id_account"], rows[0]["id_account"]);
     let after = s.control().truth(u.id).unwrap();
     assert_eq!(after.replaced.len(), 1);
-    assert_eq!((after.replaced[0].id, after.replaced[0].replaced_by), (pending.id, new_id));
-    assert!(after.deleted.is_empty(), "a replaced row is not a plain deletion");
+    assert_eq!(
+        (after.replaced[0].id, after.replaced[0].replaced_by),
+        (pending.id, new_id)
+    );
+    assert!(
+        after.deleted.is_empty(),
+        "a replaced row is not a plain deletion"
+    );
     assert!(after.transactions.iter().all(|t| t.id != pending.id));
-    assert!(!after.transactions.iter().find(|t| t.id == new_id).unwrap().coming);
+    assert!(
+        !after
+            .transactions
+            .iter()
+            .find(|t| t.id == new_id)
+            .unwrap()
+            .coming
+    );
     // Maturing a row that is no longer pending is refused.
     assert!(s.control().mature(pending.id).is_err());
 }
@@ -259,7 +325,10 @@ async fn rows_inserted_after_page_k_are_seen_at_the_end_of_the_same_scan_without
             coming: true,
         },
     );
-    let url = format!("{}/users/me/accounts/{account}/transactions?limit=5&all", s.api_url());
+    let url = format!(
+        "{}/users/me/accounts/{account}/transactions?limit=5&all",
+        s.api_url()
+    );
     let rows = all_rows(&url, &u.token).await;
     let got = ids(&rows);
     assert_eq!(&got[..before.len()], &before[..]);
@@ -310,22 +379,33 @@ async fn a_full_scan_matches_the_truth() {
         transactions_per_account: 30,
     })
     .await;
-    s.control().set_account_status(
-        s.control().truth(u.id).unwrap().accounts[1].id,
-        powens_sandbox::AccountStatus::Disabled(true),
-    )
-    .unwrap();
+    s.control()
+        .set_account_status(
+            s.control().truth(u.id).unwrap().accounts[1].id,
+            powens_sandbox::AccountStatus::Disabled(true),
+        )
+        .unwrap();
     let rows = all_rows(&tx_url(&s.api_url(), "limit=100"), &u.token).await;
     let truth = s.control().truth(u.id).unwrap();
-    assert_eq!(ids(&rows), truth.transactions.iter().map(|t| t.id).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&rows),
+        truth.transactions.iter().map(|t| t.id).collect::<Vec<_>>()
+    );
     for (row, t) in rows.iter().zip(&truth.transactions) {
         assert_eq!(row["value"].to_string(), t.value.to_string(), "tx {}", t.id);
         assert_eq!(row["coming"].as_bool(), Some(t.coming));
         assert_eq!(row["date"].as_str().unwrap(), t.date.to_string());
     }
-    let hidden: Vec<u64> = truth.accounts.iter().filter(|a| !a.visible).map(|a| a.id).collect();
+    let hidden: Vec<u64> = truth
+        .accounts
+        .iter()
+        .filter(|a| !a.visible)
+        .map(|a| a.id)
+        .collect();
     assert!(!hidden.is_empty());
-    assert!(rows.iter().all(|r| !hidden.contains(&r["id_account"].as_u64().unwrap())));
+    assert!(rows
+        .iter()
+        .all(|r| !hidden.contains(&r["id_account"].as_u64().unwrap())));
 }
 
 #[tokio::test]
@@ -336,7 +416,10 @@ async fn account_transactions_of_a_hidden_account_are_not_found() {
         .set_account_status(account, powens_sandbox::AccountStatus::Deleted(true))
         .unwrap();
     let (status, err) = get(
-        &format!("{}/users/me/accounts/{account}/transactions?limit=10", s.api_url()),
+        &format!(
+            "{}/users/me/accounts/{account}/transactions?limit=10",
+            s.api_url()
+        ),
         &u.token,
     )
     .await;

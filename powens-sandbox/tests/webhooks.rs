@@ -60,7 +60,12 @@ async fn create_provider(s: &SandboxHandle, body: Option<Value>, query: &str) ->
 #[tokio::test]
 async fn auth_providers_are_created_listed_and_deleted_with_the_configuration_token() {
     let (s, _) = sandbox().await;
-    let r = create_provider(&s, Some(json!({"type": "hmac_signature", "name": "sandboxhooks"})), "").await;
+    let r = create_provider(
+        &s,
+        Some(json!({"type": "hmac_signature", "name": "sandboxhooks"})),
+        "",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let created: Value = r.json().await.unwrap();
     assert_eq!(created["type"], "hmac_signature");
@@ -80,7 +85,10 @@ async fn auth_providers_are_created_listed_and_deleted_with_the_configuration_to
         .await
         .unwrap();
     assert_eq!(list["total"], 2);
-    assert!(list["authproviders"][0].get("config").is_none(), "no secret in listings");
+    assert!(
+        list["authproviders"][0].get("config").is_none(),
+        "no secret in listings"
+    );
     let del = |id: u64| {
         client()
             .delete(format!("{}/webhooks/auth/{id}", s.base_url()))
@@ -94,8 +102,17 @@ async fn auth_providers_are_created_listed_and_deleted_with_the_configuration_to
 #[tokio::test]
 async fn long_or_dashed_provider_names_fail_with_data_error_like_live() {
     let (s, _) = sandbox().await;
-    for name in ["powens-connector-01J8ZQK4X2M5N7P9R3T6V8W0Y", "with-dash", &"x".repeat(33)] {
-        let r = create_provider(&s, Some(json!({"type": "hmac_signature", "name": name})), "").await;
+    for name in [
+        "powens-connector-01J8ZQK4X2M5N7P9R3T6V8W0Y",
+        "with-dash",
+        &"x".repeat(33),
+    ] {
+        let r = create_provider(
+            &s,
+            Some(json!({"type": "hmac_signature", "name": name})),
+            "",
+        )
+        .await;
         assert_eq!(r.status(), 500, "{name}");
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["code"], "dataError");
@@ -118,13 +135,20 @@ async fn webhooks_auth_needs_the_configuration_token() {
 async fn deliveries_are_signed_with_the_provider_secret_over_the_receiver_path() {
     let (s, _) = sandbox().await;
     let (url, got) = receiver(0).await;
-    let created: Value = create_provider(&s, Some(json!({"type": "hmac_signature", "name": "hooks"})), "")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created: Value = create_provider(
+        &s,
+        Some(json!({"type": "hmac_signature", "name": "hooks"})),
+        "",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let secret = created["config"]["secret_key"].as_str().unwrap().to_owned();
-    s.control().register_webhook(WebhookEvent::ConnectionSynced, format!("{url}/hooks/connection-synced"));
+    s.control().register_webhook(
+        WebhookEvent::ConnectionSynced,
+        format!("{url}/hooks/connection-synced"),
+    );
     let user = s.control().create_user(1);
     s.control().wait_for_webhooks().await;
     let got = got.lock().unwrap().clone();
@@ -160,7 +184,8 @@ async fn deliveries_are_signed_with_the_provider_secret_over_the_receiver_path()
 async fn later_connection_synced_bodies_carry_only_changed_rows() {
     let (s, u) = sandbox().await;
     let (url, got) = receiver(0).await;
-    s.control().register_webhook(WebhookEvent::ConnectionSynced, format!("{url}/cs"));
+    s.control()
+        .register_webhook(WebhookEvent::ConnectionSynced, format!("{url}/cs"));
     let conn = u.connection_ids[0];
     s.control().emit_connection_synced(conn).unwrap();
     s.control().advance(chrono::TimeDelta::minutes(5));
@@ -194,13 +219,19 @@ async fn a_failed_delivery_is_retried_with_the_same_id_webhook_data() {
     let (s, u) = sandbox().await;
     s.control().create_auth_provider("hooks");
     let (url, got) = receiver(2).await;
-    s.control().register_webhook(WebhookEvent::UserDeleted, format!("{url}/user-deleted"));
+    s.control()
+        .register_webhook(WebhookEvent::UserDeleted, format!("{url}/user-deleted"));
     s.control().delete_user(u.id).unwrap();
     s.control().wait_for_webhooks().await;
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 3);
-    let bodies: Vec<Value> = got.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
-    assert!(bodies.iter().all(|b| b["id_webhook_data"] == bodies[0]["id_webhook_data"]));
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(bodies
+        .iter()
+        .all(|b| b["id_webhook_data"] == bodies[0]["id_webhook_data"]));
     assert_eq!(bodies[0]["id"].as_u64(), Some(u.id));
     let log = s.control().webhook_deliveries();
     assert_eq!(log.len(), 1);
@@ -211,13 +242,17 @@ async fn a_failed_delivery_is_retried_with_the_same_id_webhook_data() {
 #[tokio::test]
 async fn redelivery_stops_after_the_bounded_number_of_attempts() {
     let s = powens_sandbox::Sandbox::builder()
-        .size(powens_sandbox::SandboxSize { users: 1, ..Default::default() })
+        .size(powens_sandbox::SandboxSize {
+            users: 1,
+            ..Default::default()
+        })
         .webhook_retries(3, std::time::Duration::from_millis(1))
         .start()
         .await
         .unwrap();
     let (url, got) = receiver(usize::MAX).await;
-    s.control().register_webhook(WebhookEvent::UserSynced, format!("{url}/us"));
+    s.control()
+        .register_webhook(WebhookEvent::UserSynced, format!("{url}/us"));
     s.control().emit_user_synced(s.users()[0].id).unwrap();
     s.control().wait_for_webhooks().await;
     assert_eq!(got.lock().unwrap().len(), 3);
@@ -229,8 +264,12 @@ async fn redelivery_stops_after_the_bounded_number_of_attempts() {
 async fn deleting_a_connection_and_pending_disconnects_send_their_events() {
     let (s, u) = sandbox().await;
     let (url, got) = receiver(0).await;
-    s.control().register_webhook(WebhookEvent::ConnectionDeleted, format!("{url}/deleted"));
-    s.control().register_webhook(WebhookEvent::ConnectionPendingDisconnect, format!("{url}/pending"));
+    s.control()
+        .register_webhook(WebhookEvent::ConnectionDeleted, format!("{url}/deleted"));
+    s.control().register_webhook(
+        WebhookEvent::ConnectionPendingDisconnect,
+        format!("{url}/pending"),
+    );
     let conn = u.connection_ids[0];
     s.control().emit_pending_disconnect(conn).unwrap();
     s.control().wait_for_webhooks().await;
@@ -243,7 +282,10 @@ async fn deleting_a_connection_and_pending_disconnects_send_their_events() {
     assert_eq!(r.status(), 204);
     s.control().wait_for_webhooks().await;
     let got = got.lock().unwrap().clone();
-    assert_eq!(got.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/pending", "/deleted"]);
+    assert_eq!(
+        got.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ["/pending", "/deleted"]
+    );
     let pending: Value = serde_json::from_slice(&got[0].body).unwrap();
     assert_eq!(pending["connection"]["id"].as_u64(), Some(conn));
     assert!(pending["connection"]["expire"].is_string());
@@ -251,4 +293,40 @@ async fn deleting_a_connection_and_pending_disconnects_send_their_events() {
     assert_eq!(deleted["id"].as_u64(), Some(conn));
     // Without an auth provider, deliveries are not signed.
     assert!(got[1].signature.is_none());
+}
+
+#[tokio::test]
+async fn a_webview_link_sends_connection_synced_for_each_new_connection() {
+    let (s, u) = sandbox().await;
+    let (url, got) = receiver(0).await;
+    s.control()
+        .register_webhook(WebhookEvent::ConnectionSynced, format!("{url}/cs"));
+    let (_, code) = common::get(&format!("{}/auth/token/code", s.api_url()), &u.token).await;
+    let mut link = url::Url::parse(&format!("{}/connect", s.base_url())).unwrap();
+    link.query_pairs_mut()
+        .append_pair("client_id", &s.credentials().client_id)
+        .append_pair("code", code["code"].as_str().unwrap())
+        .append_pair("redirect_uri", "https://example.com/cb")
+        .append_pair("max_connections", "2");
+    let r = client().get(link.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    s.control().wait_for_webhooks().await;
+    let mut connections: Vec<u64> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let b: Value = serde_json::from_slice(&r.body).unwrap();
+            b["connection"]["id"].as_u64().unwrap()
+        })
+        .collect();
+    connections.sort_unstable();
+    let truth = s.control().truth(u.id).unwrap();
+    let new: Vec<u64> = truth
+        .connections
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !u.connection_ids.contains(id))
+        .collect();
+    assert_eq!(connections, new);
 }

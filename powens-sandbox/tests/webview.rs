@@ -31,7 +31,9 @@ async fn open(url: &str) -> (u16, Option<Url>, String) {
 }
 
 fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[tokio::test]
@@ -85,7 +87,13 @@ async fn connect_without_lang_and_without_max_connections_links_one_bank() {
     let (status, location, _) = open(&url).await;
     assert_eq!(status, 303);
     let location = location.unwrap();
-    assert_eq!(param(&location, "connection_ids").unwrap().split(',').count(), 1);
+    assert_eq!(
+        param(&location, "connection_ids")
+            .unwrap()
+            .split(',')
+            .count(),
+        1
+    );
     assert_eq!(param(&location, "state"), None);
 }
 
@@ -95,12 +103,51 @@ async fn invalid_webview_requests_are_refused_without_redirecting() {
     let code = fresh_code(&s, &u.token).await;
     let client_id = s.credentials().client_id.clone();
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("wrong client", vec![("client_id", "999"), ("code", &code), ("redirect_uri", "https://e.com/cb")]),
-        ("relative redirect", vec![("client_id", &client_id), ("code", &code), ("redirect_uri", "/cb")]),
-        ("redirect with query", vec![("client_id", &client_id), ("code", &code), ("redirect_uri", "https://e.com/cb?x=1")]),
-        ("unknown code", vec![("client_id", &client_id), ("code", "nope"), ("redirect_uri", "https://e.com/cb")]),
-        ("bad max", vec![("client_id", &client_id), ("code", &code), ("redirect_uri", "https://e.com/cb"), ("max_connections", "0")]),
-        ("no redirect", vec![("client_id", &client_id), ("code", &code)]),
+        (
+            "wrong client",
+            vec![
+                ("client_id", "999"),
+                ("code", &code),
+                ("redirect_uri", "https://e.com/cb"),
+            ],
+        ),
+        (
+            "relative redirect",
+            vec![
+                ("client_id", &client_id),
+                ("code", &code),
+                ("redirect_uri", "/cb"),
+            ],
+        ),
+        (
+            "redirect with query",
+            vec![
+                ("client_id", &client_id),
+                ("code", &code),
+                ("redirect_uri", "https://e.com/cb?x=1"),
+            ],
+        ),
+        (
+            "unknown code",
+            vec![
+                ("client_id", &client_id),
+                ("code", "nope"),
+                ("redirect_uri", "https://e.com/cb"),
+            ],
+        ),
+        (
+            "bad max",
+            vec![
+                ("client_id", &client_id),
+                ("code", &code),
+                ("redirect_uri", "https://e.com/cb"),
+                ("max_connections", "0"),
+            ],
+        ),
+        (
+            "no redirect",
+            vec![("client_id", &client_id), ("code", &code)],
+        ),
     ];
     for (name, pairs) in cases {
         let (status, location, body) = open(&webview_url(&s, "/en/connect", &pairs)).await;
@@ -132,7 +179,10 @@ async fn a_denied_webview_redirects_with_access_denied_and_the_state() {
     assert_eq!(status, 303);
     let location = location.unwrap();
     assert_eq!(param(&location, "error").as_deref(), Some("access_denied"));
-    assert_eq!(param(&location, "error_description").as_deref(), Some("user cancelled"));
+    assert_eq!(
+        param(&location, "error_description").as_deref(),
+        Some("user cancelled")
+    );
     assert_eq!(param(&location, "state").as_deref(), Some("s&1"));
     assert_eq!(param(&location, "connection_id"), None);
     assert_eq!(s.control().truth(u.id).unwrap().connections.len(), 1);
@@ -142,7 +192,9 @@ async fn a_denied_webview_redirects_with_access_denied_and_the_state() {
 async fn reconnect_clears_the_error_state_and_moves_expire_forward() {
     let (s, u) = sandbox().await;
     let id = u.connection_ids[0];
-    s.control().set_connection_state(id, Some("SCARequired")).unwrap();
+    s.control()
+        .set_connection_state(id, Some("SCARequired"))
+        .unwrap();
     s.control().advance(chrono::TimeDelta::days(1));
     let code = fresh_code(&s, &u.token).await;
     let url = webview_url(
@@ -160,7 +212,11 @@ async fn reconnect_clears_the_error_state_and_moves_expire_forward() {
     assert_eq!(status, 303);
     let location = location.unwrap();
     assert_eq!(param(&location, "connection_id"), Some(id.to_string()));
-    let (_, c) = get(&format!("{}/users/me/connections/{id}", s.api_url()), &u.token).await;
+    let (_, c) = get(
+        &format!("{}/users/me/connections/{id}", s.api_url()),
+        &u.token,
+    )
+    .await;
     assert_eq!(c["state"], Value::Null);
     assert_eq!(c["error_message"], Value::Null);
     assert_eq!(c["expire"], "2026-12-16 08:00:00");

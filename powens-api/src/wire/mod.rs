@@ -9,10 +9,12 @@
 pub mod datetime;
 pub mod lenient;
 pub mod money;
+mod opaque;
 pub(crate) mod open_enum;
 
 pub use datetime::{DateTimeParseError, PowensDateTime};
 pub use lenient::RequestId;
+pub use opaque::Opaque;
 
 /// A JSON body that did not match the expected wire type, with the JSON path of the failure.
 #[derive(Debug, thiserror::Error)]

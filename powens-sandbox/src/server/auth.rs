@@ -27,6 +27,16 @@ fn check_client(store: &Store, params: &Params) -> Result<(), ApiError> {
     }
 }
 
+/// Makes the user permanent and answers `{access_token, token_type}` with a new token.
+fn grant_permanent(store: &mut Store, user: u64) -> Response {
+    if let Some(u) = store.users.get_mut(&user) {
+        u.permanent = true;
+        u.expires = None;
+    }
+    let token = store.mint_token(user, None);
+    json_response(StatusCode::OK, access_token_body(&token))
+}
+
 fn access_token_body(token: &str) -> Vec<u8> {
     let mut w = JsonWriter::with_capacity(96);
     w.begin_object();
@@ -128,12 +138,7 @@ pub(super) async fn token_access(
     let user = store
         .redeem_code(code)
         .ok_or_else(|| ApiError::invalid("unknown, used or expired code"))?;
-    if let Some(u) = store.users.get_mut(&user) {
-        u.permanent = true;
-        u.expires = None;
-    }
-    let token = store.mint_token(user, None);
-    Ok(json_response(StatusCode::OK, access_token_body(&token)))
+    Ok(grant_permanent(&mut store, user))
 }
 
 /// `POST /2.0/auth/renew`: a new permanent token for `id_user` (a new user without it);
@@ -167,12 +172,7 @@ pub(super) async fn renew(
     if params.flag("revoke_previous") {
         store.tokens.retain(|_, t| t.user_id != user);
     }
-    if let Some(u) = store.users.get_mut(&user) {
-        u.permanent = true;
-        u.expires = None;
-    }
-    let token = store.mint_token(user, None);
-    Ok(json_response(StatusCode::OK, access_token_body(&token)))
+    Ok(grant_permanent(&mut store, user))
 }
 
 /// `DELETE /2.0/auth/token`: revokes the bearer token.

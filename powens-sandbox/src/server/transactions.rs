@@ -61,6 +61,16 @@ fn parse_query(params: &Params) -> Result<(TxQuery, u64, u64), ApiError> {
         TxQuery {
             account: None,
             all: params.has("all"),
+            deleted: match params.get("deleted") {
+                None | Some("") => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(other) => {
+                    return Err(ApiError::invalid(format!(
+                        "deleted must be true or false, not {other:?}"
+                    )))
+                }
+            },
             last_update,
             min_date: bound("min_date", false)?,
             max_date: bound("max_date", true)?,

@@ -33,7 +33,10 @@ pub async fn get(url: &str, token: &str) -> (u16, Value) {
     let r = client().get(url).bearer_auth(token).send().await.unwrap();
     let status = r.status().as_u16();
     let body = r.text().await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
 }
 
 /// Pages a transactions listing through `_links.next` and returns every row.

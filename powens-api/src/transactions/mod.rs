@@ -2,21 +2,18 @@
 //! (one page, with `_links`), and the list endpoints (`GET /users/me/transactions`,
 //! `GET /users/me/accounts/{id}/transactions`).
 
+mod list;
+
 use chrono::NaiveDate;
-use http::Method;
 use rust_decimal::Decimal;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use list::{CalendarBound, DateFilter, TransactionExpand, TransactionsQuery, MAX_LIMIT};
+
 use crate::accounts::BankAccount;
-use crate::client::send::ApiRequest;
-use crate::client::PowensClient;
 use crate::currencies::Currency;
-use crate::error::Error;
-use crate::pagination::NextLink;
-use crate::query::Query;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, money, PowensDateTime};
+use crate::wire::{datetime, lenient, money, Opaque, PowensDateTime};
 
 open_enum! {
     /// `Transaction.type` (TransactionType). Powens warns the list grows.
@@ -188,13 +185,13 @@ pub struct Transaction {
     pub original_gross_value: Option<Decimal>,
     /// Original currency.
     #[serde(default)]
-    pub original_currency: Option<Currency>,
+    pub original_currency: Option<Box<Currency>>,
     /// Fee taken.
     #[serde(default, deserialize_with = "money::option")]
     pub commission: Option<Decimal>,
     /// Fee currency.
     #[serde(default)]
-    pub commission_currency: Option<Currency>,
+    pub commission_currency: Option<Box<Currency>>,
     /// Original country (deprecated).
     #[serde(default)]
     pub country: Option<String>,
@@ -203,7 +200,7 @@ pub struct Transaction {
     pub card: Option<String>,
     /// The other party, when Powens knows it.
     #[serde(default)]
-    pub counterparty: Option<Counterparty>,
+    pub counterparty: Option<Box<Counterparty>>,
     /// Localised display string of the value; not for parsing.
     #[serde(default)]
     pub formatted_value: Option<String>,
@@ -215,16 +212,16 @@ pub struct Transaction {
     pub documents_count: Option<i64>,
     /// Opaque extra information (`information`, also read as `informations`).
     #[serde(default, alias = "informations")]
-    pub information: Option<serde_json::Value>,
+    pub information: Option<Opaque>,
     /// Opaque details (seen in one live client).
     #[serde(default)]
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Opaque>,
     /// The account, only with `expand=account`.
     #[serde(default)]
     pub account: Option<Box<BankAccount>>,
     /// Attachments, only with `expand=attachments`.
     #[serde(default)]
-    pub attachments: Option<Vec<serde_json::Value>>,
+    pub attachments: Option<Vec<Opaque>>,
 }
 
 /// One entry of `Transaction.categories`.
@@ -317,216 +314,4 @@ pub struct Links {
 pub struct Link {
     /// The link target, as sent.
     pub href: String,
-}
-
-open_enum! {
-    /// Values of `expand` on the transaction endpoints.
-    pub enum TransactionExpand {
-        /// `account`
-        Account = "account",
-        /// `documents`
-        Documents = "documents",
-        /// `attachments`
-        Attachments = "attachments",
-    }
-}
-
-open_enum! {
-    /// Which date `min_date`/`max_date` bound (`filter`).
-    pub enum DateFilter {
-        /// `application_date` (the Powens default).
-        ApplicationDate = "application_date",
-        /// `date`.
-        Date = "date",
-    }
-}
-
-/// A `min_date`/`max_date` bound: a day (`YYYY-MM-DD`), a month (`YYYY-MM`) or a year (`YYYY`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CalendarBound {
-    /// A day.
-    Day(NaiveDate),
-    /// The month of the given year (1-12).
-    Month {
-        /// Year.
-        year: i32,
-        /// Month, 1-12.
-        month: u32,
-    },
-    /// A year.
-    Year(i32),
-}
-
-impl std::fmt::Display for CalendarBound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Day(day) => write!(f, "{}", day.format("%Y-%m-%d")),
-            Self::Month { year, month } => write!(f, "{year:04}-{month:02}"),
-            Self::Year(year) => write!(f, "{year:04}"),
-        }
-    }
-}
-
-/// The largest page Powens serves.
-pub const MAX_LIMIT: u32 = 1000;
-
-/// Parameters of one transaction-list call. `limit` is required by Powens (1..=1000) and is
-/// validated before sending.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TransactionsQuery {
-    /// Page size, 1..=1000.
-    pub limit: u32,
-    /// Rows to skip.
-    pub offset: Option<u64>,
-    /// Also return deleted rows (sent as the value-less flag `all`).
-    pub all: bool,
-    /// Only rows updated after this instant (sent as `YYYY-MM-DD HH:MM:SS`, plus the offset
-    /// when the value carries one).
-    pub last_update: Option<PowensDateTime>,
-    /// Lower bound on the `filter` date.
-    pub min_date: Option<CalendarBound>,
-    /// Upper bound on the `filter` date.
-    pub max_date: Option<CalendarBound>,
-    /// Which date the bounds apply to.
-    pub filter: Option<DateFilter>,
-    /// Related objects to embed.
-    pub expand: Vec<TransactionExpand>,
-}
-
-impl TransactionsQuery {
-    /// A query for one page of `limit` rows.
-    pub fn new(limit: u32) -> Self {
-        Self {
-            limit,
-            offset: None,
-            all: false,
-            last_update: None,
-            min_date: None,
-            max_date: None,
-            filter: None,
-            expand: Vec::new(),
-        }
-    }
-
-    /// Sets `offset`.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
-        self
-    }
-
-    /// Sets the `all` flag (deleted rows included).
-    pub fn all(mut self, all: bool) -> Self {
-        self.all = all;
-        self
-    }
-
-    /// Sets `last_update`.
-    pub fn last_update(mut self, after: PowensDateTime) -> Self {
-        self.last_update = Some(after);
-        self
-    }
-
-    /// Sets `min_date`.
-    pub fn min_date(mut self, bound: CalendarBound) -> Self {
-        self.min_date = Some(bound);
-        self
-    }
-
-    /// Sets `max_date`.
-    pub fn max_date(mut self, bound: CalendarBound) -> Self {
-        self.max_date = Some(bound);
-        self
-    }
-
-    /// Sets `filter`.
-    pub fn filter(mut self, filter: DateFilter) -> Self {
-        self.filter = Some(filter);
-        self
-    }
-
-    /// Adds an `expand` value.
-    pub fn expand(mut self, expand: TransactionExpand) -> Self {
-        self.expand.push(expand);
-        self
-    }
-
-    fn to_url(&self, url: url::Url) -> Result<url::Url, Error> {
-        if !(1..=MAX_LIMIT).contains(&self.limit) {
-            return Err(Error::InvalidRequest {
-                field: "limit",
-                reason: format!(
-                    "must be between 1 and {MAX_LIMIT} (Powens requires it), got {}",
-                    self.limit
-                ),
-            });
-        }
-        Ok(Query::new(url)
-            .pair("limit", &self.limit.to_string())
-            .opt("offset", self.offset)
-            .flag("all", self.all)
-            .opt("last_update", self.last_update.map(query_datetime))
-            .opt("min_date", self.min_date)
-            .opt("max_date", self.max_date)
-            .opt("filter", self.filter.as_ref())
-            .list("expand", self.expand.iter().map(TransactionExpand::as_str))
-            .finish())
-    }
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (seconds precision), with `+HH:MM` only when an offset is known.
-fn query_datetime(at: PowensDateTime) -> String {
-    let mut text = at.naive.format("%Y-%m-%d %H:%M:%S").to_string();
-    if let Some(offset) = at.offset {
-        text.push_str(&offset.to_string());
-    }
-    text
-}
-
-impl PowensClient {
-    /// `GET /users/me/transactions`: one page of the user's transactions.
-    pub async fn list_transactions(
-        &self,
-        user_token: &SecretString,
-        query: &TransactionsQuery,
-    ) -> Result<TransactionsPage, Error> {
-        let url = query.to_url(self.endpoint().api("users/me/transactions")?)?;
-        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
-            .await
-    }
-
-    /// `GET /users/me/accounts/{account_id}/transactions`: one page of one account's
-    /// transactions.
-    pub async fn list_account_transactions(
-        &self,
-        user_token: &SecretString,
-        account_id: i64,
-        query: &TransactionsQuery,
-    ) -> Result<TransactionsPage, Error> {
-        let path = format!("users/me/accounts/{account_id}/transactions");
-        let url = query.to_url(self.endpoint().api(&path)?)?;
-        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
-            .await
-    }
-
-    /// Fetches the page a resolved `_links.next` points at (see
-    /// [`PowensClient::resolve_next`] and [`LinkGuard`](crate::pagination::LinkGuard)).
-    pub async fn transactions_page(
-        &self,
-        user_token: &SecretString,
-        next: &NextLink,
-    ) -> Result<TransactionsPage, Error> {
-        self.send_json(ApiRequest::new(
-            Method::GET,
-            next.url().clone(),
-            Some(user_token),
-        ))
-        .await
-    }
-
-    /// Resolves a page's `_links.next.href` against this client's endpoint; fails for a
-    /// foreign host (see [`NextLink::resolve`]).
-    pub fn resolve_next(&self, href: &str) -> Result<NextLink, Error> {
-        NextLink::resolve(self.endpoint(), href)
-    }
 }

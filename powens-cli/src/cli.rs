@@ -95,6 +95,9 @@ pub struct LinkArgs {
     /// Where Powens sends the user back (absolute; HTTPS unless loopback; no query).
     #[arg(long, default_value = "http://127.0.0.1:8080/powens/callback")]
     pub redirect_uri: String,
+    /// Sandbox: print the link and exit instead of serving it until Ctrl-C.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// `powens webhook …`.

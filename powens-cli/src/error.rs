@@ -47,12 +47,6 @@ impl CliError {
     pub fn already_reported(&self) -> bool {
         self.reported
     }
-
-    /// Prefixes the message with what was being done.
-    pub fn context(mut self, what: impl fmt::Display) -> Self {
-        self.message = format!("{what}: {}", self.message);
-        self
-    }
 }
 
 impl fmt::Display for CliError {

@@ -108,6 +108,7 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(output::LogWriter)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
 }

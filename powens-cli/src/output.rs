@@ -70,6 +70,13 @@ impl RecordLines {
         self.out.write_all(b"\n").map_err(stdout_error)
     }
 
+    /// Writes one JSON object as one line (for lines that are not records).
+    pub fn write_value(&mut self, value: &serde_json::Value) -> Result<(), CliError> {
+        serde_json::to_writer(&mut self.out, value)
+            .map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
+        self.out.write_all(b"\n").map_err(stdout_error)
+    }
+
     /// Writes every record of `records`.
     pub fn write_all<'a>(
         &mut self,

@@ -23,7 +23,7 @@ fn context(psu: Option<String>) -> MappingContext {
 }
 
 /// Reports unmappable rows, one line each: `skipped transaction 12: transaction has no date`.
-fn report_skipped(skipped: &[Skipped]) {
+pub fn report_skipped(skipped: &[Skipped]) {
     for skip in skipped {
         let id = skip.id.map(|id| format!(" {id}")).unwrap_or_default();
         eprintln!("skipped {}{id}: {}", skip.kind, skip.reason);

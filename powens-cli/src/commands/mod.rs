@@ -1,9 +1,11 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
 mod link;
-mod map;
+pub mod map;
 mod sandbox;
 mod webhook;
+
+pub use sandbox::install_payload as sandbox_payload;
 
 use crate::cli::{Cli, Command, MapCommand, WebhookCommand};
 use crate::error::CliError;

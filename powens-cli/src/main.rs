@@ -68,13 +68,22 @@ fn usage_error(error: &clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // clap's message spans several lines (the missing flags, a usage block, tips):
+            // keep the message itself, on one line.
             let rendered = error.render().to_string();
-            let first = rendered
+            let message: Vec<&str> = rendered
                 .lines()
                 .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            let first = message.join(" ");
+            let first = first.strip_prefix("error: ").unwrap_or(&first);
+            let first = if first.is_empty() {
+                "invalid arguments"
+            } else {
+                first
+            };
             eprintln!("powens: usage: {first} (see `powens --help`)");
             ExitCode::from(2)
         }

@@ -74,6 +74,10 @@ pub struct SyncArgs {
     /// PSUs synced at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Client-side rate limit in requests per second, 0 = none. Default: none for the
+    /// embedded sandbox, the client's default (10/s) with --config.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate_limit: Option<u32>,
     /// No progress display and no summary table (the last line is still printed).
     #[arg(long, short)]
     pub quiet: bool,

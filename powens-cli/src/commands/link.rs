@@ -96,7 +96,7 @@ pub async fn run(args: LinkArgs) -> Result<(), CliError> {
         }
         None => {
             let handle = sandbox::start_sandbox(7, SandboxSize::default()).await?;
-            let connector = sandbox::sandbox_connector(&handle, 1000)?;
+            let connector = sandbox::sandbox_connector(&handle, 1000, None)?;
             let (_user, link) = link_for(&connector, &args.psu, &args.redirect_uri).await?;
             print_line(&link)?;
             if args.no_serve {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use connector_core::openbanking::{ForwardedUser, Token};
-use connector_powens::{PowensConfig, PowensConnector};
+use connector_powens::PowensConfig;
 use secrecy::SecretString;
 
 use super::{run_cycle, CONNECTOR_ID};
@@ -95,8 +95,7 @@ pub async fn run(args: &SyncArgs, config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let users = psus(args)?;
     let page_size = args.page_size.unwrap_or(config.page_size);
-    let connector =
-        PowensConnector::new(config).map_err(|e| failure_of("cannot build the connector", &e))?;
+    let connector = super::connector_with_rate_limit(config, args.rate_limit)?;
     let count = users.len();
     let report = run_cycle(
         args,

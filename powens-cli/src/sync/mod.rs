@@ -16,14 +16,16 @@ mod verify;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use connector_core::engine::EngineConfig;
 use connector_core::openbanking::ForwardedUser;
 use connector_core::sink::JsonLinesSink;
 use connector_core::state::{FileStateStore, MemoryStateStore, StateStore};
 use connector_core::Engine;
-use connector_powens::PowensConnector;
+use connector_powens::{PowensConfig, PowensConnector};
+use powens_api::client::RateLimit;
+use powens_api::PowensClient;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::SyncArgs;
@@ -61,6 +63,28 @@ pub fn open_store(state: Option<&Path>) -> Result<Arc<dyn StateStore>, CliError>
         }
         None => Ok(Arc::new(MemoryStateStore::new())),
     }
+}
+
+/// A connector for `config` whose client has the requested rate limit (`None`: the client's
+/// default; `Some(0)`: none).
+pub fn connector_with_rate_limit(
+    config: PowensConfig,
+    rate_limit: Option<u32>,
+) -> Result<PowensConnector, CliError> {
+    let mut client = PowensClient::builder(config.endpoint.as_str());
+    if let Some(per_second) = rate_limit {
+        client = client.rate_limit((per_second > 0).then(|| RateLimit {
+            max_requests: per_second,
+            per: Duration::from_secs(1),
+        }));
+    }
+    let client = client
+        .build()
+        .map_err(|e| failure_of("cannot build the Powens client", &e))?;
+    PowensConnector::builder(config)
+        .client(client)
+        .build()
+        .map_err(|e| failure_of("cannot build the connector", &e))
 }
 
 /// What one engine cycle did.

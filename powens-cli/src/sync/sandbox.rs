@@ -25,10 +25,12 @@ use crate::output::print_line;
 /// followed).
 const REDIRECT_URL: &str = "http://127.0.0.1:9/powens/callback";
 
-/// The install payload for the embedded sandbox (its API and its Webview).
+/// A connector for the embedded sandbox (its API and its Webview), with no client-side rate
+/// limit unless `rate_limit` asks for one.
 pub fn sandbox_connector(
     sandbox: &SandboxHandle,
     page_size: u32,
+    rate_limit: Option<u32>,
 ) -> Result<PowensConnector, CliError> {
     let mut payload = crate::commands::sandbox_payload(sandbox, page_size);
     if let Some(object) = payload.as_object_mut() {
@@ -36,7 +38,7 @@ pub fn sandbox_connector(
     }
     let config = PowensConfig::from_value(payload)
         .map_err(|e| failure_of("the sandbox configuration is refused", &e))?;
-    PowensConnector::new(config).map_err(|e| failure_of("cannot build the connector", &e))
+    super::connector_with_rate_limit(config, Some(rate_limit.unwrap_or(0)))
 }
 
 /// Starts the embedded sandbox with no user yet: each link creates one bank connection of
@@ -181,7 +183,7 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
     )
     .await?;
     let page_size = args.page_size.unwrap_or(1000);
-    let connector = sandbox_connector(&sandbox, page_size)?;
+    let connector = sandbox_connector(&sandbox, page_size, args.rate_limit)?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

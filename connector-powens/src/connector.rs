@@ -20,6 +20,8 @@ use powens_model::maturation::MaturationRule;
 
 use crate::config::PowensConfig;
 use crate::error::to_connector_error;
+use crate::install::AuthProviderSubscriber;
+use crate::webhooks::{PowensWebhooks, WebhookOptions};
 
 /// What the connector declares.
 pub const CAPABILITIES: &[Capability] = &[
@@ -70,6 +72,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct PowensConnector {
     pub(crate) shared: Arc<Shared>,
+    webhooks: PowensWebhooks,
 }
 
 impl std::fmt::Debug for PowensConnector {
@@ -134,16 +137,24 @@ impl PowensConnectorBuilder {
                 message: "the watermark margin is too large".into(),
             }
         })?;
-        Ok(PowensConnector {
-            shared: Arc::new(Shared {
-                name: self.config.name.clone(),
-                config: self.config,
-                client,
-                clock,
-                watermark_margin: margin,
-                maturation: self.maturation,
-            }),
-        })
+        let options = WebhookOptions {
+            consent_horizon: TimeDelta::from_std(self.config.consent_expiry_horizon)
+                .unwrap_or(TimeDelta::MAX),
+            zone: self.config.time_zone,
+            ..WebhookOptions::default()
+        };
+        let shared = Arc::new(Shared {
+            name: self.config.name.clone(),
+            config: self.config,
+            client,
+            clock: Arc::clone(&clock),
+            watermark_margin: margin,
+            maturation: self.maturation,
+        });
+        let webhooks = PowensWebhooks::new(options)
+            .with_clock(clock)
+            .with_subscriber(Arc::new(AuthProviderSubscriber(Arc::clone(&shared))));
+        Ok(PowensConnector { shared, webhooks })
     }
 }
 
@@ -168,6 +179,11 @@ impl PowensConnector {
     /// The configuration.
     pub fn config(&self) -> &PowensConfig {
         &self.shared.config
+    }
+
+    /// The webhook handler (verification, trimming, translation, install).
+    pub fn webhook_handler(&self) -> &PowensWebhooks {
+        &self.webhooks
     }
 
     /// The Powens client.
@@ -229,7 +245,7 @@ impl Connector for PowensConnector {
     }
 
     fn webhooks(&self) -> Option<&dyn WebhookHandler> {
-        Some(self)
+        Some(&self.webhooks)
     }
 
     fn open_banking(&self) -> Option<&dyn OpenBankingFlows> {

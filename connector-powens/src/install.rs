@@ -1,47 +1,30 @@
 //! `CREATE_WEBHOOKS` at install and the clean-up at uninstall.
 //!
 //! Install creates one `hmac_signature` auth provider at Powens (`POST /webhooks/auth`, with
-//! the configuration token) named by [`auth_provider_name`], and returns one
-//! [`WebhookConfig`] per supported event ([`WEBHOOK_EVENTS`]): the event name, its URL path
-//! under the webhook base URL, the full URL, and the signing secret in metadata
-//! ([`SECRET_METADATA_KEY`]).
+//! the configuration token) named by [`auth_provider_name`], and returns the
+//! [`WebhookConfig`]s of [`crate::webhooks::routes::webhook_configs`]: per registered event,
+//! its name, its URL path under the webhook base URL, the full URL, and the signing secret in
+//! metadata (`secret`). [`AuthProviderSubscriber`] plugs this into
+//! [`crate::webhooks::PowensWebhooks`].
 //!
 //! Re-install: the providers are listed and matched by name. Powens shows a provider's secret
 //! only once, at creation, so an existing provider of the same name cannot be used to verify
 //! signatures again: it is deleted and created anew (the secret rotates, no duplicate is
 //! left behind). Uninstall lists, matches by name and deletes; none found is not an error.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use connector_core::contract::CreateWebhooksRequest;
 use connector_core::webhook::WebhookConfig;
 use connector_core::ConnectorError;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use powens_api::webhooks_auth::{WebhookAuthName, MAX_NAME_LEN};
 use secrecy::ExposeSecret;
 
 use crate::connector::Shared;
 use crate::error::to_connector_error;
-
-/// The metadata key of the signing secret in each [`WebhookConfig`] (Formance's).
-pub const SECRET_METADATA_KEY: &str = "secret";
-
-/// The metadata key of the Powens auth provider id in each [`WebhookConfig`].
-pub const AUTH_PROVIDER_ID_METADATA_KEY: &str = "auth_provider_id";
-
-/// The supported events and the URL path each is delivered to.
-pub const WEBHOOK_EVENTS: &[(&str, &str)] = &[
-    ("USER_SYNCED", "/user-synced"),
-    ("CONNECTION_SYNCED", "/connection-synced"),
-    ("CONNECTION_DELETED", "/connection-deleted"),
-    ("USER_DELETED", "/user-deleted"),
-    (
-        "CONNECTION_PENDING_DISCONNECT",
-        "/connection-pending-disconnect",
-    ),
-    ("ACCOUNTS_FETCHED", "/accounts-fetched"),
-    ("ACCOUNT_SYNCED", "/account-synced"),
-];
+use crate::webhooks::{routes, WebhookSubscriber};
 
 /// The auth provider name of a connector: up to 22 ASCII letters and digits of its name,
 /// then 8 hex digits of an FNV-1a hash of the whole name (so that `my-bank` and `mybank`
@@ -119,27 +102,10 @@ pub(crate) async fn create_webhooks(
             ),
             source: None,
         })?;
-    let base = request.webhook_base_url.trim_end_matches('/');
-    Ok(WEBHOOK_EVENTS
-        .iter()
-        .map(|(event, path)| {
-            let mut metadata = BTreeMap::new();
-            metadata.insert(
-                SECRET_METADATA_KEY.to_owned(),
-                secret.expose_secret().to_owned(),
-            );
-            metadata.insert(
-                AUTH_PROVIDER_ID_METADATA_KEY.to_owned(),
-                created.id.to_string(),
-            );
-            WebhookConfig {
-                name: (*event).to_owned(),
-                url_path: (*path).to_owned(),
-                full_url: Some(format!("{base}{path}")),
-                metadata,
-            }
-        })
-        .collect())
+    Ok(routes::webhook_configs(
+        &request.webhook_base_url,
+        secret.expose_secret(),
+    ))
 }
 
 /// Deletes the auth provider named like this connector's (uninstall).
@@ -148,4 +114,16 @@ pub(crate) async fn remove_auth_provider(shared: Arc<Shared>) -> Result<(), Conn
     let deleted = delete_named(&shared, &name).await?;
     tracing::info!(provider = %name, deleted, "uninstall: webhook auth provider removed");
     Ok(())
+}
+
+/// The install step as the webhook handler's subscriber.
+pub(crate) struct AuthProviderSubscriber(pub(crate) Arc<Shared>);
+
+impl WebhookSubscriber for AuthProviderSubscriber {
+    fn subscribe(
+        &self,
+        request: CreateWebhooksRequest,
+    ) -> BoxFuture<'_, Result<Vec<WebhookConfig>, ConnectorError>> {
+        create_webhooks(Arc::clone(&self.0), request).boxed()
+    }
 }

@@ -39,7 +39,6 @@ pub mod error;
 pub mod fetch;
 pub mod flows;
 pub mod install;
-mod webhook_handler;
 pub mod webhooks;
 
 pub use config::{ConfigError, PowensConfig};

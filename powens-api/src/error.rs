@@ -246,6 +246,14 @@ impl Error {
         }
     }
 
+    /// The JSON path of a decoding failure (`transactions[3].value`).
+    pub fn json_path(&self) -> Option<&str> {
+        match self {
+            Self::Decode { source, .. } => Some(&source.path),
+            _ => None,
+        }
+    }
+
     /// The Powens error code, for API errors that carried one.
     pub fn api_code(&self) -> Option<&ErrorCode> {
         match self {

@@ -343,6 +343,7 @@ async fn undecodable_success_body_is_a_decode_error_with_the_json_path() {
         panic!("{err:?}")
     };
     assert_eq!(source.path, "transactions[1].value");
+    assert_eq!(err.json_path(), Some("transactions[1].value"));
     assert_eq!(path, "/2.0/users/me/transactions");
     assert!(err.source().is_some(), "source() is kept");
 }
@@ -514,10 +515,22 @@ async fn no_secret_appears_in_any_error_or_debug_output() {
     ))
     .unwrap();
     texts.push(format!("{token:?}"));
+    // Request parameter types that carry secrets print them redacted.
+    let exchange = powens_api::auth::CodeExchange {
+        credentials: support::credentials(),
+        code: secrecy::SecretString::from(USER_TOKEN),
+        redirect_uri: None,
+    };
+    let renewal = powens_api::auth::TokenRenewal {
+        credentials: support::credentials(),
+        id_user: 7,
+        revoke_previous: false,
+    };
+    texts.push(format!("{exchange:?} {renewal:?}"));
     for text in &texts {
         assert_no_secret(text);
     }
-    assert_eq!(texts.len(), 8);
+    assert_eq!(texts.len(), 9);
 }
 
 #[tokio::test]
@@ -538,4 +551,27 @@ async fn concurrent_requests_are_bounded_by_the_semaphore() {
     }
     assert_eq!(stub.requests().len(), 6);
     assert_eq!(stub.max_in_flight(), 2);
+}
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn client_errors_and_call_futures_can_cross_threads() {
+    assert_send_sync::<PowensClient>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<TransactionsPage>();
+    let client = PowensClient::builder("https://acme.biapi.pro/2.0")
+        .build()
+        .unwrap();
+    let token = support::user_token();
+    let query = TransactionsQuery::new(10);
+    // Not polled: this only checks that `tokio::spawn` would accept them.
+    assert_send(&client.get_me(&token));
+    assert_send(&client.list_transactions(&token, &query));
+    assert_send(&client.auth_init(&support::credentials()));
+    assert_send(&client.create_webhook_auth(
+        &support::config_token(),
+        &powens_api::webhooks_auth::WebhookAuthName::new("x").unwrap(),
+    ));
 }

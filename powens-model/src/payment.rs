@@ -14,7 +14,6 @@
 //!   first `categories[].code`), `description` (`wording`), `original_wording`,
 //!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,8 +59,10 @@ pub struct TransactionView<'a> {
     pub original_wording: Option<&'a str>,
     /// `simplified_wording`.
     pub simplified_wording: Option<&'a str>,
-    /// `id_category`, else the first `categories[].code`.
-    pub category: Option<Cow<'a, str>>,
+    /// `id_category`.
+    pub id_category: Option<i64>,
+    /// The first `categories[].code` (the category when `id_category` is absent).
+    pub first_category: Option<&'a str>,
     /// `card`.
     pub card: Option<&'a str>,
     /// `counterparty`.
@@ -71,15 +72,6 @@ pub struct TransactionView<'a> {
 impl<'a> TransactionView<'a> {
     /// The view of a typed transaction.
     pub fn of(tx: &'a Transaction) -> Self {
-        let category = tx
-            .id_category
-            .map(|id| Cow::Owned(id.to_string()))
-            .or_else(|| {
-                tx.categories
-                    .first()
-                    .and_then(|c| c.code.as_deref())
-                    .map(Cow::Borrowed)
-            });
         Self {
             id: Some(tx.id),
             id_account: Some(tx.id_account),
@@ -93,7 +85,8 @@ impl<'a> TransactionView<'a> {
             wording: tx.wording.as_deref(),
             original_wording: tx.original_wording.as_deref(),
             simplified_wording: tx.simplified_wording.as_deref(),
-            category,
+            id_category: tx.id_category,
+            first_category: tx.categories.first().and_then(|c| c.code.as_deref()),
             card: tx.card.as_deref(),
             counterparty: tx.counterparty.as_ref().map(|cp| CounterpartyView::of(cp)),
         }
@@ -178,6 +171,41 @@ pub fn map_view(
     ctx: &MappingContext,
     raw: serde_json::Value,
 ) -> Result<TransactionOutcome, SkipReason> {
+    Ok(match map_parts(tx, account, ctx, raw)? {
+        Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
+        Parts::Payment(payment) => {
+            let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
+                (Some(cp), Some(_)) => map_counterparty(cp, account, payment.payment.created_at),
+                _ => None,
+            };
+            TransactionOutcome::Payment {
+                payment: Box::new(payment.payment),
+                external_account: external_account.map(Box::new),
+            }
+        }
+    })
+}
+
+/// A mapped live row and the reference of its counterparty's external account, if any (the
+/// page path builds each external account once per page).
+pub(crate) struct PaymentParts {
+    pub(crate) payment: Payment,
+    pub(crate) counterparty_reference: Option<String>,
+}
+
+/// [`map_view`] without building the external account.
+#[allow(clippy::large_enum_variant)] // built and consumed at once; boxing costs an allocation
+pub(crate) enum Parts {
+    Payment(PaymentParts),
+    Deleted(Tombstone),
+}
+
+pub(crate) fn map_parts(
+    tx: &TransactionView<'_>,
+    account: &AccountContext,
+    ctx: &MappingContext,
+    raw: serde_json::Value,
+) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {
         return Err(SkipReason::UnknownAccount {
@@ -194,7 +222,7 @@ pub fn map_view(
     let asset = &account.asset;
 
     if let Some(deleted) = &tx.deleted {
-        return Ok(TransactionOutcome::Deleted(Tombstone {
+        return Ok(Parts::Deleted(Tombstone {
             reference: id.to_string(),
             account_reference: account.reference.clone(),
             value: signed_minor_units(value, asset)?,
@@ -209,11 +237,11 @@ pub fn map_view(
         .datetime
         .as_ref()
         .map_or_else(|| date_at_midnight_utc(date), utc_field);
-    let external_account = tx
+    let counterparty_reference = tx
         .counterparty
         .as_ref()
-        .and_then(|cp| map_counterparty(cp, account, created_at));
-    let other_side = external_account.as_ref().map(|a| a.reference.clone());
+        .and_then(CounterpartyView::reference);
+    let other_side = counterparty_reference.clone();
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
         (
             PaymentType::Payout,
@@ -236,11 +264,18 @@ pub fn map_view(
     };
     let reference = id.to_string();
     put(keys::TRANSACTION_ID, Some(&reference));
-    put(keys::CATEGORY_ID, tx.category.as_deref());
     put(keys::DESCRIPTION, tx.wording);
     put(keys::ORIGINAL_WORDING, tx.original_wording);
     put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
     put(keys::TYPE, Some(tx.transaction_type));
+    let category = match (tx.id_category, tx.first_category) {
+        (Some(id), _) => Some(id.to_string()),
+        (None, Some(code)) if !code.trim().is_empty() => Some(code.to_owned()),
+        _ => None,
+    };
+    if let Some(category) = category {
+        metadata.insert(keys::CATEGORY_ID.to_owned(), category);
+    }
     if let Some(last_update) = &tx.last_update {
         metadata.insert(
             keys::LAST_UPDATE.to_owned(),
@@ -268,8 +303,8 @@ pub fn map_view(
         metadata,
         raw,
     };
-    Ok(TransactionOutcome::Payment {
-        payment: Box::new(payment),
-        external_account: external_account.map(Box::new),
-    })
+    Ok(Parts::Payment(PaymentParts {
+        payment,
+        counterparty_reference,
+    }))
 }

@@ -71,5 +71,26 @@ fn fixed(naive: NaiveDateTime, offset: chrono::FixedOffset) -> DateTime<Utc> {
 
 /// RFC 3339 text of an instant, seconds precision, `Z` suffix (the metadata form).
 pub fn rfc3339(instant: DateTime<Utc>) -> String {
-    instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    use chrono::{Datelike, Timelike};
+    let year = instant.year();
+    if instant.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        return instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    }
+    // The common case without the formatting machinery: `YYYY-MM-DDTHH:MM:SSZ`.
+    let mut out = String::with_capacity(20);
+    let mut push = |value: u32, width: u32, separator: char| {
+        let mut divisor = 10u32.pow(width - 1);
+        while divisor > 0 {
+            out.push(char::from(b'0' + ((value / divisor) % 10) as u8));
+            divisor /= 10;
+        }
+        out.push(separator);
+    };
+    push(year.unsigned_abs(), 4, '-');
+    push(instant.month(), 2, '-');
+    push(instant.day(), 2, 'T');
+    push(instant.hour(), 2, ':');
+    push(instant.minute(), 2, ':');
+    push(instant.second(), 2, 'Z');
+    out
 }

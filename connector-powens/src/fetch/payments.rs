@@ -225,6 +225,120 @@ impl PaymentsFetcher for PowensConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use connector_core::model::{Payment, PaymentScheme, PaymentStatus, PaymentType};
+    use connector_core::money::Asset;
+    use powens_model::maturation::MaturationRule;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, d).unwrap()
+    }
+
+    fn posted(reference: &str, minor: i128, d: u32) -> Payment {
+        Payment {
+            reference: reference.into(),
+            parent_reference: None,
+            created_at: Utc.from_utc_datetime(&day(d).and_hms_opt(0, 0, 0).unwrap()),
+            payment_type: PaymentType::Payout,
+            amount: Amount::from_minor(minor),
+            asset: Asset::new("EUR", 2).unwrap(),
+            scheme: PaymentScheme::Other,
+            status: PaymentStatus::Succeeded,
+            source_account_reference: Some("1".into()),
+            destination_account_reference: None,
+            psu_id: None,
+            open_banking_connection_id: None,
+            metadata: Default::default(),
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    fn tombstone(reference: &str, minor: i128, d: u32, was_pending: bool) -> Tombstone {
+        Tombstone {
+            reference: reference.into(),
+            account_reference: "1".into(),
+            value: Amount::from_minor(-minor),
+            date: day(d),
+            was_pending,
+            deleted_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn kinds(changes: &[PaymentChange]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                PaymentChange::Payment(p) => format!(
+                    "payment {} replaces {:?}",
+                    p.reference,
+                    p.metadata.get("com.powens.spec/replaces")
+                ),
+                PaymentChange::Delete(d) => format!("delete {}", d.reference),
+                PaymentChange::Cancel(c) => format!("cancel {}", c.reference),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_provisional_tombstone_waits_for_its_replacement_on_a_later_page() {
+        let rule = MaturationRule::default();
+        let (page1, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("7", 1250, 16, true)],
+            &[],
+            false,
+            rule,
+        );
+        assert!(page1.is_empty(), "{:?}", kinds(&page1));
+        assert_eq!(waiting.len(), 1);
+        let (page2, waiting) = retire(
+            vec![posted("90", 1250, 18)],
+            Vec::new(),
+            &waiting,
+            true,
+            rule,
+        );
+        assert_eq!(
+            kinds(&page2),
+            vec!["payment 90 replaces Some(\"7\")", "delete 7"]
+        );
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_provisional_tombstone_unmatched_at_the_end_of_the_scan_is_cancelled() {
+        let rule = MaturationRule::default();
+        let (_, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("7", 1250, 16, true)],
+            &[],
+            false,
+            rule,
+        );
+        let (last, waiting) = retire(
+            vec![posted("90", 999, 18)],
+            Vec::new(),
+            &waiting,
+            true,
+            rule,
+        );
+        assert_eq!(kinds(&last), vec!["payment 90 replaces None", "cancel 7"]);
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_posted_row_is_cancelled_at_once() {
+        let rule = MaturationRule::default();
+        let (changes, waiting) = retire(
+            Vec::new(),
+            vec![tombstone("5", 300, 10, false)],
+            &[],
+            false,
+            rule,
+        );
+        assert_eq!(kinds(&changes), vec!["cancel 5"]);
+        assert!(waiting.is_empty());
+    }
 
     #[test]
     fn payments_state_round_trips_through_json() {

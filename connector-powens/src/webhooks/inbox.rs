@@ -176,3 +176,48 @@ impl WebhookInbox {
         Ok(InboxOutcome::Processed { key, outcome })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use connector_core::state::MemoryStateStore;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_is_recorded_once_and_can_be_forgotten() {
+        let keys = ProcessedWebhooks::new(Arc::new(MemoryStateStore::new()));
+        let at = Utc.with_ymd_and_hms(2026, 6, 18, 6, 0, 0).unwrap();
+        assert!(!keys.contains("id_webhook_data:1").await.unwrap());
+        assert!(keys.record("id_webhook_data:1", at).await.unwrap());
+        assert!(keys.contains("id_webhook_data:1").await.unwrap());
+        assert!(!keys.contains("id_webhook_data:2").await.unwrap());
+        assert!(
+            !keys.record("id_webhook_data:1", at).await.unwrap(),
+            "second record"
+        );
+        keys.forget("id_webhook_data:1").await.unwrap();
+        assert!(!keys.contains("id_webhook_data:1").await.unwrap());
+        keys.forget("never-seen").await.unwrap();
+    }
+
+    #[test]
+    fn rejections_map_to_http_statuses_powens_understands() {
+        let verification = InboxError::Engine(EngineError::Connector(
+            ConnectorError::WebhookVerification {
+                message: "mismatch".into(),
+            },
+        ));
+        assert_eq!(verification.http_status(), 401);
+        let malformed = InboxError::Engine(EngineError::Connector(ConnectorError::Validation {
+            field: "body".into(),
+            message: "bad".into(),
+        }));
+        assert_eq!(malformed.http_status(), 400);
+        let transient = InboxError::Engine(EngineError::Connector(ConnectorError::Other {
+            message: "disk".into(),
+            source: None,
+        }));
+        assert_eq!(transient.http_status(), 500);
+    }
+}

@@ -44,7 +44,9 @@
 
 pub mod error;
 pub mod inbox;
+mod raw;
 pub mod routes;
+mod rows;
 pub mod translate;
 pub mod trim;
 pub mod verify;

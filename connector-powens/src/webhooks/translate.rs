@@ -19,6 +19,10 @@
 //! `UserConnectionPendingDisconnect` follows. The data a failed sync still carries is
 //! translated too (it was synced before the failure).
 //!
+//! Transactions are taken out of the body as raw rows (the private `rows` module) and mapped by
+//! `powens-model`'s lean page decoder: a malformed row is skipped, not fatal, and each
+//! payment's `raw` is the row exactly as received (every digit kept).
+//!
 //! Accounts and payments are `OpenBanking*` responses naming the Powens user (the body's
 //! `user.id`, else the object's `id_user`) and connection. A row that cannot be mapped
 //! (unknown currency, too many decimals, …) is skipped with its reason, never failing the
@@ -40,11 +44,13 @@ use powens_api::webhooks::{WebhookEvent, WebhookEventKind};
 use powens_model::account::map_accounts;
 use powens_model::connection::{disconnected, pending_disconnect};
 use powens_model::maturation::{mature, MaturationRule};
-use powens_model::payment::{map_transaction, TransactionOutcome};
+use powens_model::page::map_transactions_page;
 use powens_model::time::{rfc3339, zoned_field};
 use powens_model::{MappingContext, SkipReason, Skipped};
 
 use super::error::{unknown_event, WebhookError};
+use super::raw::raw_array;
+use super::rows::{strip_transactions, RowsByAccount};
 
 /// What the translation needs besides the body.
 #[derive(Debug, Clone, Copy)]
@@ -73,25 +79,44 @@ pub fn translate_body(
     cx: &TranslateContext,
 ) -> Result<Translation, WebhookError> {
     let mut out = Translation::default();
-    match WebhookEvent::decode(kind, body)? {
+    let (body, rows) = match strip_transactions(kind, body) {
+        Ok(stripped) => stripped,
+        Err(source) => {
+            // Not the JSON the event needs: the typed decoder names the path at fault.
+            WebhookEvent::decode(kind, body)?;
+            return Err(WebhookError::Unsplittable {
+                event: kind.as_str().to_owned(),
+                source,
+            });
+        }
+    };
+    match WebhookEvent::decode(kind, &body)? {
         WebhookEvent::ConnectionSynced(event) => {
-            connection_synced(Some(event.user.id), &event.connection, cx, &mut out);
+            connection_synced(&rows, Some(event.user.id), &event.connection, cx, &mut out);
         }
         WebhookEvent::UserSynced(event) => {
             for connection in &event.connections {
-                connection_synced(Some(event.user.id), connection, cx, &mut out);
+                connection_synced(&rows, Some(event.user.id), connection, cx, &mut out);
             }
         }
         WebhookEvent::AccountsFetched(event) => {
             let user = event.user.as_ref().map(|u| u.id);
             let accounts = event.connection.accounts.as_deref().unwrap_or_default();
-            accounts_and_data(accounts, user, Some(event.connection.id), cx, &mut out);
+            accounts_and_data(
+                accounts,
+                &rows,
+                user,
+                Some(event.connection.id),
+                cx,
+                &mut out,
+            );
         }
         WebhookEvent::AccountSynced(event) => {
             let account = event.account;
             let (user, connection) = (account.id_user, account.id_connection);
             accounts_and_data(
                 std::slice::from_ref(&account),
+                &rows,
                 user,
                 connection,
                 cx,
@@ -149,6 +174,7 @@ pub fn translate_body(
 
 /// One synced connection: its event, the consent warning, then its data.
 fn connection_synced(
+    rows: &RowsByAccount<'_>,
     user: Option<i64>,
     connection: &Connection,
     cx: &TranslateContext,
@@ -186,12 +212,13 @@ fn connection_synced(
             .push(WebhookResponse::UserConnectionPendingDisconnect(pending));
     }
     let user = user.or(connection.id_user);
-    accounts_and_data(accounts, user, Some(connection.id), cx, out);
+    accounts_and_data(accounts, rows, user, Some(connection.id), cx, out);
 }
 
 /// Accounts, external accounts, payments, then balances of `accounts`.
 fn accounts_and_data(
     accounts: &[BankAccount],
+    rows: &RowsByAccount<'_>,
     user: Option<i64>,
     connection: Option<i64>,
     cx: &TranslateContext,
@@ -209,39 +236,33 @@ fn accounts_and_data(
     let mut payments = Vec::new();
     let mut tombstones = Vec::new();
     for account in accounts {
-        let transactions = account.transactions.as_deref().unwrap_or_default();
-        let Some(account_ctx) = mapped.book.get(account.id) else {
-            // The account was skipped (reason recorded above): so are its rows.
-            for tx in transactions {
-                out.skipped.push(Skipped::new(
-                    "transaction",
-                    Some(tx.id),
-                    SkipReason::UnknownAccount {
-                        account_id: Some(account.id),
-                    },
-                ));
-            }
+        let Some(account_rows) = rows.get(&account.id).filter(|r| !r.is_empty()) else {
             continue;
         };
-        for tx in transactions {
-            match map_transaction(tx, account_ctx, &ctx) {
-                Ok(TransactionOutcome::Payment {
-                    payment,
-                    external_account,
-                }) => {
-                    if let Some(account) = external_account {
-                        if seen_external.insert(account.reference.clone()) {
-                            external.push(*account);
-                        }
-                    }
-                    payments.push(*payment);
-                }
-                Ok(TransactionOutcome::Deleted(tombstone)) => tombstones.push(tombstone),
-                Err(reason) => out
-                    .skipped
-                    .push(Skipped::new("transaction", Some(tx.id), reason)),
+        let page = format!(r#"{{"transactions":{}}}"#, raw_array(account_rows));
+        // The page is assembled from rows that are JSON values, so it always decodes; rows
+        // of a skipped account are skipped as `unknown_account` by the page mapping.
+        let mapped_page = match map_transactions_page(page.as_bytes(), &mapped.book, &ctx) {
+            Ok(mapped_page) => mapped_page,
+            Err(err) => {
+                out.skipped.push(Skipped::new(
+                    "transaction",
+                    None,
+                    SkipReason::MalformedRow {
+                        detail: err.to_string(),
+                    },
+                ));
+                continue;
+            }
+        };
+        out.skipped.extend(mapped_page.skipped.iter().cloned());
+        tombstones.extend(mapped_page.tombstones.iter().cloned());
+        for account in mapped_page.external_accounts.iter().cloned() {
+            if seen_external.insert(account.reference.clone()) {
+                external.push(account);
             }
         }
+        payments.extend(mapped_page.into_payments());
     }
     let matured = mature(&[], payments, &tombstones, MaturationRule::default());
 

@@ -1,104 +1,24 @@
-//! The hot path: a page of transactions decoded straight from the response bytes with a lean,
-//! borrowing, single-pass reader ([`crate::scan`]), mapped row by row, each row's JSON kept
-//! as received.
-//!
-//! The reader walks the page once, reads only the ~16 fields the mapping needs (strings
-//! borrowed unless escaped), skips (and validates) everything else, and keeps each row's
-//! exact text. A row whose fields have the wrong type (a non-numeric `value`, a bad date) is
-//! skipped with [`SkipReason::MalformedRow`]: one bad row never fails the page. Only bytes
-//! that are not a JSON page at all (not UTF-8, not JSON, not an object) are an error.
-//!
-//! The mapping results are the same as [`crate::payment::map_transaction`] on the
-//! `powens-api` types (tested on every fixture); only `raw` differs: here it is the row
-//! exactly as received, kept borrowed in [`PaymentRow::raw`] and turned into the record's
-//! `serde_json::Value` only by [`PaymentRow::into_payment`], because building a JSON tree per
-//! row costs about ten times the rest of the mapping.
+//! The lean row: the ~16 transaction fields the mapping reads, read straight from the page
+//! with [`Reader`]; a field of the wrong type is recorded as the row's problem (the row is
+//! then skipped), never an error for the page.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use connector_core::model::{Account, Payment};
 use powens_api::wire::datetime::parse_date;
 use powens_api::wire::money::parse_decimal;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
-use crate::context::{AccountBook, MappingContext};
 use crate::counterparty::CounterpartyView;
-use crate::payment::{map_view, Tombstone, TransactionOutcome, TransactionView};
+use crate::payment::TransactionView;
 use crate::scan::{Reader, SyntaxError};
-use crate::skip::{SkipReason, Skipped};
-
-/// The page bytes are not a JSON transactions page.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a Powens transactions page: expected {expected} at byte {offset}")]
-pub struct PageDecodeError {
-    /// Byte offset of the problem.
-    pub offset: usize,
-    /// What was expected there.
-    pub expected: &'static str,
-}
-
-impl From<SyntaxError> for PageDecodeError {
-    fn from(err: SyntaxError) -> Self {
-        Self {
-            offset: err.offset,
-            expected: err.expected,
-        }
-    }
-}
-
-/// A mapped payment whose raw JSON is still the borrowed row text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentRow<'a> {
-    /// The payment, with `raw` left `Null` until [`PaymentRow::into_payment`].
-    pub payment: Payment,
-    /// The row exactly as received (one JSON object).
-    pub raw: &'a str,
-}
-
-impl PaymentRow<'_> {
-    /// The complete record, `raw` parsed from the row.
-    pub fn into_payment(self) -> Payment {
-        let mut payment = self.payment;
-        payment.raw = serde_json::from_str(self.raw)
-            .unwrap_or_else(|_| serde_json::Value::String(self.raw.to_owned()));
-        payment
-    }
-}
-
-/// Everything one page maps to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PageMapped<'a> {
-    /// One payment per live row, in page order.
-    pub payments: Vec<PaymentRow<'a>>,
-    /// One external account per distinct identified counterparty of the page (first
-    /// occurrence wins).
-    pub external_accounts: Vec<Account>,
-    /// One tombstone per deleted row (seen with `all`), for [`crate::maturation`].
-    pub tombstones: Vec<Tombstone>,
-    /// Rows that could not be mapped, with the reason.
-    pub skipped: Vec<Skipped>,
-    /// `_links.next.href`, when the server gave one.
-    pub next_href: Option<String>,
-}
-
-impl PageMapped<'_> {
-    /// The payments as complete records.
-    pub fn into_payments(self) -> Vec<Payment> {
-        self.payments
-            .into_iter()
-            .map(PaymentRow::into_payment)
-            .collect()
-    }
-}
 
 /// The fields of one row the mapping reads; strings borrowed from the page when unescaped.
 #[derive(Default)]
-struct LeanRow<'a> {
-    id: Option<i64>,
-    id_account: Option<i64>,
+pub(super) struct LeanRow<'a> {
+    pub(super) id: Option<i64>,
+    pub(super) id_account: Option<i64>,
     date: Option<NaiveDate>,
     datetime: Option<PowensDateTime>,
     value: Option<Decimal>,
@@ -114,7 +34,7 @@ struct LeanRow<'a> {
     card: Option<Cow<'a, str>>,
     counterparty: Option<LeanCounterparty<'a>>,
     /// The first field whose value had the wrong type or form.
-    problem: Option<String>,
+    pub(super) problem: Option<String>,
 }
 
 #[derive(Default)]
@@ -126,11 +46,7 @@ struct LeanCounterparty<'a> {
 }
 
 impl<'a> LeanRow<'a> {
-    fn view(&self) -> TransactionView<'_> {
-        let category = match self.id_category {
-            Some(id) => Some(Cow::Owned(id.to_string())),
-            None => self.first_category.as_deref().map(Cow::Borrowed),
-        };
+    pub(super) fn view(&self) -> TransactionView<'_> {
         TransactionView {
             id: self.id,
             id_account: self.id_account,
@@ -144,7 +60,8 @@ impl<'a> LeanRow<'a> {
             wording: self.wording.as_deref(),
             original_wording: self.original_wording.as_deref(),
             simplified_wording: self.simplified_wording.as_deref(),
-            category,
+            id_category: self.id_category,
+            first_category: self.first_category.as_deref(),
             card: self.card.as_deref(),
             counterparty: self.counterparty.as_ref().map(|cp| CounterpartyView {
                 label: cp.label.as_deref(),
@@ -362,7 +279,7 @@ fn read_first_category<'a>(
     Ok(first)
 }
 
-fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, SyntaxError> {
+pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, SyntaxError> {
     let mut row = LeanRow::default();
     let mut problem = None;
     r.object(|r, key| {
@@ -390,151 +307,4 @@ fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, SyntaxError> {
     })?;
     row.problem = problem;
     Ok(row)
-}
-
-fn read_next_href(r: &mut Reader<'_>) -> Result<Option<String>, SyntaxError> {
-    let mut href = None;
-    if r.null()? || r.peek() != Some(b'{') {
-        if !r.at_end() && r.peek() != Some(b',') && r.peek() != Some(b'}') {
-            r.skip_value()?;
-        }
-        return Ok(None);
-    }
-    r.object(|r, key| {
-        if key != "next" || r.null()? {
-            return if key == "next" {
-                Ok(())
-            } else {
-                r.skip_value()
-            };
-        }
-        if r.peek() != Some(b'{') {
-            return r.skip_value();
-        }
-        r.object(|r, key| {
-            if key == "href" && r.at_string() {
-                href = Some(r.string()?.into_owned()).filter(|h| !h.is_empty());
-                Ok(())
-            } else {
-                r.skip_value()
-            }
-        })
-    })?;
-    Ok(href)
-}
-
-/// Decodes and maps one page of `GET …/transactions` for the accounts of `book`.
-///
-/// Rows of accounts missing from `book` are skipped ([`SkipReason::UnknownAccount`]).
-pub fn map_transactions_page<'a>(
-    bytes: &'a [u8],
-    book: &AccountBook,
-    ctx: &MappingContext,
-) -> Result<PageMapped<'a>, PageDecodeError> {
-    let text = std::str::from_utf8(bytes).map_err(|err| PageDecodeError {
-        offset: err.valid_up_to(),
-        expected: "UTF-8 text",
-    })?;
-    let mut reader = Reader::new(text);
-    // Powens rows are 0.5 to 1 KB: reserve once rather than regrow a vector of large items.
-    let mut out = PageMapped {
-        payments: Vec::with_capacity(bytes.len() / 640),
-        ..PageMapped::default()
-    };
-    let mut seen_counterparties = BTreeSet::new();
-    reader.object(|r, key| match key.as_ref() {
-        "transactions" => {
-            if r.null()? {
-                return Ok(());
-            }
-            r.array(|r| {
-                let start = {
-                    r.ws();
-                    r.pos()
-                };
-                if r.peek() != Some(b'{') {
-                    r.skip_value()?;
-                    out.skipped.push(Skipped::new(
-                        "transaction",
-                        None,
-                        SkipReason::MalformedRow {
-                            detail: "a transaction must be a JSON object".to_owned(),
-                        },
-                    ));
-                    return Ok(());
-                }
-                let row = read_row(r)?;
-                let raw = r.slice(start, r.pos());
-                map_row(&row, raw, book, ctx, &mut out, &mut seen_counterparties);
-                Ok(())
-            })
-        }
-        "_links" => {
-            out.next_href = read_next_href(r)?;
-            Ok(())
-        }
-        _ => r.skip_value(),
-    })?;
-    if !reader.at_end() {
-        return Err(PageDecodeError {
-            offset: reader.pos(),
-            expected: "the end of the page",
-        });
-    }
-    Ok(out)
-}
-
-fn map_row<'a>(
-    row: &LeanRow<'_>,
-    raw: &'a str,
-    book: &AccountBook,
-    ctx: &MappingContext,
-    out: &mut PageMapped<'a>,
-    seen_counterparties: &mut BTreeSet<String>,
-) {
-    if let Some(problem) = &row.problem {
-        out.skipped.push(Skipped::new(
-            "transaction",
-            row.id,
-            SkipReason::MalformedRow {
-                detail: problem.clone(),
-            },
-        ));
-        return;
-    }
-    if row.id.is_none() {
-        out.skipped
-            .push(Skipped::new("transaction", None, SkipReason::MissingId));
-        return;
-    }
-    let Some(account) = row.id_account.and_then(|id| book.get(id)) else {
-        out.skipped.push(Skipped::new(
-            "transaction",
-            row.id,
-            SkipReason::UnknownAccount {
-                account_id: row.id_account,
-            },
-        ));
-        return;
-    };
-    match map_view(&row.view(), account, ctx, serde_json::Value::Null) {
-        Ok(TransactionOutcome::Payment {
-            payment,
-            external_account,
-        }) => {
-            if let Some(external) = external_account {
-                if seen_counterparties.insert(external.reference.clone()) {
-                    out.external_accounts.push(*external);
-                }
-            }
-            out.payments.push(PaymentRow {
-                payment: *payment,
-                raw,
-            });
-        }
-        Ok(TransactionOutcome::Deleted(tombstone)) => out.tombstones.push(tombstone),
-        Err(reason) => out
-            .skipped
-            .push(Skipped::new("transaction", row.id, reason)),
-    }
 }

@@ -1,0 +1,250 @@
+//! Translation: ordering, statuses, connection states, consent, events, skips.
+
+use super::*;
+
+#[test]
+fn a_successful_sync_is_reconnected_then_accounts_then_payments_then_balances() {
+    let body = synced(&[account(17, 2, 1), account(18, 1, 10)]);
+    let responses = translate("CONNECTION_SYNCED", &body);
+    assert_eq!(
+        kinds(&responses),
+        [
+            "reconnected",
+            "account",
+            "account",
+            "payment",
+            "payment",
+            "payment",
+            "balance",
+            "balance"
+        ]
+    );
+    let WebhookResponse::UserConnectionReconnected(event) = &responses[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (event.psp_user_id.as_str(), event.connection_id.as_str()),
+        ("42", "7")
+    );
+    // The connection's last_update, Paris summer time (UTC+2).
+    assert_eq!(event.at.to_rfc3339(), "2026-06-18T05:30:00+00:00");
+    let WebhookResponse::OpenBankingAccount(account) = &responses[1] else {
+        unreachable!()
+    };
+    assert_eq!(account.open_banking_user_id.as_deref(), Some("42"));
+    assert_eq!(account.open_banking_connection_id.as_deref(), Some("7"));
+}
+
+#[test]
+fn payment_status_comes_from_the_coming_flag() {
+    let body = synced(&[account(17, 10, 1)]);
+    let statuses: Vec<(String, PaymentStatus)> = translate("CONNECTION_SYNCED", &body)
+        .into_iter()
+        .filter_map(|r| match r {
+            WebhookResponse::OpenBankingPayment(p) => Some((p.payment.reference, p.payment.status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.len(), 10);
+    for (reference, status) in statuses {
+        let expected = if reference == "10" {
+            PaymentStatus::Pending
+        } else {
+            PaymentStatus::Succeeded
+        };
+        assert_eq!(status, expected, "transaction {reference}");
+    }
+}
+
+#[test]
+fn every_connection_state_maps_to_its_disconnection_type() {
+    use ConnectionDisconnectedErrorType::{NonRecoverable, TemporaryError, UserActionNeeded};
+    let table = [
+        ("SCARequired", UserActionNeeded),
+        ("webauthRequired", UserActionNeeded),
+        ("additionalInformationNeeded", UserActionNeeded),
+        ("decoupled", UserActionNeeded),
+        ("actionNeeded", UserActionNeeded),
+        ("wrongpass", UserActionNeeded),
+        ("passwordExpired", UserActionNeeded),
+        ("validating", UserActionNeeded),
+        ("rateLimiting", TemporaryError),
+        ("websiteUnavailable", TemporaryError),
+        ("bug", NonRecoverable),
+        ("notSupported", NonRecoverable),
+        ("somethingNew", NonRecoverable),
+    ];
+    for (state, expected) in table {
+        let body = connection_synced(&format!("{state:?}"), &[], "null");
+        let responses = translate("CONNECTION_SYNCED", &body);
+        let [WebhookResponse::UserConnectionDisconnected(event)] = responses.as_slice() else {
+            panic!("{state}: {responses:?}")
+        };
+        assert_eq!(event.error_type, expected, "{state}");
+        assert_eq!(event.psp_user_id.as_deref(), Some("42"));
+        assert!(
+            event.reason.as_deref().unwrap_or_default().contains(state),
+            "{state}"
+        );
+    }
+    for success in ["null", r#""""#, r#""null""#] {
+        let body = connection_synced(success, &[], "null");
+        assert_eq!(
+            kinds(&translate("CONNECTION_SYNCED", &body)),
+            ["reconnected"]
+        );
+    }
+}
+
+#[test]
+fn a_failed_sync_still_translates_the_data_it_carries_after_the_disconnection() {
+    let body = connection_synced(r#""wrongpass""#, &[account(17, 1, 1)], "null");
+    assert_eq!(
+        kinds(&translate("CONNECTION_SYNCED", &body)),
+        ["disconnected", "account", "payment", "balance"]
+    );
+}
+
+#[test]
+fn a_consent_expiring_within_the_horizon_yields_a_pending_disconnect() {
+    // now = 2026-06-18 06:00 UTC; horizon 7 days.
+    let soon = connection_synced("null", &[], r#""2026-06-20 10:00:00""#);
+    let responses = translate("CONNECTION_SYNCED", &soon);
+    assert_eq!(kinds(&responses), ["reconnected", "pending_disconnect"]);
+    let WebhookResponse::UserConnectionPendingDisconnect(p) = &responses[1] else {
+        unreachable!()
+    };
+    assert_eq!(p.at.to_rfc3339(), "2026-06-20T08:00:00+00:00");
+    let later = connection_synced("null", &[], r#""2026-09-20 10:00:00""#);
+    assert_eq!(
+        kinds(&translate("CONNECTION_SYNCED", &later)),
+        ["reconnected"]
+    );
+}
+
+#[test]
+fn deletion_and_pending_disconnect_events_translate_to_connection_events() {
+    let responses = translate("CONNECTION_DELETED", r#"{"id": 7, "id_user": 42}"#);
+    let [WebhookResponse::UserConnectionDisconnected(event)] = responses.as_slice() else {
+        panic!("{responses:?}")
+    };
+    assert_eq!(
+        event.error_type,
+        ConnectionDisconnectedErrorType::UserActionNeeded
+    );
+    assert_eq!(event.connection_id, "7");
+
+    let responses = translate("USER_DELETED", r#"{"id": 42, "id_webhook_data": 3}"#);
+    assert_eq!(kinds(&responses), ["user_disconnected"]);
+
+    let body = r#"{"user": {"id": 42}, "connection": {"id": 7, "expire": "2026-07-01 00:00:00"}}"#;
+    let responses = translate("CONNECTION_PENDING_DISCONNECT", body);
+    let [WebhookResponse::UserConnectionPendingDisconnect(p)] = responses.as_slice() else {
+        panic!("{responses:?}")
+    };
+    assert_eq!(
+        (p.connection_id.as_str(), p.at.to_rfc3339().as_str()),
+        ("7", "2026-06-30T22:00:00+00:00")
+    );
+}
+
+#[test]
+fn accounts_fetched_and_account_synced_translate_their_accounts() {
+    let body = format!(
+        r#"{{"user": {{"id": 42}}, "connection": {{"id": 7, "accounts": [{}]}}}}"#,
+        account(17, 0, 0)
+    );
+    assert_eq!(
+        kinds(&translate("ACCOUNTS_FETCHED", &body)),
+        ["account", "balance"]
+    );
+    let body = account(17, 2, 1).replacen(
+        "\"id_connection\": 7",
+        "\"id_connection\": 7, \"id_user\": 42",
+        1,
+    );
+    let responses = translate("ACCOUNT_SYNCED", &body);
+    assert_eq!(
+        kinds(&responses),
+        ["account", "payment", "payment", "balance"]
+    );
+    let WebhookResponse::OpenBankingPayment(p) = &responses[1] else {
+        unreachable!()
+    };
+    assert_eq!(p.open_banking_user_id.as_deref(), Some("42"));
+}
+
+#[test]
+fn translating_the_pieces_gives_the_same_payments_as_the_whole_body() {
+    let body = synced(&[
+        account(17, 250, 1),
+        account(18, 0, 1000),
+        account(19, 101, 2000),
+    ]);
+    let h = handler(100);
+    let c = config("CONNECTION_SYNCED");
+    let payments = |responses: Vec<WebhookResponse>| -> Vec<(String, u128)> {
+        responses
+            .into_iter()
+            .filter_map(|r| match r {
+                WebhookResponse::OpenBankingPayment(p) => {
+                    Some((p.payment.reference, p.payment.amount.minor().unsigned_abs()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let whole = payments(h.translate(&envelope(body.clone()), &c).unwrap().responses);
+    let mut pieced = Vec::new();
+    for piece in h.trim(envelope(body), &c).unwrap() {
+        let responses = h.translate(&piece, &c).unwrap().responses;
+        assert!(matches!(
+            responses[0],
+            WebhookResponse::UserConnectionReconnected(_)
+        ));
+        pieced.extend(payments(responses));
+    }
+    assert_eq!(whole.len(), 351);
+    assert_eq!(pieced, whole);
+}
+
+#[test]
+fn a_row_that_cannot_be_mapped_is_skipped_not_fatal() {
+    let bad = account(17, 1, 1).replace(r#""value": -1.25"#, r#""value": -1.255"#);
+    let translation = handler(100)
+        .translate(&envelope(synced(&[bad])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    assert_eq!(
+        kinds(&translation.responses),
+        ["reconnected", "account", "balance"]
+    );
+    assert_eq!(translation.skipped.len(), 1);
+    assert_eq!(translation.skipped[0].id, Some(1));
+}
+
+#[test]
+fn a_malformed_row_is_skipped_and_the_payment_raw_is_the_row_as_received() {
+    let rows = [
+        r#"{"id": 1, "id_account": 17, "date": "2026-06-10", "value": -16.220, "type": "card", "coming": false}"#,
+        r#"{"id": 2, "id_account": 17, "date": "not a date", "value": -1, "type": "card", "coming": false}"#,
+        r#"{"id": 3, "id_account": 17, "date": "2026-06-12", "value": {"oops": 1}, "type": "card", "coming": false}"#,
+    ];
+    let account = account(17, 0, 0).replace(
+        r#""transactions": []"#,
+        &format!(r#""transactions": [{}]"#, rows.join(",")),
+    );
+    let translation = handler(100)
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    assert_eq!(
+        kinds(&translation.responses),
+        ["reconnected", "account", "payment", "balance"]
+    );
+    let skipped: Vec<Option<i64>> = translation.skipped.iter().map(|s| s.id).collect();
+    assert_eq!(skipped, [Some(2), Some(3)]);
+    let WebhookResponse::OpenBankingPayment(p) = &translation.responses[2] else {
+        unreachable!()
+    };
+    assert_eq!(p.payment.raw["value"].to_string(), "-16.220");
+    assert_eq!(p.payment.amount.minor(), 1622);
+}

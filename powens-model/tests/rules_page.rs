@@ -1,0 +1,128 @@
+//! The transactions page reader: escapes, grammar, nesting, bad rows. One test per rule; the name states it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+
+use powens_api::transactions::Transaction;
+use powens_model::payment::{map_transaction, TransactionOutcome};
+use powens_model::{keys, page, AccountBook, SkipReason};
+use serde_json::json;
+
+#[test]
+fn page_reader_decodes_escapes_like_serde_and_maps_like_the_typed_path() {
+    let row = r#"{"id":5,"id_account":17,"date":"2026-06-18","value":"-1.5","type":"card","coming":false,
+        "wording":"L\u00e9a \"Caf\u00e9\" \ud83d\ude00 \/ \\ \n","original_wording":"A\tB",
+        "categories":[{"code":"food","parent_code":null},{"code":"other"}],"id_category":null,
+        "counterparty":{"label":"Z\u00fcrich AG","account_scheme_name":"iban","account_identification":"CH93 0076 2011 6238 5295 7","type":"creditor"}}"#;
+    let bytes = format!(
+        r#"{{"transactions":[{row}],"_links":{{"next":{{"href":"/2.0/users/me/transactions?offset=1"}}}}}}"#
+    );
+    let book = AccountBook::single(eur_account());
+    let lean = page::map_transactions_page(bytes.as_bytes(), &book, &ctx()).unwrap();
+    assert_eq!(
+        lean.next_href.as_deref(),
+        Some("/2.0/users/me/transactions?offset=1")
+    );
+    let typed: Transaction = serde_json::from_str(row).unwrap();
+    let TransactionOutcome::Payment {
+        mut payment,
+        external_account,
+    } = map_transaction(&typed, &eur_account(), &ctx()).unwrap()
+    else {
+        panic!("expected a payment");
+    };
+    payment.raw = serde_json::Value::Null;
+    assert_eq!(lean.payments[0].payment, *payment);
+    assert_eq!(lean.external_accounts, vec![*external_account.unwrap()]);
+    assert_eq!(
+        payment.metadata[keys::DESCRIPTION],
+        "Léa \"Café\" 😀 / \\ \n"
+    );
+    assert_eq!(payment.metadata[keys::CATEGORY_ID], "food");
+}
+
+#[test]
+fn page_reader_refuses_what_is_not_json() {
+    let book = AccountBook::single(eur_account());
+    for bad in [
+        &b"{\"transactions\":[] } x"[..],
+        b"{\"transactions\":[{\"id\":01}]}",
+        b"{\"transactions\":[{\"id\":1.}]}",
+        b"{\"transactions\":[{\"a\":\"\\x\"}]}",
+        b"{\"transactions\":[{\"a\":\"\\ud83d\"}]}",
+        b"{\"transactions\":[{\"a\":tru}]}",
+        b"{\"transactions\":[{\"a\":1,}]}",
+        b"{\"transactions\":[{\"a\" 1}]}",
+        b"{\"a\":\"unterminated}",
+        b"{\"a\":\"\xff\"}",
+        b"[]",
+    ] {
+        assert!(
+            page::map_transactions_page(bad, &book, &ctx()).is_err(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
+#[test]
+fn page_reader_bounds_nesting_instead_of_overflowing_the_stack() {
+    let deep = format!("{{\"x\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let book = AccountBook::single(eur_account());
+    let err = page::map_transactions_page(deep.as_bytes(), &book, &ctx()).unwrap_err();
+    assert!(err.to_string().contains("nesting"), "{err}");
+    let ok = format!(
+        "{{\"x\":{}1{}, \"transactions\":[]}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    assert!(page::map_transactions_page(ok.as_bytes(), &book, &ctx()).is_ok());
+}
+
+#[test]
+fn rows_that_are_not_objects_or_have_wrong_field_types_are_skipped_not_fatal() {
+    let bytes = br#"{"transactions":[42,{"id":1,"id_account":17,"date":"2026-06-18","value":1,"type":"card","coming":"yes"},
+        {"id":2,"id_account":17,"date":"18/06/2026","value":1,"type":"card","coming":false},
+        {"id":3,"id_account":17,"date":"2026-06-18","value":"1,5","type":"card","coming":false}]}"#;
+    let mapped =
+        page::map_transactions_page(bytes, &AccountBook::single(eur_account()), &ctx()).unwrap();
+    assert!(mapped.payments.is_empty());
+    let details: Vec<String> = mapped
+        .skipped
+        .iter()
+        .map(|s| match &s.reason {
+            SkipReason::MalformedRow { detail } => detail.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "a transaction must be a JSON object",
+            "field `coming`: expected a boolean",
+            "field `date`: expected a YYYY-MM-DD date, got \"18/06/2026\"",
+            "field `value`: expected a decimal amount, got \"1,5\"",
+        ]
+    );
+}
+
+#[test]
+fn typed_transactions_of_unknown_accounts_are_skipped_with_the_account_id() {
+    let txs = vec![
+        transaction(json!({"id": 1})),
+        transaction(json!({"id": 2, "id_account": 99})),
+    ];
+    let mapped =
+        powens_model::payment::map_transactions(&txs, &AccountBook::single(eur_account()), &ctx());
+    assert_eq!(mapped.records.len(), 1);
+    assert_eq!(mapped.skipped_count(), 1);
+    assert_eq!(
+        mapped.skipped[0].reason,
+        SkipReason::UnknownAccount {
+            account_id: Some(99)
+        }
+    );
+    assert_eq!(mapped.skipped[0].id, Some(2));
+}

@@ -1,0 +1,144 @@
+//! Faults on the transaction listings: 429 with `Retry-After` in seconds and as an HTTP
+//! date, a 503 HTML page, a dropped connection, a truncated page.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connector_core::state::MemoryStateStore;
+use connector_core::ConnectorError;
+use powens_api::retry::RetryPolicy;
+use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, SandboxSize};
+use tests::*;
+use tokio_util::sync::CancellationToken;
+
+fn size() -> SandboxSize {
+    SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: 2,
+        transactions_per_account: 60,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_completes_through_429_retry_after_503_html_dropped_connection_and_truncated_page() {
+    let sandbox = start_sandbox(size()).await.unwrap();
+    let control = sandbox.control();
+    let user = sandbox.users()[0].clone();
+    let tx = FaultRoute::Transactions;
+    control.inject_fault(FaultRule::new(
+        tx,
+        2,
+        Fault::RateLimited {
+            retry_after: RetryAfter::HttpDate(3),
+        },
+    ));
+    control.inject_fault(FaultRule::new(
+        tx,
+        4,
+        Fault::RateLimited {
+            retry_after: RetryAfter::Seconds(2),
+        },
+    ));
+    control.inject_fault(FaultRule::new(tx, 6, Fault::ServerError { status: 503 }));
+    control.inject_fault(FaultRule::new(tx, 8, Fault::DropConnection));
+    control.inject_fault(FaultRule::new(tx, 10, Fault::TruncatedBody));
+
+    let (connector, clock) = connector_for(&sandbox, 10).unwrap();
+    let sink = LedgerSink::new();
+    let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&failures);
+    let engine = engine_for(
+        connector,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap()
+    .with_progress(move |event| {
+        if let connector_core::engine::ProgressEvent::TaskFailed {
+            error, will_retry, ..
+        } = event
+        {
+            seen.lock().unwrap().push((error.clone(), *will_retry));
+        }
+    });
+
+    sync(&engine).await.unwrap();
+
+    assert_matches_truth(&sink.snapshot(), &control.truth(user.id).unwrap());
+    // The client honoured both Retry-After forms (on the manual clock: nobody waited).
+    let sleeps = clock.sleeps();
+    assert!(
+        sleeps.contains(&Duration::from_secs(3)),
+        "HTTP-date form: {sleeps:?}"
+    );
+    assert!(
+        sleeps.contains(&Duration::from_secs(2)),
+        "seconds form: {sleeps:?}"
+    );
+    // 429, 503 and the dropped connection were retried inside the client; the truncated
+    // page failed its task once (a decode error), which the engine retried from the
+    // committed state.
+    let failures = failures.lock().unwrap().clone();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].0.contains("cannot decode"), "{failures:?}");
+    assert!(failures[0].1, "retried");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_429_fails_with_a_typed_retry_after_error_and_the_state_resumes() {
+    let sandbox = start_sandbox(size()).await.unwrap();
+    let control = sandbox.control();
+    let user = sandbox.users()[0].clone();
+    let clock = sandbox_clock(&sandbox);
+    let connector = connector_with(
+        sandbox_config(&sandbox, 10).unwrap(),
+        &clock,
+        RetryPolicy::disabled(),
+    )
+    .unwrap();
+    let sink = LedgerSink::new();
+    let engine = engine_for(
+        connector,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap();
+    // From the 3rd listing call on, 30 calls in a row are throttled.
+    control.inject_fault(
+        FaultRule::new(
+            FaultRoute::Transactions,
+            3,
+            Fault::RateLimited {
+                retry_after: RetryAfter::Seconds(30),
+            },
+        )
+        .times(30),
+    );
+
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert!(summary.tasks_failed >= 1);
+    for failure in &summary.failures {
+        match &failure.error {
+            ConnectorError::UpstreamRateLimited { retry_after } => {
+                assert_eq!(*retry_after, Some(Duration::from_secs(30)));
+            }
+            other => panic!("expected a typed 429, got {other}"),
+        }
+    }
+    let partial = sink.snapshot();
+    assert!(
+        partial.live_payments().count() >= 20,
+        "two pages committed before the 429s"
+    );
+
+    // Once Powens lets us in again, the same engine and state finish the job.
+    control.clear_faults();
+    sync(&engine).await.unwrap();
+    assert_matches_truth(&sink.snapshot(), &control.truth(user.id).unwrap());
+    sandbox.shutdown().await;
+}

@@ -1,0 +1,86 @@
+//! Install and uninstall against the sandbox: one `hmac_signature` auth provider named after
+//! the connector, webhook configs carrying its secret, re-install without duplicates,
+//! uninstall removing it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use connector_core::model::TaskType;
+use connector_core::state::MemoryStateStore;
+use connector_core::Connector;
+use connector_powens::install::auth_provider_name;
+use powens_sandbox::SandboxSize;
+use tests::*;
+
+const BASE: &str = "https://payments.example/api/payments/v3/connectors/webhooks/c1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_creates_one_named_auth_provider_reinstall_replaces_it_uninstall_deletes_it() {
+    let sandbox = start_sandbox(SandboxSize::default()).await.unwrap();
+    let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+    let client = connector.client().clone();
+    let token = connector.config().configuration_token.clone();
+    let name = auth_provider_name("sandbox-powens");
+    assert!(
+        name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{name}"
+    );
+
+    // The tree of the spec; install itself calls nothing.
+    let tree = connector.install().unwrap();
+    let kinds: Vec<TaskType> = tree.iter().map(|n| n.task_type).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            TaskType::FetchAccounts,
+            TaskType::FetchBalances,
+            TaskType::FetchPayments,
+            TaskType::FetchExternalAccounts,
+            TaskType::CreateWebhooks
+        ]
+    );
+
+    let engine = engine_for(
+        connector.clone(),
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(LedgerSink::new()),
+        Vec::new(),
+    )
+    .unwrap();
+    let configs = engine.install(BASE).await.unwrap();
+    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.contains(&"CONNECTION_SYNCED") && names.contains(&"USER_DELETED"),
+        "{names:?}"
+    );
+    let secret = configs[0].metadata.get("secret").cloned().unwrap();
+    for config in &configs {
+        assert_eq!(config.metadata.get("secret"), Some(&secret));
+        assert_eq!(
+            config.full_url.as_deref(),
+            Some(format!("{BASE}{}", config.url_path).as_str())
+        );
+        assert!(
+            !format!("{config:?}").contains(&secret),
+            "Debug hides the secret"
+        );
+    }
+    let named = |list: powens_api::webhooks_auth::AuthProvidersList| {
+        list.authproviders
+            .into_iter()
+            .filter(|p| p.name.as_deref() == Some(name.as_str()))
+            .count()
+    };
+    assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
+
+    // Re-install: still one provider, with a fresh secret (Powens shows a secret only once).
+    let again = engine.install(BASE).await.unwrap();
+    assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
+    assert_ne!(again[0].metadata.get("secret"), Some(&secret));
+
+    // Uninstall: gone; a second uninstall is harmless.
+    engine.uninstall(again).await.unwrap();
+    assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 0);
+    engine.uninstall(Vec::new()).await.unwrap();
+    sandbox.shutdown().await;
+}

@@ -49,8 +49,21 @@ pub fn account_context(
     })
 }
 
-/// The internal account record of `account`.
+/// The internal account record of `account`; `raw` is the typed account re-serialised (use
+/// [`map_account_with_raw`] to keep the JSON exactly as received).
 pub fn map_account(account: &BankAccount, ctx: &MappingContext) -> Result<Account, SkipReason> {
+    let raw = serde_json::to_value(account)
+        .unwrap_or_else(|err| serde_json::Value::String(format!("unserialisable account: {err}")));
+    map_account_with_raw(account, raw, ctx)
+}
+
+/// The internal account record of `account` with `raw`, the account's JSON as received
+/// (its nested `transactions`, if any, are removed).
+pub fn map_account_with_raw(
+    account: &BankAccount,
+    raw: serde_json::Value,
+    ctx: &MappingContext,
+) -> Result<Account, SkipReason> {
     let account_ctx = account_context(account, ctx)?;
     let created_at = match (account.opening_date, &account.last_update) {
         (Some(date), _) => date_at_midnight_utc(date),
@@ -102,19 +115,18 @@ pub fn map_account(account: &BankAccount, ctx: &MappingContext) -> Result<Accoun
         psu_id: account_ctx.psu_id,
         open_banking_connection_id: account_ctx.connection_id,
         metadata,
-        raw: raw_account(account),
+        raw: without_transactions(raw),
     })
 }
 
 /// The account's JSON without nested `transactions` (webhook bodies carry them).
-fn raw_account(account: &BankAccount) -> serde_json::Value {
-    match serde_json::to_value(account) {
-        Ok(serde_json::Value::Object(mut object)) => {
+fn without_transactions(raw: serde_json::Value) -> serde_json::Value {
+    match raw {
+        serde_json::Value::Object(mut object) => {
             object.remove("transactions");
             serde_json::Value::Object(object)
         }
-        Ok(other) => other,
-        Err(err) => serde_json::Value::String(format!("unserialisable account: {err}")),
+        other => other,
     }
 }
 

@@ -14,7 +14,8 @@
 //! whose reference is among the known provisional payments) is replaced by a posted row N of
 //! the batch when: N is `SUCCEEDED`; N's reference is new (neither a known provisional nor a
 //! deleted row); N is on the same account; N's signed value (type and amount) equals P's;
-//! and N's date is within `[P.date − 1 day, P.date + window]` (window
+//! and N's date (the UTC date of its `created_at`: `date`, or `datetime` when sent) is within
+//! `[P.date − 1 day, P.date + window]` (window
 //! [`MaturationRule::window_days`], 10 days by default; the day before absorbs a booking date
 //! set to the card date). Matching is one-to-one: provisionals are taken in order of pending
 //! date, then lowest id; each takes the eligible posted row with the earliest date, then the

@@ -122,3 +122,16 @@ fn available_balance_is_coming_balance_else_balance_plus_coming() {
         None
     );
 }
+
+#[test]
+fn account_raw_can_be_the_json_as_received_minus_transactions() {
+    let raw = json!({"id": 17, "balance": 7481.01, "bookmarked": 0, "transactions": [],
+        "currency": {"id": "EUR", "precision": 2}});
+    let typed: powens_api::accounts::BankAccount =
+        serde_json::from_slice(&serde_json::to_vec(&raw).unwrap()).unwrap();
+    let record = account::map_account_with_raw(&typed, raw, &ctx()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&record.raw).unwrap(),
+        r#"{"balance":7481.01,"bookmarked":0,"currency":{"id":"EUR","precision":2},"id":17}"#
+    );
+}

@@ -5,7 +5,8 @@
 //! `powens sync --config … --psu-tokens-file …` at it over loopback, and measures the syncing
 //! process: wall time and peak resident memory (`/usr/bin/time -v` when present, else
 //! `VmHWM` polled from `/proc/<pid>/status`). Then the same with 250 transactions per account
-//! (100,000), to show that memory does not grow with history.
+//! (100,000), to show that memory does not grow with history; and, as context on stderr,
+//! 100,000 as 20 PSUs × 2 × 2,500 (the same full pages as the 1M run).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -256,6 +257,16 @@ pub fn sync(root: &Path) -> Result<(), String> {
     eprintln!(
         "100k run: {} payments in {:.2} s, peak RSS {} KiB",
         small.payments, small.seconds, small.peak_rss_kib
+    );
+    // Context: 100k with the same per-account history (full 1,000-row pages) and ten times
+    // fewer PSUs, which separates page fill from history.
+    let fewer = measure(root, 2_500, 20)?;
+    eprintln!(
+        "100k as 20 PSUs x 2 x 2,500: {} payments in {:.2} s, peak RSS {} KiB (1M/this = {:.2})",
+        fewer.payments,
+        fewer.seconds,
+        fewer.peak_rss_kib,
+        large.peak_rss_kib as f64 / (fewer.peak_rss_kib.max(1) as f64)
     );
     let tx_per_s = large.payments as f64 / large.seconds.max(1e-9);
     let peak_mib = large.peak_rss_kib as f64 / 1024.0;

@@ -401,6 +401,34 @@ fn headers_are_case_insensitive_and_keep_every_value() {
 }
 
 #[test]
+fn webhook_debug_output_hides_credential_headers() {
+    // Powens' default webhook authentication sends the user's permanent token.
+    let envelope = WebhookEnvelope {
+        headers: [
+            ("Authorization", "Bearer user-token-very-secret"),
+            ("Cookie", "session=cookie-very-secret"),
+            ("Proxy-Authorization", "Basic proxy-very-secret"),
+            ("BI-Signature", "c2ln"),
+        ]
+        .into_iter()
+        .collect(),
+        ..WebhookEnvelope::default()
+    };
+    let debug = format!("{envelope:?}");
+    for secret in ["user-token", "cookie-very", "proxy-very"] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    assert!(
+        debug.contains(r#""authorization": "[REDACTED]""#),
+        "{debug}"
+    );
+    assert!(debug.contains(r#""bi-signature": ["c2ln"]"#), "{debug}");
+    // The wire form is the data the connector needs: it keeps every value.
+    let json = serde_json::to_string(&envelope.headers).unwrap();
+    assert!(json.contains("Bearer user-token-very-secret"), "{json}");
+}
+
+#[test]
 fn webhook_envelope_keeps_the_raw_body_byte_for_byte() {
     let body = br#"{"user":{"id":31}, "value": 1.10}"#.to_vec();
     let envelope = WebhookEnvelope {

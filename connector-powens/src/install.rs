@@ -4,7 +4,7 @@
 //! the configuration token) named by [`auth_provider_name`], and returns the
 //! [`WebhookConfig`]s of [`crate::webhooks::routes::webhook_configs`]: per registered event,
 //! its name, its URL path under the webhook base URL, the full URL, and the signing secret in
-//! metadata (`secret`). [`AuthProviderSubscriber`] plugs this into
+//! metadata (`secret`). A private `WebhookSubscriber` plugs this into
 //! [`crate::webhooks::PowensWebhooks`].
 //!
 //! Re-install: the providers are listed and matched by name. Powens shows a provider's secret

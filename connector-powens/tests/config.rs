@@ -284,3 +284,11 @@ fn durations_read_like_go_durations() {
     assert!(parse_duration("1x", false).is_err());
     assert!(parse_duration("", false).is_err());
 }
+
+#[test]
+fn the_connector_debug_never_shows_the_secrets_either() {
+    let config = PowensConfig::from_value(valid()).unwrap();
+    let connector = connector_powens::PowensConnector::new(config).unwrap();
+    let debug = format!("{connector:?}");
+    assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
+}

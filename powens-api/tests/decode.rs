@@ -139,6 +139,39 @@ fn money_that_is_not_a_number_fails_with_the_json_path() {
 }
 
 #[test]
+fn money_refuses_to_round_too_many_digits_with_or_without_an_exponent() {
+    // 31 significant digits do not fit a Decimal: an error, never a silently rounded amount.
+    for value in [
+        "1.000000000000000000000000000001",
+        "1.000000000000000000000000000001e1",
+        "\"1.000000000000000000000000000001E1\"",
+        "1e29",
+        "1e-29",
+    ] {
+        let json = format!(
+            r#"{{"id":1,"id_account":2,"date":"2026-01-01","type":"card","coming":false,"value":{value}}}"#
+        );
+        let result = decode_json::<Transaction>(json.as_bytes());
+        assert!(
+            result.is_err(),
+            "{value} decoded as {:?}",
+            result.map(|t| t.value)
+        );
+    }
+}
+
+#[test]
+fn money_accepts_the_longest_exact_mantissa_with_an_exponent() {
+    let tx: Transaction = decode_json(
+        br#"{"id":1,"id_account":2,"date":"2026-01-01","type":"card","coming":false,
+             "value":1.234567890123456789012345678e2,"gross_value":"-5E+2"}"#,
+    )
+    .unwrap();
+    assert_eq!(tx.value, Some(dec("123.4567890123456789012345678")));
+    assert_eq!(tx.gross_value, Some(dec("-500")));
+}
+
+#[test]
 fn empty_string_money_is_none() {
     let tx: Transaction = decode_json(
         br#"{"id":1,"id_account":2,"date":"2026-01-01","type":"card","coming":false,"value":""}"#,

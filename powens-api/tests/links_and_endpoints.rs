@@ -1,7 +1,7 @@
 //! Endpoint roots (with and without `/2.0`) and `_links.next` resolution rules.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use powens_api::client::Endpoint;
+use powens_api::client::{Endpoint, PowensClientBuilder};
 use powens_api::error::NextLinkProblem;
 use powens_api::pagination::{LinkGuard, NextLink};
 use powens_api::Error;
@@ -56,6 +56,26 @@ fn endpoint_rejects_plain_http_off_loopback_queries_and_garbage() {
         );
     }
     assert!(Endpoint::parse("http://localhost:9000").is_ok());
+}
+
+#[test]
+fn endpoint_errors_never_repeat_embedded_credentials() {
+    for bad in [
+        "https://user:hunter2@acme.biapi.pro/2.0",
+        "https://user:hunter2@acme.biapi.pro/2.0?x=1",
+        "https://user:hunter2@acme.biapi.pro/2.0#top",
+        "https://user:hunter2@acme.biapi.pro:99999/2.0",
+        "http://user:hunter2@acme.biapi.pro/2.0",
+    ] {
+        let err = Endpoint::parse(bad).unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{bad}: {err:?}");
+        assert!(!err.to_string().contains("hunter2"), "{bad}: {err}");
+        assert!(!format!("{err:?}").contains("hunter2"), "{bad}: {err:?}");
+    }
+    let builder = PowensClientBuilder::new("https://user:hunter2@acme.biapi.pro/2.0");
+    assert!(!format!("{builder:?}").contains("hunter2"), "{builder:?}");
+    let err = Endpoint::parse("https://acme.biapi.pro/2.0?x=1").unwrap_err();
+    assert!(err.to_string().contains("acme.biapi.pro/2.0?x=1"), "{err}");
 }
 
 fn resolve(href: &str) -> Result<String, Error> {

@@ -125,7 +125,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// The clock's start (naive Paris wall-clock time).
+    /// The clock's start (naive Paris wall-clock time), brought into 1970-01-02 00:00:00 ..=
+    /// 9999-12-30 00:00:00 (the years an HTTP `Date` header can carry).
     pub fn start_time(mut self, at: NaiveDateTime) -> Self {
         self.start = at;
         self

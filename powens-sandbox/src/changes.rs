@@ -91,7 +91,12 @@ impl Store {
                 user.touch();
             }
             Change::AdvanceClock { seconds } => {
-                self.clock.advance(chrono::TimeDelta::seconds(*seconds));
+                let by = chrono::TimeDelta::try_seconds(*seconds).ok_or_else(|| {
+                    SandboxError::InvalidChange(format!("seconds {seconds} is out of range"))
+                })?;
+                self.clock
+                    .try_advance(by)
+                    .map_err(SandboxError::InvalidChange)?;
             }
         }
         Ok(out)

@@ -171,12 +171,15 @@ impl SandboxControl {
         self.shared.store().now()
     }
 
-    /// Moves the clock forward (or backward with a negative delta).
+    /// Moves the clock forward (or backward with a negative delta). The clock stays between
+    /// 1970-01-02 00:00:00 and 9999-12-30 00:00:00 (the years an HTTP `Date` header can carry):
+    /// a move past either end stops at it.
     pub fn advance(&self, by: TimeDelta) {
         self.shared.store().clock.advance(by);
     }
 
-    /// Sets the clock.
+    /// Sets the clock (brought into 1970-01-02 00:00:00 ..= 9999-12-30 00:00:00, see
+    /// [`advance`](Self::advance)).
     pub fn set_now(&self, at: NaiveDateTime) {
         self.shared.store().clock.set(at);
     }

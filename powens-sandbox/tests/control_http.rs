@@ -37,6 +37,50 @@ async fn the_clock_is_read_advanced_and_set_over_http() {
 }
 
 #[tokio::test]
+async fn a_clock_move_out_of_the_http_date_years_is_a_400_and_the_server_keeps_answering() {
+    let (s, _) = sandbox().await;
+    let base = s.base_url();
+    for (route, body) in [
+        ("clock/advance", json!({"seconds": i64::MAX})),
+        ("clock/advance", json!({"seconds": 400_000_000_000_i64})),
+        ("clock/advance", json!({"seconds": -2_000_000_000_i64})),
+        ("clock/set", json!({"now": "1960-01-01 00:00:00"})),
+        ("changes", json!({"advance_clock": {"seconds": i64::MIN}})),
+    ] {
+        let (status, answer) = post(format!("{base}/__sandbox/{route}"), body.clone()).await;
+        assert_eq!(status, 400, "{route} {body}: {answer}");
+        assert_eq!(answer["code"], "invalidValue", "{answer}");
+    }
+    let (status, now) = get(&format!("{base}/__sandbox/clock"), "").await;
+    assert_eq!(status, 200);
+    assert_eq!(now["now"], "2026-06-18 08:00:00");
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_date_names_the_last_http_date() {
+    let (s, user) = sandbox().await;
+    let base = s.base_url();
+    let r = client()
+        .post(format!("{base}/__sandbox/faults"))
+        .json(&json!({"route": "transactions", "nth": 1, "fault": {"rate_limited": {"retry_after": {"http_date": u64::MAX}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap());
+    let r = client()
+        .get(format!("{}/users/me/transactions?limit=1", s.api_url()))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(
+        r.headers()["retry-after"].to_str().unwrap(),
+        "Fri, 31 Dec 9999 23:59:59 GMT"
+    );
+}
+
+#[tokio::test]
 async fn changes_schedules_and_truth_work_over_http() {
     let (s, _) = sandbox().await;
     let base = s.base_url();

@@ -25,15 +25,29 @@ use futures::future::BoxFuture;
 use powens_api::time::{Clock, ManualClock};
 use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize, WebhookEvent};
 use serde_json::json;
+use tokio::sync::{Notify, Semaphore};
 
-/// Every record the engine delivered, in order.
+/// Every record the engine delivered, in order. When a gate is set, each batch waits for
+/// the gate to close (after signalling `entered`), so a test can hold a delivery in flight.
 #[derive(Default)]
-struct MemorySink(Mutex<Vec<Record>>);
+struct MemorySink {
+    records: Mutex<Vec<Record>>,
+    gate: Mutex<Option<Arc<Semaphore>>>,
+    entered: Notify,
+}
 
 impl Sink for MemorySink {
     fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
-        self.0.lock().unwrap().extend_from_slice(batch);
-        Box::pin(async { Ok(()) })
+        let gate = self.gate.lock().unwrap().clone();
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                self.entered.notify_one();
+                // Closed = open gate: `acquire` then fails at once.
+                let _ = gate.acquire().await;
+            }
+            self.records.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        })
     }
 }
 
@@ -191,7 +205,7 @@ async fn harness(lose_first_acks: usize, keys: Arc<dyn StateStore>) -> Harness {
 }
 
 fn records(h: &Harness) -> Vec<Record> {
-    h.sink.0.lock().unwrap().clone()
+    h.sink.records.lock().unwrap().clone()
 }
 
 #[tokio::test]
@@ -434,4 +448,45 @@ async fn replay_of_the_same_id_webhook_data_has_no_duplicate_effect() {
         .unwrap();
     assert_eq!(outcome.idempotency_keys[0], format!("{key}-0"));
     assert_eq!(records(&h).len(), 2 * once);
+}
+
+#[tokio::test]
+async fn replay_arriving_while_the_first_delivery_is_in_flight_is_refused_with_409() {
+    let h = harness(0, Arc::new(MemoryStateStore::new())).await;
+    h.sandbox.control().create_user(1);
+    h.sandbox.control().wait_for_webhooks().await;
+    let webhook = h.received.lock().unwrap()[0].envelope.clone();
+    let config = h
+        .configs
+        .iter()
+        .find(|c| c.name == "CONNECTION_SYNCED")
+        .unwrap()
+        .clone();
+    // A fresh key store, so this delivery is new to the inbox.
+    let inbox = Arc::new(WebhookInbox::new(
+        h.engine.clone(),
+        Arc::new(PowensWebhooks::new(WebhookOptions::default())),
+        ProcessedWebhooks::new(Arc::new(MemoryStateStore::new())),
+        Arc::new(ManualClock::new(Utc::now())),
+    ));
+    let gate = Arc::new(Semaphore::new(0));
+    *h.sink.gate.lock().unwrap() = Some(gate.clone());
+
+    let first = tokio::spawn({
+        let (inbox, config, webhook) = (inbox.clone(), config.clone(), webhook.clone());
+        async move { inbox.receive(&config, webhook).await }
+    });
+    h.sink.entered.notified().await; // the first delivery is inside the engine
+    let err = inbox.receive(&config, webhook.clone()).await.unwrap_err();
+    assert_eq!(err.http_status(), 409, "{err}");
+
+    gate.close();
+    assert!(matches!(
+        first.await.unwrap().unwrap(),
+        InboxOutcome::Processed { .. }
+    ));
+    assert!(matches!(
+        inbox.receive(&config, webhook).await.unwrap(),
+        InboxOutcome::Duplicate { .. }
+    ));
 }

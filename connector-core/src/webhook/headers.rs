@@ -1,15 +1,42 @@
 //! A case-insensitive multi-map of HTTP header values.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 /// Header values by name, names compared case-insensitively (stored lower-cased), each name
 /// keeping every value in arrival order. Serialised as `{"name": ["v1", …]}` with sorted
 /// names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` prints `[REDACTED]` for the values of credential headers (`authorization`,
+/// `proxy-authorization`, `cookie`, `set-cookie`): Powens' default webhook authentication
+/// sends the user's permanent token in `Authorization`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "BTreeMap<String, Vec<String>>")]
 pub struct Headers(BTreeMap<String, Vec<String>>);
+
+/// Lower-cased names of the headers whose values `Debug` hides.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, values) in &self.0 {
+            if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                map.entry(name, &"[REDACTED]");
+            } else {
+                map.entry(name, values);
+            }
+        }
+        map.finish()
+    }
+}
 
 /// A header that must appear exactly once did not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,19 +7,20 @@
 //! ([`ExternalAccountsState`]). Each identified counterparty becomes an external account
 //! (`powens-model`'s reference rule); within one run a counterparty is emitted once (a
 //! bounded set of the references already emitted, cleared past
-//! [`MAX_REMEMBERED_COUNTERPARTIES`]; re-emitting one is harmless).
+//! [`MAX_REMEMBERED_COUNTERPARTIES`]; re-emitting one is harmless). Pages are read from
+//! their raw bytes by [`super::page::read_page`]: a malformed row is logged and skipped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use connector_core::contract::{ExternalAccountsFetcher, FetchPage, FetchRequest, PageStream};
 use connector_core::model::Account;
 use futures::StreamExt;
 use powens_api::accounts::AccountsQuery;
-use powens_model::payment::{map_transaction, TransactionOutcome};
-use powens_model::{account, time::zoned_field};
+use powens_model::{account, AccountBook};
 use serde::{Deserialize, Serialize};
 
+use super::page::read_page;
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
 use crate::connector::PowensConnector;
@@ -51,11 +52,11 @@ impl ExternalAccountsFetcher for PowensConnector {
                 .list_accounts(&token, &AccountsQuery::new().all(true))
                 .await
                 .map_err(to_connector_error)?;
-            let mut book = BTreeMap::new();
+            let mut book = AccountBook::new();
             for bank_account in &accounts.accounts {
                 state.watermark.observe(account_last_update(bank_account, &shared));
                 if let Ok(account_ctx) = account::account_context(bank_account, &ctx) {
-                    book.insert(bank_account.id, account_ctx);
+                    book.insert(account_ctx);
                 }
             }
             drop(accounts);
@@ -65,41 +66,23 @@ impl ExternalAccountsFetcher for PowensConnector {
             let mut emitted: HashSet<String> = HashSet::new();
             loop {
                 let query = state.watermark.query(limit, zone);
-                let page = shared
+                let body = shared
                     .client
-                    .list_transactions(&token, &query)
+                    .list_transactions_raw(&token, &query)
                     .await
                     .map_err(to_connector_error)?;
-                let rows = page.transactions.len();
-                let last_page = match page.links {
-                    Some(_) => page.next_href().is_none(),
-                    None => rows < usize::try_from(limit).unwrap_or(usize::MAX),
-                };
+                let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
+                let last_page = page.last_page;
                 let mut externals = Vec::new();
-                for tx in &page.transactions {
-                    state
-                        .watermark
-                        .observe(tx.last_update.as_ref().map(|at| zoned_field(at, zone)));
-                    if tx.counterparty.is_none() {
-                        continue;
+                for external in page.mapped.external_accounts {
+                    if emitted.len() >= MAX_REMEMBERED_COUNTERPARTIES {
+                        emitted.clear();
                     }
-                    let Some(account_ctx) = book.get(&tx.id_account) else {
-                        continue;
-                    };
-                    if let Ok(TransactionOutcome::Payment {
-                        external_account: Some(external),
-                        ..
-                    }) = map_transaction(tx, account_ctx, &ctx)
-                    {
-                        if emitted.len() >= MAX_REMEMBERED_COUNTERPARTIES {
-                            emitted.clear();
-                        }
-                        if emitted.insert(external.reference.clone()) {
-                            externals.push(*external);
-                        }
+                    if emitted.insert(external.reference.clone()) {
+                        externals.push(external);
                     }
                 }
-                drop(page);
+                drop(body);
                 state.watermark.advance(limit, last_page);
                 yield FetchPage::new(externals, &state, !last_page)?;
                 if last_page {

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod external;
+mod page;
 pub mod payments;
 pub mod watermark;
 

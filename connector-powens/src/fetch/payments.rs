@@ -6,8 +6,9 @@
 //! a restart resumes at the committed offset. The last page of a scan is the one without a
 //! `_links.next` (or, when the server sends no `_links`, a short page).
 //!
-//! Each row is mapped by `powens-model` (`coming` → `PENDING`/`SUCCEEDED`; deleted rows →
-//! tombstones), and each page goes through `powens_model::maturation::mature`:
+//! Each page is fetched as raw bytes and read in one pass by `powens-model`
+//! ([`super::page::read_page`]: `coming` → `PENDING`/`SUCCEEDED`; deleted rows → tombstones;
+//! a malformed row is logged and skipped, never failing the page), and each page goes through `powens_model::maturation::mature`:
 //!
 //! * a pending row that posts under the same id is simply emitted again as `SUCCEEDED`;
 //! * a pending row that is deleted and replaced by a new posted row (same account and value,
@@ -35,11 +36,14 @@ use connector_core::contract::{
 use connector_core::model::Record;
 use connector_core::money::Amount;
 use futures::StreamExt;
+use powens_model::account;
 use powens_model::maturation::{mature, Retirement};
-use powens_model::payment::{map_transaction, Tombstone, TransactionOutcome};
-use powens_model::{account, time::zoned_field};
+use powens_model::page::PaymentRow;
+use powens_model::payment::Tombstone;
+use powens_model::AccountBook;
 use serde::{Deserialize, Serialize};
 
+use super::page::read_page;
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
 use crate::connector::PowensConnector;
@@ -167,42 +171,33 @@ impl PaymentsFetcher for PowensConnector {
                 yield FetchPage::new(Vec::new(), &state, false)?;
                 return;
             };
+            let book = AccountBook::single(account_ctx);
             let zone = shared.config.time_zone;
             let limit = shared.config.page_size;
             state.watermark.observe(account_last_update(&bank_account, &shared));
             state.watermark.begin(shared.watermark_margin);
             loop {
                 let query = state.watermark.query(limit, zone);
-                let page = shared
+                let body = shared
                     .client
-                    .list_account_transactions(&token, bank_account.id, &query)
+                    .list_account_transactions_raw(&token, bank_account.id, &query)
                     .await
                     .map_err(to_connector_error)?;
-                let rows = page.transactions.len();
-                let last_page = match page.links {
-                    Some(_) => page.next_href().is_none(),
-                    None => rows < usize::try_from(limit).unwrap_or(usize::MAX),
-                };
                 let full_scan = state.watermark.is_full_scan();
-                let mut payments = Vec::with_capacity(rows);
-                let mut tombstones = Vec::new();
-                for tx in &page.transactions {
-                    state
-                        .watermark
-                        .observe(tx.last_update.as_ref().map(|at| zoned_field(at, zone)));
-                    match map_transaction(tx, &account_ctx, &ctx) {
-                        Ok(TransactionOutcome::Payment { payment, .. }) => payments.push(*payment),
-                        Ok(TransactionOutcome::Deleted(tombstone)) => {
-                            if !full_scan {
-                                tombstones.push(tombstone);
-                            }
-                        }
-                        Err(reason) => {
-                            tracing::warn!(transaction = tx.id, %reason, "transaction skipped");
-                        }
-                    }
-                }
-                drop(page);
+                let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
+                let last_page = page.last_page;
+                let tombstones = if full_scan {
+                    Vec::new()
+                } else {
+                    page.mapped.tombstones
+                };
+                let payments: Vec<_> = page
+                    .mapped
+                    .payments
+                    .into_iter()
+                    .map(PaymentRow::into_payment)
+                    .collect();
+                drop(body);
                 let (changes, waiting) = retire(
                     payments,
                     tombstones,

@@ -8,14 +8,20 @@
 //!    nothing delivered;
 //! 3. else runs [`Engine::handle_webhook`] (verify, trim, translate, deliver to the sink);
 //! 4. records the key only **after** the engine succeeded, so a failure is redelivered and
-//!    processed again (at least once). Two concurrent deliveries of one key may both be
-//!    processed; records are idempotent, and the second recording is a compare-and-set
-//!    conflict, reported as already recorded.
+//!    processed again (at least once).
+//!
+//! A redelivery that arrives while the first delivery is still being processed (Powens timed
+//! out waiting for a large first sync) is refused with [`InboxError::InFlight`] (HTTP 409):
+//! Powens retries it later, when the key is recorded (→ duplicate) or free again (→ the first
+//! attempt failed and this one processes it). Across processes sharing one key store, two
+//! concurrent deliveries may both be processed; records are idempotent, and the second
+//! recording is a compare-and-set conflict, reported as already recorded.
 //!
 //! [`ProcessedWebhooks`] keeps one state per key in any connector-core [`StateStore`] (the
 //! file store survives restarts; several processes may share it thanks to compare-and-set).
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use connector_core::contract::WebhookHandler;
@@ -101,14 +107,21 @@ pub enum InboxError {
     /// The key store failed.
     #[error("webhook key store failed: {0}")]
     Keys(#[from] StateError),
+    /// The same delivery is being processed right now; retry later.
+    #[error("webhook {key} is already being processed; retry later")]
+    InFlight {
+        /// The delivery's idempotency key.
+        key: String,
+    },
 }
 
 impl InboxError {
     /// The HTTP status a receiver should answer: 401 for a failed verification, 400 for
-    /// another permanent error (malformed body, unknown event), 500 otherwise (Powens
-    /// redelivers on any non-2xx).
+    /// another permanent error (malformed body, unknown event), 409 for a delivery already in
+    /// flight, 500 otherwise (Powens redelivers on any non-2xx).
     pub fn http_status(&self) -> u16 {
         match self {
+            InboxError::InFlight { .. } => 409,
             InboxError::Engine(EngineError::Connector(ConnectorError::WebhookVerification {
                 ..
             })) => 401,
@@ -124,6 +137,22 @@ pub struct WebhookInbox {
     handler: Arc<dyn WebhookHandler>,
     processed: ProcessedWebhooks,
     clock: Arc<dyn Clock>,
+    in_flight: Mutex<BTreeSet<String>>,
+}
+
+/// Removes a key from the in-flight set when processing ends, however it ends.
+struct InFlightGuard<'a> {
+    keys: &'a Mutex<BTreeSet<String>>,
+    key: String,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
 }
 
 impl std::fmt::Debug for WebhookInbox {
@@ -147,6 +176,7 @@ impl WebhookInbox {
             handler,
             processed,
             clock,
+            in_flight: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -167,6 +197,18 @@ impl WebhookInbox {
                 key: String::new(),
                 outcome,
             });
+        };
+        let inserted = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone());
+        if !inserted {
+            return Err(InboxError::InFlight { key });
+        }
+        let _guard = InFlightGuard {
+            keys: &self.in_flight,
+            key: key.clone(),
         };
         if self.processed.contains(&key).await? {
             return Ok(InboxOutcome::Duplicate { key });
@@ -219,5 +261,7 @@ mod tests {
             source: None,
         }));
         assert_eq!(transient.http_status(), 500);
+        let in_flight = InboxError::InFlight { key: "k".into() };
+        assert_eq!(in_flight.http_status(), 409);
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::endpoint::Endpoint;
+use super::endpoint::{shown, Endpoint};
 use super::rate_limit::{RateLimit, RateLimiter};
 use super::{Inner, PowensClient, Timeouts, USER_AGENT};
 use crate::error::Error;
@@ -29,7 +29,7 @@ pub struct PowensClientBuilder {
 impl fmt::Debug for PowensClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PowensClientBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &format_args!("{}", shown(&self.endpoint)))
             .field("custom_http_client", &self.http.is_some())
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)

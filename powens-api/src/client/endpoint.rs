@@ -29,12 +29,14 @@ impl Endpoint {
         let config = |message: String| Error::Config { message };
         let url = Url::parse(endpoint.trim()).map_err(|err| {
             config(format!(
-                "endpoint {endpoint:?} is not an absolute URL ({err}); expected e.g. https://acme.biapi.pro/2.0"
+                "endpoint {} is not an absolute URL ({err}); expected e.g. https://acme.biapi.pro/2.0",
+                shown(endpoint)
             ))
         })?;
         if url.query().is_some() || url.fragment().is_some() {
             return Err(config(format!(
-                "endpoint {endpoint:?} must not carry a query string or fragment"
+                "endpoint {} must not carry a query string or fragment",
+                shown(endpoint)
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -47,7 +49,8 @@ impl Endpoint {
             "http" if is_loopback(&url) => {}
             "http" => {
                 return Err(config(format!(
-                    "endpoint {endpoint:?} uses plain http; only https is allowed except for loopback hosts"
+                    "endpoint {} uses plain http; only https is allowed except for loopback hosts",
+                    shown(endpoint)
                 )))
             }
             other => {
@@ -86,6 +89,16 @@ impl Endpoint {
     /// `{host_root}{relative}`.
     pub(crate) fn host(&self, relative: &str) -> Result<Url, Error> {
         join(&self.host_root, relative)
+    }
+}
+
+/// The endpoint text for an error message: quoted, or hidden when it may embed credentials
+/// (`user:password@host`), whatever else is wrong with it.
+pub(crate) fn shown(endpoint: &str) -> String {
+    if endpoint.contains('@') {
+        "(hidden: it embeds user:password@ credentials)".to_owned()
+    } else {
+        format!("{endpoint:?}")
     }
 }
 

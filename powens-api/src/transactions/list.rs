@@ -1,6 +1,7 @@
 //! The transaction list endpoints and their query (`limit`, `offset`, `all`, `last_update`,
 //! `min_date`/`max_date`, `filter`, `expand`), and fetching a page by a resolved next link.
 
+use bytes::Bytes;
 use chrono::NaiveDate;
 use http::Method;
 use secrecy::SecretString;
@@ -185,9 +186,24 @@ impl PowensClient {
         user_token: &SecretString,
         query: &TransactionsQuery,
     ) -> Result<TransactionsPage, Error> {
-        let url = query.to_url(self.endpoint().api("users/me/transactions")?)?;
-        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+        self.send_json(self.transactions_request(user_token, query)?)
             .await
+    }
+
+    /// `GET /users/me/transactions` like [`PowensClient::list_transactions`], but returns the
+    /// page's raw JSON body instead of decoding it.
+    ///
+    /// For callers with their own row-tolerant decoder (one malformed row skipped rather than
+    /// the whole page failing, no intermediate typed rows). The request, query validation,
+    /// retries, rate limit and error mapping are exactly those of the typed call; only a
+    /// successful (2xx) body is returned, unparsed.
+    pub async fn list_transactions_raw(
+        &self,
+        user_token: &SecretString,
+        query: &TransactionsQuery,
+    ) -> Result<Bytes, Error> {
+        let request = self.transactions_request(user_token, query)?;
+        Ok(self.send(request).await?.body)
     }
 
     /// `GET /users/me/accounts/{account_id}/transactions`: one page of one account's
@@ -198,10 +214,21 @@ impl PowensClient {
         account_id: i64,
         query: &TransactionsQuery,
     ) -> Result<TransactionsPage, Error> {
-        let path = format!("users/me/accounts/{account_id}/transactions");
-        let url = query.to_url(self.endpoint().api(&path)?)?;
-        self.send_json(ApiRequest::new(Method::GET, url, Some(user_token)))
+        self.send_json(self.account_transactions_request(user_token, account_id, query)?)
             .await
+    }
+
+    /// `GET /users/me/accounts/{account_id}/transactions` like
+    /// [`PowensClient::list_account_transactions`], but returns the page's raw JSON body (see
+    /// [`PowensClient::list_transactions_raw`] for why).
+    pub async fn list_account_transactions_raw(
+        &self,
+        user_token: &SecretString,
+        account_id: i64,
+        query: &TransactionsQuery,
+    ) -> Result<Bytes, Error> {
+        let request = self.account_transactions_request(user_token, account_id, query)?;
+        Ok(self.send(request).await?.body)
     }
 
     /// Fetches the page a resolved `_links.next` points at (see
@@ -211,12 +238,41 @@ impl PowensClient {
         user_token: &SecretString,
         next: &NextLink,
     ) -> Result<TransactionsPage, Error> {
-        self.send_json(ApiRequest::new(
-            Method::GET,
-            next.url().clone(),
-            Some(user_token),
-        ))
-        .await
+        self.send_json(next_page_request(user_token, next)).await
+    }
+
+    /// Fetches the page a resolved `_links.next` points at like
+    /// [`PowensClient::transactions_page`], but returns its raw JSON body (see
+    /// [`PowensClient::list_transactions_raw`] for why).
+    pub async fn transactions_page_raw(
+        &self,
+        user_token: &SecretString,
+        next: &NextLink,
+    ) -> Result<Bytes, Error> {
+        Ok(self.send(next_page_request(user_token, next)).await?.body)
+    }
+
+    /// The request of `GET /users/me/transactions` (typed and raw variants).
+    fn transactions_request<'a>(
+        &self,
+        user_token: &'a SecretString,
+        query: &TransactionsQuery,
+    ) -> Result<ApiRequest<'a>, Error> {
+        let url = query.to_url(self.endpoint().api("users/me/transactions")?)?;
+        Ok(ApiRequest::new(Method::GET, url, Some(user_token)))
+    }
+
+    /// The request of `GET /users/me/accounts/{account_id}/transactions` (typed and raw
+    /// variants).
+    fn account_transactions_request<'a>(
+        &self,
+        user_token: &'a SecretString,
+        account_id: i64,
+        query: &TransactionsQuery,
+    ) -> Result<ApiRequest<'a>, Error> {
+        let path = format!("users/me/accounts/{account_id}/transactions");
+        let url = query.to_url(self.endpoint().api(&path)?)?;
+        Ok(ApiRequest::new(Method::GET, url, Some(user_token)))
     }
 
     /// Resolves a page's `_links.next.href` against this client's endpoint; fails for a
@@ -224,4 +280,9 @@ impl PowensClient {
     pub fn resolve_next(&self, href: &str) -> Result<NextLink, Error> {
         NextLink::resolve(self.endpoint(), href)
     }
+}
+
+/// The request of a resolved next-page link (typed and raw variants).
+fn next_page_request<'a>(user_token: &'a SecretString, next: &NextLink) -> ApiRequest<'a> {
+    ApiRequest::new(Method::GET, next.url().clone(), Some(user_token))
 }

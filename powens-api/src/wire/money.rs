@@ -18,10 +18,15 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// tolerated). Fails rather than rounds when the value does not fit a `Decimal` exactly.
 pub fn parse_decimal(text: &str) -> Result<Decimal, rust_decimal::Error> {
     let text = text.trim();
-    if text.bytes().any(|b| b == b'e' || b == b'E') {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str_exact(text)
+    match text.find(['e', 'E']) {
+        Some(at) => {
+            // `from_scientific` reads the mantissa with the *rounding* `from_str`: check first
+            // that the mantissa is exact (at most 28 significant digits).
+            let (mantissa, _) = text.split_at(at);
+            Decimal::from_str_exact(mantissa)?;
+            Decimal::from_scientific(text)
+        }
+        None => Decimal::from_str_exact(text),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The hot path: a page of transactions decoded straight from the response bytes with a lean,
-//! borrowing, single-pass reader ([`crate::scan`]), mapped row by row, each row's JSON kept
+//! borrowing, single-pass reader (the private `scan` module), mapped row by row, each row's JSON kept
 //! as received.
 //!
 //! The reader walks the page once, reads only the ~16 fields the mapping needs (strings

@@ -53,10 +53,11 @@ struct Advance {
     seconds: i64,
 }
 
-async fn advance(State(s): State<AppState>, Json(a): Json<Advance>) -> Response {
-    let c = control(&s);
-    c.advance(chrono::TimeDelta::seconds(a.seconds));
-    now_body(&c)
+async fn advance(State(s): State<AppState>, Json(a): Json<Advance>) -> Result<Response, ApiError> {
+    let by = chrono::TimeDelta::try_seconds(a.seconds)
+        .ok_or_else(|| ApiError::invalid(format!("seconds {} is out of range", a.seconds)))?;
+    s.store().clock.try_advance(by).map_err(ApiError::invalid)?;
+    Ok(now_body(&control(&s)))
 }
 
 #[derive(Deserialize)]
@@ -70,9 +71,8 @@ async fn set_clock(
 ) -> Result<Response, ApiError> {
     let at = parse_naive_datetime(&b.now)
         .ok_or_else(|| ApiError::invalid("now must be YYYY-MM-DD HH:MM:SS"))?;
-    let c = control(&s);
-    c.set_now(at);
-    Ok(now_body(&c))
+    s.store().clock.try_set(at).map_err(ApiError::invalid)?;
+    Ok(now_body(&control(&s)))
 }
 
 #[derive(Deserialize)]

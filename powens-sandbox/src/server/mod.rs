@@ -21,7 +21,7 @@ use axum::Router;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::clock::paris_to_utc;
+use crate::clock::{http_date, paris_to_utc};
 use crate::control::Shared;
 use crate::faults::{
     classify, gateway_html, ConnectionKiller, Fault, KillableListener, RetryAfter,
@@ -129,8 +129,13 @@ async fn fault_and_date(State(shared): State<AppState>, req: Request, next: Next
             let value = match retry_after {
                 RetryAfter::Seconds(s) => s.to_string(),
                 RetryAfter::HttpDate(s) => {
-                    let at = now + chrono::TimeDelta::seconds(i64::try_from(s).unwrap_or(0));
-                    httpdate::fmt_http_date(std::time::SystemTime::from(at))
+                    // Checked: a huge delay names the last HTTP date instead of panicking.
+                    let at = i64::try_from(s)
+                        .ok()
+                        .and_then(chrono::TimeDelta::try_seconds)
+                        .and_then(|delay| now.checked_add_signed(delay))
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+                    http_date(at)
                 }
             };
             let mut r = ApiError::new(
@@ -173,7 +178,7 @@ async fn fault_and_date(State(shared): State<AppState>, req: Request, next: Next
             Response::from_parts(parts, Body::from(cut))
         }
     };
-    let date = httpdate::fmt_http_date(std::time::SystemTime::from(now));
+    let date = http_date(now);
     if let Ok(v) = HeaderValue::from_str(&date) {
         response.headers_mut().insert(header::DATE, v);
     }

@@ -135,6 +135,45 @@ fn next_link_to_another_host_scheme_or_port_is_refused() {
 }
 
 #[test]
+fn next_link_disguised_foreign_hosts_are_refused() {
+    for href in [
+        "https://acme.biapi.pro@evil.example/2.0/users/me/transactions",
+        "https://acme.biapi.pro:443@evil.example/2.0/users/me/transactions",
+        "\\\\evil.example/2.0/users/me/transactions",
+        "/\\evil.example/2.0/users/me/transactions",
+        "https:\\\\evil.example/2.0/users/me/transactions",
+        "https:evil.example/2.0/users/me/transactions",
+        "HTTPS://EVIL.EXAMPLE/2.0/users/me/transactions",
+    ] {
+        match resolve(href) {
+            Err(Error::NextLink { .. }) => {}
+            // A form the URL parser reads as a path stays on the configured host.
+            Ok(url) => assert!(
+                url.starts_with("https://acme.biapi.pro/"),
+                "{href} -> {url}"
+            ),
+            Err(other) => panic!("{href}: {other:?}"),
+        }
+    }
+    for href in [
+        "https://acme.biapi.pro@evil.example/2.0/users/me/transactions",
+        "HTTPS://EVIL.EXAMPLE/2.0/users/me/transactions",
+        "\\\\evil.example/2.0/users/me/transactions",
+    ] {
+        assert!(
+            matches!(
+                resolve(href),
+                Err(Error::NextLink {
+                    problem: NextLinkProblem::ForeignHost { .. },
+                    ..
+                })
+            ),
+            "{href}"
+        );
+    }
+}
+
+#[test]
 fn empty_next_link_is_malformed() {
     assert!(matches!(
         resolve("   "),

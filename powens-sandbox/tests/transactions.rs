@@ -24,6 +24,44 @@ async fn limit_is_required() {
 }
 
 #[tokio::test]
+async fn malformed_or_overflowing_query_values_are_400_invalid_value() {
+    let (s, u) = sandbox().await;
+    for bad in [
+        "limit=99999999999999999999999",
+        "limit=5&offset=-1",
+        "limit=5&offset=99999999999999999999999",
+        "limit=5&last_update=2026-13-01%2000:00:00",
+        "limit=5&last_update=2026-06-18%2025:00:00",
+        "limit=5&min_date=2026-02-30",
+        "limit=5&max_date=26-01",
+        "limit=5&filter=value_date",
+        "limit=5&deleted=maybe",
+    ] {
+        let (status, err) = get(&tx_url(&s.api_url(), bad), &u.token).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert_eq!(err["code"], "invalidValue", "{bad}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn an_offset_at_or_beyond_the_end_gives_an_empty_page_without_next() {
+    let (s, u) = sandbox().await;
+    let (_, first) = get(&tx_url(&s.api_url(), "limit=1"), &u.token).await;
+    let total = first["total"].as_u64().unwrap();
+    for offset in [total, total + 1, u64::MAX] {
+        let (status, page) = get(
+            &tx_url(&s.api_url(), &format!("limit=1000&offset={offset}")),
+            &u.token,
+        )
+        .await;
+        assert_eq!(status, 200, "offset={offset}: {page}");
+        assert_eq!(page["transactions"].as_array().unwrap().len(), 0);
+        assert_eq!(page["total"], total);
+        assert!(page["_links"]["next"].is_null(), "{page}");
+    }
+}
+
+#[tokio::test]
 async fn limit_outside_1_to_1000_is_an_invalid_value() {
     let (s, u) = sandbox().await;
     for bad in ["0", "1001", "-1", "ten"] {

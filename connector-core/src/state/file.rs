@@ -50,6 +50,14 @@ struct StoredState {
     value: serde_json::Value,
 }
 
+/// Parses a state file's bytes; a file that is not a stored state is [`StateError::Corrupt`].
+fn decode(path: &Path, bytes: &[u8]) -> Result<StoredState, StateError> {
+    serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_path_buf(),
@@ -145,11 +153,7 @@ impl Inner {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error(&path)(e)),
         };
-        let stored: StoredState =
-            serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let stored = decode(&path, &bytes)?;
         if &stored.key != key {
             return Err(StateError::Corrupt {
                 path,
@@ -179,11 +183,7 @@ impl Inner {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(io_error(&path)(e)),
             };
-            let stored: StoredState =
-                serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+            let stored = decode(&path, &bytes)?;
             states.push((
                 stored.key,
                 Versioned {

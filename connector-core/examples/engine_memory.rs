@@ -2,7 +2,7 @@
 //! connector into a JSON-lines file, with a file state store, and prints throughput and
 //! peak memory (Linux `VmHWM`). Shows that memory does not grow with history.
 //!
-//! `cargo run -p connector-core --release --example sync_memory -- 1000000`
+//! `cargo run -p connector-core --release --example engine_memory -- 1000000`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

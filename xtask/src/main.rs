@@ -1,24 +1,60 @@
-//! `cargo xtask …`: workspace automation.
+//! `cargo xtask …`: workspace automation, as ordinary Rust.
+//!
+//! * `cargo xtask ci`: the CI gate (`.ci/run`: fmt, clippy, tests).
+//! * `cargo xtask bench mapping|sync`: the benchmarks (they print `bench name: value` lines).
+//! * `cargo xtask fixtures refresh [--check]`: re-records the Powens fixtures (live when
+//!   `POWENS_*` is set, else from the sandbox); `--check` fails when they are stale.
 
+mod bench;
+mod fixtures;
+mod scrub;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync] | fixtures refresh [--check]";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn ci(root: &Path) -> Result<(), String> {
+    let status = Command::new("bash")
+        .current_dir(root)
+        .arg(".ci/run")
+        .status()
+        .map_err(|e| format!("cannot run .ci/run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(".ci/run failed ({status})"))
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("ci") => {
-            let status = Command::new("bash").arg(".ci/run").status();
-            match status {
-                Ok(s) if s.success() => ExitCode::SUCCESS,
-                Ok(_) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("xtask: cannot run .ci/run: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = root();
+    let result = match args.as_slice() {
+        ["ci"] => ci(&root),
+        ["bench"] => bench::mapping(&root).and_then(|()| bench::sync(&root)),
+        ["bench", "mapping"] => bench::mapping(&root),
+        ["bench", "sync"] => bench::sync(&root),
+        ["fixtures", "refresh"] => fixtures::refresh(&root, false),
+        ["fixtures", "refresh", "--check"] => fixtures::refresh(&root, true),
         _ => {
-            eprintln!("usage: cargo xtask ci");
-            ExitCode::from(2)
+            eprintln!("xtask: {USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,195 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The Powens SDK's command-line tool: sync bank data, link users, verify and translate
+/// webhooks, map Powens JSON, run the sandbox.
+#[derive(Debug, Parser)]
+#[command(name = "powens", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One full sync (accounts, balances, payments, external accounts) into a JSON lines file.
+    ///
+    /// Without --config: starts the embedded sandbox, creates and links PSUs through its
+    /// Webview, syncs them, and checks the file against the sandbox's truth.
+    Sync(SyncArgs),
+    /// Prints a Webview link for a PSU (the embedded sandbox by default).
+    Link(LinkArgs),
+    /// Webhook tools.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Maps Powens JSON read on stdin to records, one JSON object per line.
+    #[command(subcommand)]
+    Map(MapCommand),
+    /// Runs the sandbox (a fake Powens server on 127.0.0.1) until Ctrl-C.
+    Sandbox(SandboxArgs),
+}
+
+/// `powens sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Where to write the records (JSON lines; replaced).
+    #[arg(long, default_value = "powens-sync.jsonl")]
+    pub out: PathBuf,
+    /// A Powens install payload (the spec's config.json): sync that domain instead of the
+    /// sandbox.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// With --config: the permanent token of a Powens user to sync (repeatable). The PSU id
+    /// is `psu-<n>` in the order given.
+    #[arg(long = "psu-token", value_name = "TOKEN")]
+    pub psu_tokens: Vec<String>,
+    /// With --config: a file of user tokens, one per line (`TOKEN` or `PSU_ID TOKEN`; `#`
+    /// starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub psu_tokens_file: Option<PathBuf>,
+    /// Keep the resumable sync state (and, with --config, the PSUs) in this directory
+    /// between runs.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Sandbox: PSUs to create and link.
+    #[arg(long, default_value_t = 2)]
+    pub psus: u32,
+    /// Sandbox: accounts per linked bank connection.
+    #[arg(long, default_value_t = 3)]
+    pub accounts: u32,
+    /// Sandbox: transactions per account.
+    #[arg(long, default_value_t = 200)]
+    pub transactions: u32,
+    /// Sandbox: the seed of the generated data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Items asked per page (default: the config's pageSize, else 1000 for the sandbox).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// PSUs synced at the same time.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Client-side rate limit in requests per second, 0 = none. Default: none for the
+    /// embedded sandbox, the client's default (10/s) with --config.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate_limit: Option<u32>,
+    /// No progress display and no summary table (the last line is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `powens link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The PSU's name (its id is derived from it).
+    #[arg(long)]
+    pub psu: String,
+    /// A Powens install payload: link against that domain instead of the sandbox.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// With --config: keep the created PSU (and its Powens token) here, for `powens sync
+    /// --config … --state DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Where Powens sends the user back (absolute; HTTPS unless loopback; no query).
+    #[arg(long, default_value = "http://127.0.0.1:8080/powens/callback")]
+    pub redirect_uri: String,
+    /// Sandbox: print the link and exit instead of serving it until Ctrl-C.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `powens webhook …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Checks a webhook's BI-Signature; the raw body is read on stdin. Prints `valid` (exit 0)
+    /// or `invalid: <reason>` (exit 1).
+    Verify(VerifyArgs),
+    /// Translates a webhook body read on stdin; prints the resulting records as JSON lines.
+    Translate(TranslateArgs),
+}
+
+/// `powens webhook verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The webhook secret (`secret_key` of the auth provider).
+    #[arg(long)]
+    pub secret: String,
+    /// The public path the webhook was registered under, e.g. `/user-created`.
+    #[arg(long)]
+    pub path: String,
+    /// The BI-Signature-Date header, as received.
+    #[arg(long)]
+    pub date: String,
+    /// The BI-Signature header, as received.
+    #[arg(long)]
+    pub signature: String,
+}
+
+/// `powens webhook translate`.
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// The Powens event name, e.g. `CONNECTION_SYNCED`.
+    #[arg(long)]
+    pub event: String,
+}
+
+/// `powens map …`.
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// An accounts list (`GET /users/me/accounts`) on stdin → account and balance records.
+    Accounts(MapAccountsArgs),
+    /// A transactions page on stdin → payment and external account records.
+    Transactions(MapTransactionsArgs),
+}
+
+/// `powens map accounts`.
+#[derive(Debug, Args)]
+pub struct MapAccountsArgs {
+    /// The PSU id to stamp on the records.
+    #[arg(long)]
+    pub psu: Option<String>,
+}
+
+/// `powens map transactions`.
+#[derive(Debug, Args)]
+pub struct MapTransactionsArgs {
+    /// The account's UMN asset, e.g. `EUR/2`.
+    #[arg(long)]
+    pub asset: String,
+    /// The account reference (the Powens account id); rows of other accounts are reported.
+    #[arg(long)]
+    pub account: String,
+    /// The PSU id to stamp on the records.
+    #[arg(long)]
+    pub psu: Option<String>,
+}
+
+/// `powens sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Users created at start (their tokens are printed).
+    #[arg(long, default_value_t = 1)]
+    pub users: u32,
+    /// Accounts per bank connection.
+    #[arg(long, default_value_t = 3)]
+    pub accounts: u32,
+    /// Transactions per account.
+    #[arg(long, default_value_t = 200)]
+    pub transactions: u32,
+    /// Also write an install payload (config.json) pointing at this sandbox, for
+    /// `powens sync --config`.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+}

@@ -1,0 +1,71 @@
+//! `powens sandbox`: the fake Powens server in the foreground.
+
+use std::path::Path;
+
+use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize};
+
+use crate::cli::SandboxArgs;
+use crate::error::{failure_of, CliError};
+use crate::output::print_line;
+
+/// The install payload (the spec's config.json) that points the connector at `sandbox`.
+pub fn install_payload(sandbox: &SandboxHandle, page_size: u32) -> serde_json::Value {
+    let credentials = sandbox.credentials();
+    serde_json::json!({
+        "clientID": credentials.client_id,
+        "clientSecret": credentials.client_secret,
+        "configurationToken": credentials.configuration_token,
+        "domain": credentials.domain,
+        "endpoint": sandbox.api_url(),
+        "maxConnectionsPerLink": 1,
+        "pageSize": page_size,
+        "pollingPeriod": "30m",
+    })
+}
+
+/// Writes `payload` as pretty JSON to `path`.
+pub fn write_payload(path: &Path, payload: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(payload)
+        .map_err(|e| CliError::failure(format!("cannot encode the config: {e}")))?;
+    std::fs::write(path, text + "\n")
+        .map_err(|e| failure_of(&format!("cannot write {}", path.display()), &e))
+}
+
+/// Runs until Ctrl-C.
+pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
+    let sandbox = Sandbox::builder()
+        .seed(args.seed)
+        .port(args.port)
+        .size(SandboxSize {
+            users: args.users,
+            connections_per_link: 1,
+            accounts_per_connection: args.accounts,
+            transactions_per_account: args.transactions,
+        })
+        .start()
+        .await
+        .map_err(|e| failure_of("cannot start the sandbox", &e))?;
+    let credentials = sandbox.credentials();
+    print_line(&format!("sandbox listening on {}", sandbox.base_url()))?;
+    print_line(&format!("api endpoint: {}", sandbox.api_url()))?;
+    print_line(&format!(
+        "client_id={} client_secret={} configuration_token={} domain={}",
+        credentials.client_id,
+        credentials.client_secret,
+        credentials.configuration_token,
+        credentials.domain
+    ))?;
+    for user in sandbox.users() {
+        print_line(&format!("user id={} token={}", user.id, user.token))?;
+    }
+    if let Some(path) = &args.write_config {
+        write_payload(path, &install_payload(&sandbox, 1000))?;
+        print_line(&format!("install payload written to {}", path.display()))?;
+    }
+    print_line("press Ctrl-C to stop")?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| failure_of("cannot wait for Ctrl-C", &e))?;
+    sandbox.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `powens webhook verify|translate`.
+
+use connector_core::model::Record;
+use connector_core::webhook::{WebhookEnvelope, WebhookResponse};
+use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
+use powens_api::webhooks::signature::{SignatureHeaders, SignatureVerifier};
+use secrecy::SecretString;
+
+use crate::cli::{TranslateArgs, VerifyArgs};
+use crate::commands::map::report_skipped;
+use crate::error::{failure_of, CliError};
+use crate::output::{print_line, read_stdin, RecordLines};
+
+/// Verifies the signature of the raw body on stdin.
+pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
+    let body = read_stdin()?;
+    let verifier = SignatureVerifier::new(SecretString::from(args.secret), args.path);
+    let headers = SignatureHeaders {
+        signature: args.signature,
+        date: args.date,
+    };
+    match verifier.verify(&headers, &body) {
+        Ok(()) => print_line("valid"),
+        Err(reason) => {
+            print_line(&format!("invalid: {reason}"))?;
+            Err(CliError::reported())
+        }
+    }
+}
+
+/// Translates a webhook body on stdin: large bodies are split as the connector splits them,
+/// each piece translated, every response printed as one JSON line with a `kind`.
+pub async fn translate(args: TranslateArgs) -> Result<(), CliError> {
+    let event = args.event.trim().to_ascii_uppercase();
+    let route = routes::route_for_event(&event).ok_or_else(|| {
+        let known: Vec<&str> = routes::WEBHOOK_ROUTES.iter().map(|r| r.event).collect();
+        CliError::usage(format!(
+            "--event {:?} is not an event the connector translates (known: {})",
+            args.event,
+            known.join(", ")
+        ))
+    })?;
+    let body = read_stdin()?;
+    // Signatures are not checked here (`powens webhook verify` does that): the config only
+    // names the event.
+    let config = routes::config_for(route, "http://127.0.0.1/webhooks", "");
+    let handler = PowensWebhooks::new(WebhookOptions::default());
+    let envelope = WebhookEnvelope {
+        body,
+        ..WebhookEnvelope::default()
+    };
+    let pieces = handler
+        .trim(envelope, &config)
+        .map_err(|e| failure_of("cannot read the webhook body", &e))?;
+    let mut out = RecordLines::stdout();
+    for piece in &pieces {
+        let translation = handler
+            .translate(piece, &config)
+            .map_err(|e| failure_of("cannot translate the webhook body", &e))?;
+        report_skipped(&translation.skipped);
+        for response in translation.responses {
+            match response_line(response)? {
+                Line::Record(record) => out.write(&record)?,
+                Line::Other(value) => out.write_value(&value)?,
+            }
+        }
+    }
+    out.finish()
+}
+
+enum Line {
+    Record(Box<Record>),
+    Other(serde_json::Value),
+}
+
+/// A response as a record, or, for engine instructions that are not records
+/// (`DataReadyToFetch`, `UserLinkSessionFinished`), the same `kind`-tagged object shape.
+fn response_line(response: WebhookResponse) -> Result<Line, CliError> {
+    let tagged = serde_json::to_value(&response)
+        .map_err(|e| CliError::failure(format!("cannot encode a webhook response: {e}")))?;
+    if let Some(record) = response.into_record() {
+        return Ok(Line::Record(Box::new(record)));
+    }
+    let Some((name, body)) = tagged.as_object().and_then(|o| o.iter().next()) else {
+        return Err(CliError::failure("a webhook response has no variant name"));
+    };
+    let mut object = serde_json::Map::new();
+    object.insert("kind".into(), snake_case(name).into());
+    if let Some(fields) = body.as_object() {
+        object.extend(fields.clone());
+    }
+    Ok(Line::Other(serde_json::Value::Object(object)))
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,166 @@
+//! Counting what the sink receives, and showing it: a spinner with live counters on stderr
+//! (totals are unknown until the end), hidden when stderr is not a terminal.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connector_core::engine::ProgressEvent;
+use connector_core::model::Record;
+use connector_core::sink::{Sink, SinkError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output;
+
+/// Records delivered so far, by kind (and payments by status).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Internal accounts.
+    pub accounts: AtomicU64,
+    /// Balances.
+    pub balances: AtomicU64,
+    /// Payments.
+    pub payments: AtomicU64,
+    /// External (counterparty) accounts.
+    pub external_accounts: AtomicU64,
+    /// Every other kind (deletions, cancellations, connection events).
+    pub other: AtomicU64,
+    /// Payments by status, and other records by kind.
+    pub details: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    fn count(&self, batch: &[Record]) {
+        let mut details: BTreeMap<String, u64> = BTreeMap::new();
+        for record in batch {
+            let counter = match record {
+                Record::Account(_) => &self.accounts,
+                Record::Balance(_) => &self.balances,
+                Record::Payment(payment) => {
+                    *details
+                        .entry(format!("payment {}", payment.status.as_str()))
+                        .or_default() += 1;
+                    &self.payments
+                }
+                Record::ExternalAccount(_) => &self.external_accounts,
+                other => {
+                    *details.entry(other.kind().to_owned()).or_default() += 1;
+                    &self.other
+                }
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut all) = self.details.lock() {
+            for (key, n) in details {
+                *all.entry(key).or_default() += n;
+            }
+        }
+    }
+
+    /// Every record delivered.
+    pub fn records(&self) -> u64 {
+        [
+            &self.accounts,
+            &self.balances,
+            &self.payments,
+            &self.external_accounts,
+            &self.other,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
+    }
+
+    fn line(&self, started: Instant) -> String {
+        let seconds = started.elapsed().as_secs_f64().max(1e-3);
+        format!(
+            "accounts {} · balances {} · payments {} · external accounts {} · {:.0} records/s",
+            self.accounts.load(Ordering::Relaxed),
+            self.balances.load(Ordering::Relaxed),
+            self.payments.load(Ordering::Relaxed),
+            self.external_accounts.load(Ordering::Relaxed),
+            self.records() as f64 / seconds
+        )
+    }
+}
+
+/// Counts each batch, then hands it to the real sink.
+pub struct CountingSink<S> {
+    inner: S,
+    counters: Arc<Counters>,
+}
+
+impl<S: Sink> CountingSink<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, counters: Arc<Counters>) -> Self {
+        CountingSink { inner, counters }
+    }
+}
+
+impl<S: Sink> Sink for CountingSink<S> {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        async move {
+            self.inner.accept(batch).await?;
+            self.counters.count(batch);
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// The spinner and its refresher.
+pub struct ProgressDisplay {
+    bar: ProgressBar,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    /// Starts showing `counters` (nothing is drawn when `quiet` or stderr is not a terminal).
+    pub fn start(counters: Arc<Counters>, quiet: bool) -> Self {
+        let target = if quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        if let Ok(style) = ProgressStyle::with_template("{spinner} syncing [{elapsed}] {msg}") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        output::set_active_bar(Some(bar.clone()));
+        let started = Instant::now();
+        let shown = bar.clone();
+        let refresher = tokio::spawn(async move {
+            loop {
+                shown.set_message(counters.line(started));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        ProgressDisplay { bar, refresher }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(self) {
+        self.refresher.abort();
+        self.bar.finish_and_clear();
+        output::set_active_bar(None);
+    }
+}
+
+/// The engine's progress callback: task failures are printed as they happen.
+pub fn on_event(event: &ProgressEvent) {
+    if let ProgressEvent::TaskFailed {
+        task,
+        error,
+        will_retry,
+    } = event
+    {
+        let what = if *will_retry { "will retry" } else { "gave up" };
+        let line = format!("warning: task {task} failed ({what}): {error}");
+        output::above_bar(|| eprintln!("{line}"));
+    }
+}

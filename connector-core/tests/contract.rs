@@ -175,7 +175,7 @@ fn from_payload_of_an_account_round_trips() {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: BTreeMap::new(),
-        raw: json!({"balance": 1e3}),
+        raw: serde_json::value::to_raw_value(&json!({"balance": 1e3})).unwrap(),
     };
     let payload = FromPayload::account(&account).unwrap();
     assert_eq!(payload.id, "7");
@@ -468,7 +468,7 @@ fn sample_account() -> Account {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: BTreeMap::new(),
-        raw: json!({"id": 1042}),
+        raw: serde_json::value::to_raw_value(&json!({"id": 1042})).unwrap(),
     }
 }
 
@@ -487,7 +487,7 @@ fn sample_payment() -> Payment {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: BTreeMap::new(),
-        raw: json!({"value": 2.50}),
+        raw: serde_json::value::to_raw_value(&json!({"value": 2.50})).unwrap(),
     }
 }
 

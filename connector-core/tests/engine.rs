@@ -107,7 +107,7 @@ impl Bank {
             psu_id: Some(psu.into()),
             open_banking_connection_id: Some("conn-1".into()),
             metadata: BTreeMap::new(),
-            raw: json!({"id": i, "balance": 100.25}),
+            raw: serde_json::value::to_raw_value(&json!({"id": i, "balance": 100.25})).unwrap(),
         }
     }
 
@@ -126,7 +126,7 @@ impl Bank {
             psu_id: account.psu_id.clone(),
             open_banking_connection_id: None,
             metadata: BTreeMap::new(),
-            raw: json!({"id": i}),
+            raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
         }
     }
 

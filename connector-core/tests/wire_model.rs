@@ -12,6 +12,11 @@ fn at(h: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 1, h, 30, 0).unwrap()
 }
 
+/// A `raw` payload: the provider's JSON text, kept verbatim.
+fn raw(text: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(text.to_owned()).unwrap()
+}
+
 fn account(account_type: AccountType) -> Account {
     Account {
         reference: "1042".into(),
@@ -28,7 +33,7 @@ fn account(account_type: AccountType) -> Account {
             ),
             ("com.example.spec/account_id".into(), "1042".into()),
         ]),
-        raw: json!({"id": 1042, "balance": 1234.56, "currency": {"id": "EUR"}}),
+        raw: raw(r#"{"id":1042,"balance":1234.56,"currency":{"id":"EUR"}}"#),
     }
 }
 
@@ -47,7 +52,7 @@ fn payment() -> Payment {
         psu_id: Some("psu-7".into()),
         open_banking_connection_id: Some("77".into()),
         metadata: BTreeMap::from([("com.example.spec/description".into(), "CB CAFE".into())]),
-        raw: json!({"id": 900001, "value": -12.50, "coming": true}),
+        raw: raw(r#"{"id": 900001, "value": -12.50, "coming": true}"#),
     }
 }
 
@@ -142,9 +147,31 @@ fn records_round_trip_through_json_lines_with_exact_numbers() {
 #[test]
 fn raw_payload_numbers_keep_every_digit() {
     let mut p = payment();
-    p.raw = serde_json::from_str(r#"{"value": -12.500000000000000000001}"#).unwrap();
+    p.raw = raw(r#"{"value": -12.500000000000000000001, "z": 1, "a": 1.10}"#);
     let line = serde_json::to_string(&Record::Payment(p)).unwrap();
-    assert!(line.contains("-12.500000000000000000001"), "{line}");
+    assert!(
+        line.ends_with(r#","raw":{"value": -12.500000000000000000001, "z": 1, "a": 1.10}}"#),
+        "{line}"
+    );
+    let Record::Payment(back) = serde_json::from_str(&line).unwrap() else {
+        panic!("not a payment: {line}");
+    };
+    assert_eq!(
+        back.raw.get(),
+        r#"{"value": -12.500000000000000000001, "z": 1, "a": 1.10}"#
+    );
+}
+
+#[test]
+fn multi_line_raw_payload_is_written_on_the_record_line_without_its_line_breaks() {
+    let mut p = payment();
+    p.raw = raw("{\n  \"wording\": \"CB  CAFE\\n\",\n  \"value\": -12.50\n}");
+    let line = serde_json::to_string(&Record::Payment(p)).unwrap();
+    assert!(!line.contains('\n'), "{line}");
+    assert!(
+        line.ends_with(r#","raw":{"wording":"CB  CAFE\n","value":-12.50}}"#),
+        "{line}"
+    );
 }
 
 #[test]

@@ -122,9 +122,7 @@ fn main() {
         black_box(&payments);
         payments.len()
     });
-    eprintln!(
-        "context: decode + map + raw as serde_json::Value (complete records): {full:.0} tx/s"
-    );
+    eprintln!("context: decode + map + raw as RawValue (complete records): {full:.0} tx/s");
     let empty = AccountBook::new();
     let decode_only = rate(|| {
         let mapped = page::map_transactions_page(black_box(&bytes), &empty, &ctx).unwrap();

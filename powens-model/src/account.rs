@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use connector_core::model::{Account, AccountType, Balance, Record};
 use powens_api::accounts::BankAccount;
+use serde_json::value::RawValue;
 
 use crate::context::{AccountBook, AccountContext, MappingContext};
 use crate::keys;
@@ -52,16 +53,15 @@ pub fn account_context(
 /// The internal account record of `account`; `raw` is the typed account re-serialised (use
 /// [`map_account_with_raw`] to keep the JSON exactly as received).
 pub fn map_account(account: &BankAccount, ctx: &MappingContext) -> Result<Account, SkipReason> {
-    let raw = serde_json::to_value(account)
-        .unwrap_or_else(|err| serde_json::Value::String(format!("unserialisable account: {err}")));
-    map_account_with_raw(account, raw, ctx)
+    map_account_with_raw(account, crate::raw::serialised(account), ctx)
 }
 
 /// The internal account record of `account` with `raw`, the account's JSON as received
-/// (its nested `transactions`, if any, are removed).
+/// (its nested `transactions`, if any, are removed; every other member keeps its order and
+/// exact text).
 pub fn map_account_with_raw(
     account: &BankAccount,
-    raw: serde_json::Value,
+    raw: Box<RawValue>,
     ctx: &MappingContext,
 ) -> Result<Account, SkipReason> {
     let account_ctx = account_context(account, ctx)?;
@@ -115,19 +115,8 @@ pub fn map_account_with_raw(
         psu_id: account_ctx.psu_id,
         open_banking_connection_id: account_ctx.connection_id,
         metadata,
-        raw: without_transactions(raw),
+        raw: crate::raw::without_member(raw, "transactions"),
     })
-}
-
-/// The account's JSON without nested `transactions` (webhook bodies carry them).
-fn without_transactions(raw: serde_json::Value) -> serde_json::Value {
-    match raw {
-        serde_json::Value::Object(mut object) => {
-            object.remove("transactions");
-            serde_json::Value::Object(object)
-        }
-        other => other,
-    }
 }
 
 /// The balance snapshot carried by the account payload, or `None` when Powens sends no

@@ -127,12 +127,12 @@ pub fn map_counterparty(
     if let Some(kind) = counterparty.kind.filter(|k| !k.trim().is_empty()) {
         metadata.insert(keys::COUNTERPARTY_TYPE.to_owned(), kind.to_owned());
     }
-    let raw = serde_json::json!({
+    let raw = crate::raw::serialised(&serde_json::json!({
         "label": counterparty.label,
         "account_scheme_name": counterparty.scheme,
         "account_identification": counterparty.identification,
         "type": counterparty.kind,
-    });
+    }));
     Some(Account {
         reference,
         created_at: seen_at,

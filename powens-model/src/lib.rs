@@ -69,6 +69,7 @@ pub mod maturation;
 pub mod money;
 pub mod page;
 pub mod payment;
+mod raw;
 mod scan;
 pub mod scheme;
 mod skip;

@@ -22,6 +22,7 @@ use connector_core::money::Amount;
 use powens_api::transactions::Transaction;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
+use serde_json::value::RawValue;
 
 use crate::context::{AccountBook, AccountContext, MappingContext};
 use crate::counterparty::{map_counterparty, CounterpartyView};
@@ -133,9 +134,12 @@ pub fn map_transaction(
     account: &AccountContext,
     ctx: &MappingContext,
 ) -> Result<TransactionOutcome, SkipReason> {
-    let raw = serde_json::to_value(tx)
-        .unwrap_or_else(|err| serde_json::Value::String(format!("unserialisable row: {err}")));
-    map_view(&TransactionView::of(tx), account, ctx, raw)
+    map_view(
+        &TransactionView::of(tx),
+        account,
+        ctx,
+        crate::raw::serialised(tx),
+    )
 }
 
 /// Maps typed transactions (e.g. those a `CONNECTION_SYNCED` webhook carries under each
@@ -169,7 +173,7 @@ pub fn map_view(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
-    raw: serde_json::Value,
+    raw: Box<RawValue>,
 ) -> Result<TransactionOutcome, SkipReason> {
     Ok(match map_parts(tx, account, ctx, raw)? {
         Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
@@ -204,7 +208,7 @@ pub(crate) fn map_parts(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
-    raw: serde_json::Value,
+    raw: Box<RawValue>,
 ) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {

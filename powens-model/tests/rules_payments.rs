@@ -109,7 +109,8 @@ fn page_payment_raw_is_the_row_as_received() {
         row.raw,
         r#"{"id":1,"id_account":17,"date":"2026-06-18","value":-1.50,"type":"card","coming":false,"extra":{"x":[1,2]}}"#
     );
-    assert_eq!(row.into_payment().raw["extra"]["x"][1], json!(2));
+    let text = row.raw;
+    assert_eq!(row.into_payment().raw.get(), text);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod balance;
 mod capability;
 mod connection;
 mod payment;
+mod raw;
 mod record;
 mod wire_enum;
 

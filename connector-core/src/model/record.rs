@@ -2,6 +2,7 @@
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 
 use super::{
     Account, Balance, Payment, PaymentToCancel, PaymentToDelete, UserConnectionDisconnected,
@@ -58,21 +59,26 @@ impl Record {
 }
 
 impl<'de> Deserialize<'de> for Record {
-    /// Reads the object once as JSON, then decodes the variant named by `kind` from it
-    /// directly (serde's internally tagged path would buffer numbers as maps under
-    /// `arbitrary_precision`).
+    /// Keeps the object as its JSON text, reads `kind` from it, then decodes the variant named
+    /// by `kind` from the same text (serde's internally tagged path would buffer numbers as maps
+    /// under `arbitrary_precision`, and a `Value` detour would reorder and re-encode `raw`).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut object = serde_json::Map::deserialize(deserializer)?;
-        let kind = match object.remove("kind") {
+        /// Just the tag; every other member is skipped.
+        #[derive(Deserialize)]
+        struct Tag {
+            #[serde(default)]
+            kind: Option<serde_json::Value>,
+        }
+        let text = Box::<RawValue>::deserialize(deserializer)?;
+        let body = text.get();
+        let tag: Tag = serde_json::from_str(body).map_err(D::Error::custom)?;
+        let kind = match tag.kind {
             Some(serde_json::Value::String(kind)) => kind,
             Some(_) => return Err(D::Error::custom("record `kind` must be a string")),
             None => return Err(D::Error::missing_field("kind")),
         };
-        let body = serde_json::Value::Object(object);
-        fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
-            body: serde_json::Value,
-        ) -> Result<T, E> {
-            serde_json::from_value(body).map_err(E::custom)
+        fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(body: &str) -> Result<T, E> {
+            serde_json::from_str(body).map_err(E::custom)
         }
         Ok(match kind.as_str() {
             "account" => Record::Account(decode(body)?),

@@ -28,7 +28,7 @@ use crate::flows::user_token;
 /// The Powens account behind a parent account record (its `raw` payload).
 pub fn parent_bank_account(request: &FetchRequest) -> Result<BankAccount, ConnectorError> {
     let parent = request.parent_account()?;
-    serde_json::from_value(parent.raw).map_err(|e| ConnectorError::InvalidRequest {
+    serde_json::from_str(parent.raw.get()).map_err(|e| ConnectorError::InvalidRequest {
         message: format!(
             "parent account {} does not carry a Powens account payload: {e}",
             request.from_payload.as_ref().map_or("?", |p| p.id.as_str())

@@ -10,9 +10,9 @@
 //!
 //! The mapping results are the same as [`crate::payment::map_transaction`] on the
 //! `powens-api` types (tested on every fixture); only `raw` differs: here it is the row
-//! exactly as received, kept borrowed in [`PaymentRow::raw`] and turned into the record's
-//! `serde_json::Value` only by [`PaymentRow::into_payment`], because building a JSON tree per
-//! row costs about ten times the rest of the mapping.
+//! exactly as received, kept borrowed in [`PaymentRow::raw`] and copied into the record's
+//! `RawValue` only by [`PaymentRow::into_payment`] (never parsed into a `serde_json::Value`:
+//! building a JSON tree per row costs about ten times the rest of the mapping).
 
 mod row;
 
@@ -49,18 +49,17 @@ impl From<SyntaxError> for PageDecodeError {
 /// A mapped payment whose raw JSON is still the borrowed row text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRow<'a> {
-    /// The payment, with `raw` left `Null` until [`PaymentRow::into_payment`].
+    /// The payment, with `raw` left `null` until [`PaymentRow::into_payment`].
     pub payment: Payment,
     /// The row exactly as received (one JSON object).
     pub raw: &'a str,
 }
 
 impl PaymentRow<'_> {
-    /// The complete record, `raw` parsed from the row.
+    /// The complete record, `raw` the row's text verbatim (copied, not parsed into a tree).
     pub fn into_payment(self) -> Payment {
         let mut payment = self.payment;
-        payment.raw = serde_json::from_str(self.raw)
-            .unwrap_or_else(|_| serde_json::Value::String(self.raw.to_owned()));
+        payment.raw = crate::raw::verbatim(self.raw);
         payment
     }
 }
@@ -217,7 +216,7 @@ fn map_row<'a>(
         return;
     };
     let view = row.view();
-    match map_parts(&view, account, ctx, serde_json::Value::Null) {
+    match map_parts(&view, account, ctx, crate::raw::null()) {
         Ok(Parts::Payment(parts)) => {
             if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
             {

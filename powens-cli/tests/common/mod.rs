@@ -37,13 +37,17 @@ pub fn powens_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the powens binary starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin)
-        .expect("stdin is written");
+    // Feed stdin from a thread, so that a child writing a lot before it reads cannot deadlock
+    // with us, and accept a broken pipe: a command that fails early (a usage error) exits
+    // without reading its input.
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let input = stdin.to_vec();
+    let feeder = std::thread::spawn(move || match pipe.write_all(&input) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin is written: {e}"),
+        _ => {}
+    });
     let output = child.wait_with_output().expect("powens ends");
+    feeder.join().expect("the stdin feeder ends");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

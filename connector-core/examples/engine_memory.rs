@@ -47,7 +47,7 @@ impl AccountsFetcher for Synthetic {
                 default_asset: Some(Asset::new("EUR", 2).unwrap()),
                 psu_id: Some(psu.clone()),
                 open_banking_connection_id: None,
-                metadata: BTreeMap::new(),
+                metadata: Metadata::new(),
                 raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
             }).collect();
             yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false };
@@ -77,7 +77,7 @@ impl PaymentsFetcher for Synthetic {
                     destination_account_reference: Some(account.reference.clone()),
                     psu_id: account.psu_id.clone(),
                     open_banking_connection_id: None,
-                    metadata: BTreeMap::from([("com.example.spec/description".to_owned(), "CARTE X1234 SUPERMARCHE".to_owned())]),
+                    metadata: Metadata::from([("com.example.spec/description".to_owned(), "CARTE X1234 SUPERMARCHE".to_owned())]),
                     raw: serde_json::value::to_raw_value(&json!({"id": i, "value": 12.34, "wording": "CARTE X1234 SUPERMARCHE", "coming": false})).unwrap(),
                 })).collect();
                 state.offset = end;

@@ -174,7 +174,7 @@ fn from_payload_of_an_account_round_trips() {
         default_asset: Some(Asset::new("JPY", 0).unwrap()),
         psu_id: None,
         open_banking_connection_id: None,
-        metadata: BTreeMap::new(),
+        metadata: Metadata::new(),
         raw: serde_json::value::to_raw_value(&json!({"balance": 1e3})).unwrap(),
     };
     let payload = FromPayload::account(&account).unwrap();
@@ -467,7 +467,7 @@ fn sample_account() -> Account {
         default_asset: Some(Asset::new("EUR", 2).unwrap()),
         psu_id: None,
         open_banking_connection_id: None,
-        metadata: BTreeMap::new(),
+        metadata: Metadata::new(),
         raw: serde_json::value::to_raw_value(&json!({"id": 1042})).unwrap(),
     }
 }
@@ -486,7 +486,7 @@ fn sample_payment() -> Payment {
         destination_account_reference: Some("1042".into()),
         psu_id: None,
         open_banking_connection_id: None,
-        metadata: BTreeMap::new(),
+        metadata: Metadata::new(),
         raw: serde_json::value::to_raw_value(&json!({"value": 2.50})).unwrap(),
     }
 }

@@ -106,7 +106,7 @@ impl Bank {
             default_asset: Some(Asset::new("EUR", 2).unwrap()),
             psu_id: Some(psu.into()),
             open_banking_connection_id: Some("conn-1".into()),
-            metadata: BTreeMap::new(),
+            metadata: Metadata::new(),
             raw: serde_json::value::to_raw_value(&json!({"id": i, "balance": 100.25})).unwrap(),
         }
     }
@@ -125,7 +125,7 @@ impl Bank {
             destination_account_reference: Some(account.reference.clone()),
             psu_id: account.psu_id.clone(),
             open_banking_connection_id: None,
-            metadata: BTreeMap::new(),
+            metadata: Metadata::new(),
             raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
         }
     }

@@ -26,12 +26,9 @@ fn account(account_type: AccountType) -> Account {
         default_asset: Some(Asset::new("EUR", 2).unwrap()),
         psu_id: Some("psu-7".into()),
         open_banking_connection_id: Some("77".into()),
-        metadata: BTreeMap::from([
-            (
-                "com.example.spec/iban".into(),
-                "FR7630006000011234567890189".into(),
-            ),
-            ("com.example.spec/account_id".into(), "1042".into()),
+        metadata: Metadata::from([
+            ("com.example.spec/iban", "FR7630006000011234567890189"),
+            ("com.example.spec/account_id", "1042"),
         ]),
         raw: raw(r#"{"id":1042,"balance":1234.56,"currency":{"id":"EUR"}}"#),
     }
@@ -51,7 +48,7 @@ fn payment() -> Payment {
         destination_account_reference: None,
         psu_id: Some("psu-7".into()),
         open_banking_connection_id: Some("77".into()),
-        metadata: BTreeMap::from([("com.example.spec/description".into(), "CB CAFE".into())]),
+        metadata: Metadata::from([("com.example.spec/description", "CB CAFE")]),
         raw: raw(r#"{"id": 900001, "value": -12.50, "coming": true}"#),
     }
 }

@@ -16,9 +16,7 @@
 //! unknown; at the account's asset; stamped with `last_update` (Paris → UTC, else the fallback
 //! instant). No `balance` → no balance record.
 
-use std::collections::BTreeMap;
-
-use connector_core::model::{Account, AccountType, Balance, Record};
+use connector_core::model::{Account, AccountType, Balance, Metadata, Record};
 use powens_api::accounts::BankAccount;
 use serde_json::value::RawValue;
 
@@ -71,10 +69,10 @@ pub fn map_account_with_raw(
         (None, None) => ctx.fallback_instant,
     };
 
-    let mut metadata = BTreeMap::new();
-    let mut put = |key: &str, value: Option<String>| {
+    let mut metadata = Metadata::with_capacity(10);
+    let mut put = |key: &'static str, value: Option<String>| {
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
-            metadata.insert(key.to_owned(), value);
+            metadata.insert(key, value);
         }
     };
     put(keys::ACCOUNT_ID, Some(account.id.to_string()));

@@ -12,10 +12,8 @@
 //! A counterparty without an identifier gives **no** external account (a label alone does
 //! not identify an account and would merge unrelated payees).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use connector_core::model::{Account, AccountType};
+use connector_core::model::{Account, AccountType, Metadata};
 use powens_api::transactions::Counterparty;
 use sha2::{Digest, Sha256};
 
@@ -106,8 +104,8 @@ pub fn map_counterparty(
     let identification = counterparty.identification?;
     let reference = counterparty_reference(counterparty.scheme, identification)?;
     let scheme = normalized_scheme(counterparty.scheme);
-    let mut metadata = BTreeMap::new();
-    metadata.insert(keys::COUNTERPARTY_ID.to_owned(), reference.clone());
+    let mut metadata = Metadata::with_capacity(6);
+    metadata.insert(keys::COUNTERPARTY_ID, reference.clone());
     let id_key = if scheme == "iban" {
         keys::IBAN
     } else {
@@ -119,13 +117,13 @@ pub fn map_counterparty(
     } else {
         identification.trim().to_owned()
     };
-    metadata.insert(id_key.to_owned(), identifier);
-    metadata.insert(keys::SCHEME.to_owned(), scheme);
+    metadata.insert(id_key, identifier);
+    metadata.insert(keys::SCHEME, scheme);
     if let Some(label) = counterparty.label.filter(|l| !l.trim().is_empty()) {
-        metadata.insert(keys::NAME.to_owned(), label.to_owned());
+        metadata.insert(keys::NAME, label);
     }
     if let Some(kind) = counterparty.kind.filter(|k| !k.trim().is_empty()) {
-        metadata.insert(keys::COUNTERPARTY_TYPE.to_owned(), kind.to_owned());
+        metadata.insert(keys::COUNTERPARTY_TYPE, kind);
     }
     let raw = crate::raw::serialised(&serde_json::json!({
         "label": counterparty.label,

@@ -14,10 +14,8 @@
 //!   first `categories[].code`), `description` (`wording`), `original_wording`,
 //!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use connector_core::model::{Account, Payment, PaymentStatus, PaymentType};
+use connector_core::model::{Account, Metadata, Payment, PaymentStatus, PaymentType};
 use connector_core::money::Amount;
 use powens_api::transactions::Transaction;
 use powens_api::wire::PowensDateTime;
@@ -260,10 +258,10 @@ pub(crate) fn map_parts(
         )
     };
 
-    let mut metadata = BTreeMap::new();
-    let mut put = |key: &str, value: Option<&str>| {
+    let mut metadata = Metadata::with_capacity(8);
+    let mut put = |key: &'static str, value: Option<&str>| {
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
-            metadata.insert(key.to_owned(), value.to_owned());
+            metadata.insert(key, value);
         }
     };
     let reference = id.to_string();
@@ -278,7 +276,7 @@ pub(crate) fn map_parts(
         _ => None,
     };
     if let Some(category) = category {
-        metadata.insert(keys::CATEGORY_ID.to_owned(), category);
+        metadata.insert(keys::CATEGORY_ID, category);
     }
     if let Some(last_update) = &tx.last_update {
         metadata.insert(

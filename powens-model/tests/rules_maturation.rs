@@ -76,7 +76,7 @@ fn deleted_provisional_is_replaced_by_a_new_id_with_same_value_within_the_window
         panic!()
     };
     assert_eq!(payment.reference, "611");
-    assert_eq!(payment.metadata[keys::REPLACES], "601");
+    assert_eq!(payment.metadata.get(keys::REPLACES), Some("601"));
     assert_eq!(
         out.records[1],
         Record::PaymentToDelete(connector_core::model::PaymentToDelete {

@@ -87,16 +87,22 @@ fn payment_metadata_names_the_powens_fields() {
         ),
         &eur_account(),
     );
-    assert_eq!(payment.metadata[keys::TRANSACTION_ID], "309");
-    assert_eq!(payment.metadata[keys::CATEGORY_ID], "9998");
-    assert_eq!(payment.metadata[keys::DESCRIPTION], "HALL'S BEER");
+    assert_eq!(payment.metadata.get(keys::TRANSACTION_ID), Some("309"));
+    assert_eq!(payment.metadata.get(keys::CATEGORY_ID), Some("9998"));
+    assert_eq!(payment.metadata.get(keys::DESCRIPTION), Some("HALL'S BEER"));
     assert_eq!(
-        payment.metadata[keys::ORIGINAL_WORDING],
-        "CARTE X1234 HALL'S BEER"
+        payment.metadata.get(keys::ORIGINAL_WORDING),
+        Some("CARTE X1234 HALL'S BEER")
     );
-    assert_eq!(payment.metadata[keys::SIMPLIFIED_WORDING], "HALL'S BEER");
-    assert_eq!(payment.metadata[keys::LAST_UPDATE], "2026-06-18T04:12:44Z");
-    assert_eq!(payment.metadata[keys::TYPE], "card");
+    assert_eq!(
+        payment.metadata.get(keys::SIMPLIFIED_WORDING),
+        Some("HALL'S BEER")
+    );
+    assert_eq!(
+        payment.metadata.get(keys::LAST_UPDATE),
+        Some("2026-06-18T04:12:44Z")
+    );
+    assert_eq!(payment.metadata.get(keys::TYPE), Some("card"));
 }
 
 #[test]
@@ -178,7 +184,13 @@ fn identified_counterparty_is_an_external_account_on_the_other_side() {
         payment.source_account_reference.as_deref(),
         Some(external.reference.as_str())
     );
-    assert_eq!(external.metadata[keys::IBAN], "DE89370400440532013000");
-    assert_eq!(external.metadata[keys::NAME], "ACME");
-    assert_eq!(external.metadata[keys::COUNTERPARTY_ID], external.reference);
+    assert_eq!(
+        external.metadata.get(keys::IBAN),
+        Some("DE89370400440532013000")
+    );
+    assert_eq!(external.metadata.get(keys::NAME), Some("ACME"));
+    assert_eq!(
+        external.metadata.get(keys::COUNTERPARTY_ID),
+        Some(external.reference.as_str())
+    );
 }

@@ -474,7 +474,7 @@ pub fn assert_matches_truth(ledger: &Ledger, truth: &Truth) {
         );
         assert_eq!(
             got.metadata.get("com.powens.spec/error"),
-            account.error.as_ref().filter(|e| !e.is_empty()),
+            account.error.as_deref().filter(|e| !e.is_empty()),
             "account {reference} error"
         );
         let balance = ledger
@@ -544,11 +544,11 @@ pub fn assert_matches_truth(ledger: &Ledger, truth: &Truth) {
         assert_eq!(p.created_at.date_naive(), tx.date, "date of {reference}");
         assert_eq!(
             p.metadata.get("com.powens.spec/transaction_id"),
-            Some(&reference)
+            Some(reference.as_str())
         );
         assert_eq!(
             p.metadata.get("com.powens.spec/type"),
-            Some(&tx.transaction_type),
+            Some(tx.transaction_type.as_str()),
             "type of {reference}"
         );
         if let Some(cp) = &tx.counterparty {

@@ -114,7 +114,7 @@ async fn incremental_runs_follow_pending_rows_their_maturation_both_ways_and_del
         assert_eq!(posted.status, PaymentStatus::Succeeded);
         assert_eq!(
             posted.metadata.get("com.powens.spec/replaces"),
-            Some(&r.id.to_string()),
+            Some(r.id.to_string().as_str()),
             "posted {} must name the provisional {}",
             r.replaced_by,
             r.id

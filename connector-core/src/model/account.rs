@@ -1,7 +1,5 @@
 //! Accounts, internal and external.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -50,7 +48,7 @@ pub struct Account {
     pub open_banking_connection_id: Option<String>,
     /// Provider-specific facts, under a namespaced key such as `com.example.spec/iban`.
     #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: super::Metadata,
     /// The provider's JSON for this account, exactly as received: its text is embedded verbatim
     /// when the record is serialised (only line breaks and the whitespace outside strings of a
     /// multi-line payload are dropped, to keep one record per line); equality compares the text.

@@ -5,6 +5,7 @@ mod account;
 mod balance;
 mod capability;
 mod connection;
+mod metadata;
 mod payment;
 mod raw;
 mod record;
@@ -18,6 +19,7 @@ pub use connection::{
     DataToFetch, UserConnectionDisconnected, UserConnectionPendingDisconnect,
     UserConnectionReconnected, UserDisconnected, UserLinkSessionFinished,
 };
+pub use metadata::{CompactString, Metadata, MetadataKey};
 pub use payment::{
     Payment, PaymentScheme, PaymentStatus, PaymentToCancel, PaymentToDelete, PaymentType,
 };

@@ -1,7 +1,5 @@
 //! Payments and the enums that describe them.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -165,7 +163,7 @@ pub struct Payment {
     pub open_banking_connection_id: Option<String>,
     /// Provider-specific facts, under a namespaced key.
     #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: super::Metadata,
     /// The provider's JSON for this payment, exactly as received: its text is embedded verbatim
     /// when the record is serialised (only line breaks and the whitespace outside strings of a
     /// multi-line payload are dropped, to keep one record per line); equality compares the text.

@@ -53,7 +53,7 @@ pub(crate) fn read_page<'a>(
                 .payment
                 .metadata
                 .get(LAST_UPDATE)
-                .and_then(|at| parse_instant(at)),
+                .and_then(parse_instant),
         );
     }
     for tombstone in &mapped.tombstones {

@@ -202,6 +202,20 @@ pub enum Error {
         #[source]
         source: JsonDecodeError,
     },
+    /// The response body is longer than the client's bound
+    /// ([`PowensClientBuilder::max_response_bytes`](crate::client::PowensClientBuilder::max_response_bytes)).
+    #[error(
+        "{method} {path}: the response body is larger than {limit} bytes (the client's \
+         max_response_bytes; raise it if this answer is legitimate)"
+    )]
+    ResponseTooLarge {
+        /// HTTP method.
+        method: http::Method,
+        /// URL path (no query string).
+        path: String,
+        /// The bound that was exceeded, in bytes.
+        limit: usize,
+    },
     /// A `_links.next` link was refused.
     #[error("refused to follow pagination link {href:?}: {problem}")]
     NextLink {
@@ -228,6 +242,7 @@ impl Error {
             Self::Config { .. }
             | Self::InvalidRequest { .. }
             | Self::Decode { .. }
+            | Self::ResponseTooLarge { .. }
             | Self::NextLink { .. } => false,
         }
     }

@@ -575,3 +575,90 @@ fn client_errors_and_call_futures_can_cross_threads() {
         &powens_api::webhooks_auth::WebhookAuthName::new("x").unwrap(),
     ));
 }
+
+/// A client on the stub whose response bodies may not exceed `limit` bytes.
+fn client_with_body_limit(stub: &Stub, limit: usize) -> PowensClient {
+    PowensClient::builder(format!("{}/2.0", stub.base))
+        .clock(Arc::new(ManualClock::new(t0())))
+        .rate_limit(None)
+        .max_response_bytes(limit)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_declared_longer_than_max_response_bytes_fails_typed_and_is_not_retried() {
+    let ids: Vec<i64> = (1..=100).collect();
+    let body = page_json(&ids, None);
+    assert!(body.len() > 2048, "fixture is {} bytes", body.len());
+    let stub = Stub::start(move |_, _| Reply::json(200, body.clone())).await;
+    let client = client_with_body_limit(&stub, 2048);
+    let err = client
+        .list_transactions_raw(&support::user_token(), &TransactionsQuery::new(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ResponseTooLarge { limit: 2048, path, .. } if path == "/2.0/users/me/transactions"),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("max_response_bytes"), "{err}");
+    assert_eq!(stub.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_chunked_body_growing_past_max_response_bytes_fails_typed() {
+    let ids: Vec<i64> = (1..=100).collect();
+    let body = page_json(&ids, None);
+    let stub = Stub::start(move |_, _| Reply::json(200, body.clone()).chunked(100)).await;
+    let client = client_with_body_limit(&stub, 2048);
+    let err = client
+        .list_transactions(&support::user_token(), &TransactionsQuery::new(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 2048, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_in_many_chunks_is_assembled_exactly_and_one_at_the_bound_is_accepted() {
+    let ids: Vec<i64> = (1..=100).collect();
+    let body = page_json(&ids, None);
+    let size = body.len();
+    let chunked = body.clone();
+    let stub = Stub::start(move |_, index| {
+        if index == 0 {
+            Reply::json(200, chunked.clone()).chunked(7)
+        } else {
+            Reply::json(200, chunked.clone())
+        }
+    })
+    .await;
+    let client = client_with_body_limit(&stub, size);
+    let query = TransactionsQuery::new(100);
+    let raw = client
+        .list_transactions_raw(&support::user_token(), &query)
+        .await
+        .unwrap();
+    assert_eq!(raw.as_ref(), body.as_bytes());
+    let page = client
+        .list_transactions(&support::user_token(), &query)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.transactions.iter().map(|t| t.id).collect::<Vec<_>>(),
+        ids
+    );
+}
+
+#[test]
+fn max_response_bytes_below_one_kib_is_refused_by_name() {
+    let err = PowensClient::builder("https://acme.biapi.pro/2.0")
+        .max_response_bytes(1023)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("max_response_bytes"), "{err}");
+}

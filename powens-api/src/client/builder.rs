@@ -13,7 +13,7 @@ use crate::time::{Clock, SystemClock};
 /// Configures a [`PowensClient`].
 ///
 /// Defaults: [`Timeouts::default`], [`RetryPolicy::default`], [`RateLimit::default`], at most 8
-/// requests in flight, user agent `powens-api/<version>`, a rustls `reqwest::Client`, the
+/// requests in flight, response bodies of at most [`DEFAULT_MAX_RESPONSE_BYTES`], user agent `powens-api/<version>`, a rustls `reqwest::Client`, the
 /// system clock.
 pub struct PowensClientBuilder {
     endpoint: String,
@@ -22,9 +22,14 @@ pub struct PowensClientBuilder {
     retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
     max_concurrent: usize,
+    max_response_bytes: usize,
     clock: Arc<dyn Clock>,
     user_agent: String,
 }
+
+/// The default bound on one response body: 64 MiB. A full Powens page (1,000 transactions)
+/// is about 1 MiB, so this only stops a broken or hostile server from exhausting memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 impl fmt::Debug for PowensClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -35,6 +40,7 @@ impl fmt::Debug for PowensClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("max_concurrent", &self.max_concurrent)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -50,6 +56,7 @@ impl PowensClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: Some(RateLimit::default()),
             max_concurrent: 8,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             clock: Arc::new(SystemClock),
             user_agent: USER_AGENT.to_owned(),
         }
@@ -86,6 +93,15 @@ impl PowensClientBuilder {
         self
     }
 
+    /// Bounds the size of one response body (at least 1 KiB; default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]). A longer body fails the call with
+    /// [`Error::ResponseTooLarge`] as soon as its `Content-Length` or its bytes exceed the bound,
+    /// without being buffered.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
+        self
+    }
+
     /// Injects the clock and sleep (tests use [`ManualClock`](crate::time::ManualClock)).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -118,6 +134,9 @@ impl PowensClientBuilder {
         if self.max_concurrent == 0 {
             return Err(config("max_concurrent_requests must be at least 1"));
         }
+        if self.max_response_bytes < 1024 {
+            return Err(config("max_response_bytes must be at least 1024"));
+        }
         if let Some(limit) = self.rate_limit {
             if limit.max_requests == 0 || limit.per.is_zero() {
                 return Err(config(
@@ -145,6 +164,7 @@ impl PowensClientBuilder {
                 rate_limiter: self.rate_limit.map(RateLimiter::new),
                 concurrency: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent)),
                 max_concurrent: self.max_concurrent,
+                max_response_bytes: self.max_response_bytes,
                 clock: self.clock,
                 user_agent: self.user_agent,
             }),

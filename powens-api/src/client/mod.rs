@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use builder::PowensClientBuilder;
+pub use builder::{PowensClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use endpoint::Endpoint;
 pub use rate_limit::RateLimit;
 
@@ -58,6 +58,7 @@ pub(crate) struct Inner {
     pub(crate) rate_limiter: Option<rate_limit::RateLimiter>,
     pub(crate) concurrency: Arc<tokio::sync::Semaphore>,
     pub(crate) max_concurrent: usize,
+    pub(crate) max_response_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) user_agent: String,
 }

@@ -142,7 +142,17 @@ impl PowensClient {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    response.bytes().await.map(|body| (status, headers, body))
+                    match read_body(response, inner.max_response_bytes).await {
+                        Ok(Some(body)) => Ok((status, headers, body)),
+                        Ok(None) => {
+                            return Err(Error::ResponseTooLarge {
+                                method,
+                                path,
+                                limit: inner.max_response_bytes,
+                            })
+                        }
+                        Err(err) => Err(err),
+                    }
                 }
                 Err(err) => Err(err),
             };
@@ -200,6 +210,46 @@ impl PowensClient {
             clock.sleep(wait).await;
         }
     }
+}
+
+/// Reads a whole body into one buffer, or `None` when it is longer than `limit` bytes.
+///
+/// The buffer is sized once from `Content-Length` (when given and within `limit`) and each
+/// chunk is appended and released as it arrives, so a page is held once, not once in chunks
+/// plus once assembled (what `Response::bytes` does for a multi-chunk body). A single-chunk
+/// body is returned as is, without a copy.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    let declared = response
+        .content_length()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let Some(first) = response.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > limit {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Some(first));
+    };
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).max(first.len() + second.len()));
+    let mut next = Some(second);
+    body.extend_from_slice(&first);
+    drop(first);
+    while let Some(chunk) = next {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+        drop(chunk);
+        next = response.chunk().await?;
+    }
+    Ok(Some(Bytes::from(body)))
 }
 
 /// Never give an attempt less than this, even at the end of the overall budget.

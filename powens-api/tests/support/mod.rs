@@ -36,6 +36,8 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
     pub delay: Option<std::time::Duration>,
+    /// Sent in pieces of this many bytes, without `Content-Length` (chunked encoding).
+    pub chunked: Option<usize>,
 }
 
 impl Reply {
@@ -45,6 +47,7 @@ impl Reply {
             headers: vec![("content-type", "application/json".to_owned())],
             body: body.into(),
             delay: None,
+            chunked: None,
         }
     }
 
@@ -54,6 +57,7 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: None,
+            chunked: None,
         }
     }
 
@@ -63,12 +67,20 @@ impl Reply {
             headers: vec![("content-type", "text/html".to_owned())],
             body: body.into(),
             delay: None,
+            chunked: None,
         }
     }
 
     /// Holds the answer back (real time) so that requests overlap.
     pub fn delayed(mut self, delay: std::time::Duration) -> Self {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Streams the body in pieces of `piece` bytes with chunked transfer encoding (no
+    /// `Content-Length`).
+    pub fn chunked(mut self, piece: usize) -> Self {
+        self.chunked = Some(piece.max(1));
         self
     }
 
@@ -177,7 +189,19 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
     for (name, value) in reply.headers {
         response = response.header(name, value);
     }
-    response.body(Body::from(reply.body)).unwrap()
+    let body = match reply.chunked {
+        None => Body::from(reply.body),
+        Some(piece) => {
+            let pieces: Vec<Result<Vec<u8>, std::convert::Infallible>> = reply
+                .body
+                .into_bytes()
+                .chunks(piece)
+                .map(|c| Ok(c.to_vec()))
+                .collect();
+            Body::from_stream(futures::stream::iter(pieces))
+        }
+    };
+    response.body(body).unwrap()
 }
 
 pub fn t0() -> DateTime<Utc> {

@@ -1,6 +1,6 @@
 //! Fault injection per route and per call count: 429 with `Retry-After` (seconds or HTTP date),
 //! 5xx with an HTML body, a delay, a dropped connection (closed without any response byte), a
-//! truncated JSON body (valid headers, body cut mid-object).
+//! truncated JSON body (valid headers, body cut mid-object), a page with one malformed row.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -85,6 +85,38 @@ pub enum Fault {
     DropConnection,
     /// Answer normally but cut the body in the middle (`Content-Length` matches the cut body).
     TruncatedBody,
+    /// Answer normally, except that the first transaction of the page has a `value` that is
+    /// not an amount (the string `"12,50 EUR"`): valid JSON, one row a client must skip (and
+    /// report) without failing the page. An answer without transactions is left as is.
+    MalformedRow,
+}
+
+/// The value [`Fault::MalformedRow`] puts in the first row's `value`.
+pub const MALFORMED_VALUE: &str = "12,50 EUR";
+
+/// `body` with the first transaction's `value` replaced by [`MALFORMED_VALUE`], and the id of
+/// that transaction; `None` when `body` is not a JSON object with a non-empty `transactions`
+/// list whose first element is an object. Every other byte of the page is kept as it was.
+pub(crate) fn malform_first_row(body: &[u8]) -> Option<(Vec<u8>, Option<i64>)> {
+    #[derive(Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        transactions: Vec<&'a serde_json::value::RawValue>,
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let page: Page<'_> = serde_json::from_str(text).ok()?;
+    let first = page.transactions.first()?.get();
+    // `first` borrows from `text`: its offset is the distance between the two pointers.
+    let start = (first.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let end = start.checked_add(first.len())?;
+    let mut row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(first).ok()?;
+    let id = row.get("id").and_then(serde_json::Value::as_i64);
+    row.insert("value".to_owned(), MALFORMED_VALUE.into());
+    let mut out = Vec::with_capacity(body.len() + 16);
+    out.extend_from_slice(body.get(..start)?);
+    serde_json::to_writer(&mut out, &row).ok()?;
+    out.extend_from_slice(body.get(end..)?);
+    Some((out, id))
 }
 
 /// "The `nth` call to `route` (counted from when the rule is installed), and the `times - 1`

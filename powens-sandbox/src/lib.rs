@@ -170,7 +170,7 @@ pub use control::{
     Trigger,
 };
 pub use error::SandboxError;
-pub use faults::{Fault, FaultRoute, FaultRule, RetryAfter};
+pub use faults::{Fault, FaultRoute, FaultRule, RetryAfter, MALFORMED_VALUE};
 pub use truth::{
     ReplacedTransaction, Truth, TruthAccount, TruthConnection, TruthCounterparty, TruthTransaction,
 };

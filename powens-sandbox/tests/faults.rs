@@ -4,7 +4,7 @@
 mod common;
 
 use common::{client, sandbox};
-use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter};
+use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, MALFORMED_VALUE};
 use serde_json::Value;
 
 fn tx_url(api: &str) -> String {
@@ -215,4 +215,85 @@ async fn faults_can_be_installed_and_cleared_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_malformed_row_fault_breaks_only_the_first_rows_value_and_keeps_the_rest_byte_for_byte() {
+    let (s, u) = sandbox().await;
+    let clean = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    s.control().inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        1,
+        Fault::MalformedRow,
+    ));
+    let r = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let faulty = r.text().await.unwrap();
+    let clean_page: Value = serde_json::from_str(&clean).unwrap();
+    let faulty_page: Value = serde_json::from_str(&faulty).unwrap();
+    let (clean_rows, faulty_rows) = (
+        clean_page["transactions"].as_array().unwrap(),
+        faulty_page["transactions"].as_array().unwrap(),
+    );
+    assert_eq!(clean_rows.len(), 5);
+    assert_eq!(faulty_rows[0]["value"], MALFORMED_VALUE);
+    assert_eq!(faulty_rows[0]["id"], clean_rows[0]["id"]);
+    let mut repaired = faulty_rows[0].clone();
+    repaired["value"] = clean_rows[0]["value"].clone();
+    assert_eq!(repaired, clean_rows[0]);
+    assert_eq!(faulty_rows[1..], clean_rows[1..]);
+    // Everything after the first row is the same text.
+    let tail = |page: &str| page[page.find("},{").unwrap()..].to_owned();
+    assert_eq!(tail(&faulty), tail(&clean));
+    // The fault hit one call only.
+    let again = client()
+        .get(tx_url(&s.api_url()))
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(again, clean);
+}
+
+#[tokio::test]
+async fn a_malformed_row_fault_leaves_an_answer_without_transactions_untouched() {
+    let (s, u) = sandbox().await;
+    let url = format!("{}/users/me/accounts", s.api_url());
+    let clean = client()
+        .get(&url)
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    s.control()
+        .inject_fault(FaultRule::new(FaultRoute::Any, 1, Fault::MalformedRow));
+    let faulty = client()
+        .get(&url)
+        .bearer_auth(&u.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(faulty, clean);
 }

@@ -177,6 +177,23 @@ async fn fault_and_date(State(shared): State<AppState>, req: Request, next: Next
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
             Response::from_parts(parts, Body::from(cut))
         }
+        Some(Fault::MalformedRow) => {
+            let response = next.run(req).await;
+            let (mut parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            match crate::faults::malform_first_row(&bytes) {
+                Some((malformed, id)) => {
+                    tracing::info!(transaction_id = ?id, "fault: malformed first row");
+                    parts
+                        .headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(malformed.len()));
+                    Response::from_parts(parts, Body::from(malformed))
+                }
+                None => Response::from_parts(parts, Body::from(bytes)),
+            }
+        }
     };
     let date = http_date(now);
     if let Ok(v) = HeaderValue::from_str(&date) {

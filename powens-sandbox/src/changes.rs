@@ -21,6 +21,13 @@ impl Store {
                 count,
                 coming,
             } => {
+                if *count > crate::control::MAX_TRANSACTIONS_PER_CHANGE {
+                    return Err(SandboxError::InvalidChange(format!(
+                        "add_transactions count {count} is above the bound of {} per change",
+                        crate::control::MAX_TRANSACTIONS_PER_CHANGE
+                    )));
+                }
+                out.created.reserve(*count as usize);
                 for _ in 0..*count {
                     out.created.push(self.add_generated(*account_id, *coming)?);
                 }

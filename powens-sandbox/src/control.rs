@@ -27,6 +27,13 @@ pub enum MaturationMode {
     Replace,
 }
 
+/// The most transactions one [`Change::AddTransactions`] may append (larger data sets are
+/// seeded with [`SandboxSize`](crate::SandboxSize) or several changes).
+pub const MAX_TRANSACTIONS_PER_CHANGE: u32 = 1_000_000;
+
+/// The most connections one HTTP control call (`users`, `link`) may create.
+pub const MAX_CONNECTIONS_PER_CALL: u32 = 1_000;
+
 /// One data change. In HTTP control bodies amounts are strings (`"-12.50"`), and the enum is
 /// externally tagged: `{"add_transactions": {"account_id": 3, "count": 10}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

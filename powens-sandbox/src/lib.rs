@@ -167,7 +167,7 @@ pub use builder::{Credentials, Sandbox, SandboxBuilder, SandboxHandle, SandboxSi
 pub use clock::ClockMode;
 pub use control::{
     AccountStatus, Change, ChangeOutcome, MaturationMode, PageScope, SandboxControl, SeededUser,
-    Trigger,
+    Trigger, MAX_CONNECTIONS_PER_CALL, MAX_TRANSACTIONS_PER_CHANGE,
 };
 pub use error::SandboxError;
 pub use faults::{Fault, FaultRoute, FaultRule, RetryAfter, MALFORMED_VALUE};

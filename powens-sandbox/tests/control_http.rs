@@ -228,3 +228,42 @@ fn the_binary_prints_its_address_and_credentials() {
     }
     assert!(third.starts_with("user id=1 token="), "{third}");
 }
+
+#[tokio::test]
+async fn control_counts_above_their_bounds_are_400s_and_create_nothing() {
+    let (s, u) = sandbox().await;
+    let base = s.base_url();
+    let too_many = powens_sandbox::MAX_CONNECTIONS_PER_CALL + 1;
+    let (status, body) = post(
+        format!("{base}/__sandbox/users"),
+        json!({"connections": too_many}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("connections per call"), "{body}");
+    let (status, body) = post(
+        format!("{base}/__sandbox/users/{}/link", u.id),
+        json!({"count": too_many}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, truth) = get(&format!("{base}/__sandbox/truth/{}", u.id), "").await;
+    let account = truth["accounts"][0]["id"].as_u64().unwrap();
+    let rows_before = truth["transactions"].as_array().map(Vec::len);
+    assert!(rows_before.is_some_and(|n| n > 0), "{truth}");
+    let (status, body) = post(
+        format!("{base}/__sandbox/changes"),
+        json!({"add_transactions": {"account_id": account, "count": powens_sandbox::MAX_TRANSACTIONS_PER_CHANGE + 1}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, truth) = get(&format!("{base}/__sandbox/truth/{}", u.id), "").await;
+    assert_eq!(truth["transactions"].as_array().map(Vec::len), rows_before);
+    // At the bound of connections it still works.
+    let (status, _) = post(
+        format!("{base}/__sandbox/users/{}/link", u.id),
+        json!({"count": 2}),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

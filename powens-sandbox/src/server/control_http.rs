@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::{ApiError, AppState};
 use crate::clock::{format_naive_datetime, parse_naive_datetime};
-use crate::control::{AccountStatus, Change, MaturationMode, SandboxControl, Trigger};
+use crate::control::{
+    AccountStatus, Change, MaturationMode, SandboxControl, Trigger, MAX_CONNECTIONS_PER_CALL,
+};
 use crate::faults::FaultRule;
 use crate::webhooks::WebhookEvent;
 
@@ -81,10 +83,23 @@ struct CreateUser {
     connections: Option<u32>,
 }
 
-async fn create_user(State(s): State<AppState>, body: Option<Json<CreateUser>>) -> Response {
+/// Refuses a connection count above [`MAX_CONNECTIONS_PER_CALL`].
+fn bounded_connections(count: u32) -> Result<u32, ApiError> {
+    if count > MAX_CONNECTIONS_PER_CALL {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_CONNECTIONS_PER_CALL} connections per call, got {count}"
+        )));
+    }
+    Ok(count)
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    body: Option<Json<CreateUser>>,
+) -> Result<Response, ApiError> {
     let default = s.store().size.connections_per_link;
-    let n = body.and_then(|b| b.0.connections).unwrap_or(default);
-    Json(control(&s).create_user(n)).into_response()
+    let n = bounded_connections(body.and_then(|b| b.0.connections).unwrap_or(default))?;
+    Ok(Json(control(&s).create_user(n)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -102,7 +117,7 @@ async fn link(
     Path(id): Path<u64>,
     Json(b): Json<Link>,
 ) -> Result<Response, ApiError> {
-    let ids = control(&s).link_bank(id, b.count)?;
+    let ids = control(&s).link_bank(id, bounded_connections(b.count)?)?;
     Ok(Json(serde_json::json!({ "connection_ids": ids })).into_response())
 }
 

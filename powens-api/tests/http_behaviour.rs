@@ -662,3 +662,48 @@ fn max_response_bytes_below_one_kib_is_refused_by_name() {
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("max_response_bytes"), "{err}");
 }
+
+const NOT_FOUND: &str = r#"{"code":"notFound","description":"connection not found"}"#;
+
+#[tokio::test]
+async fn a_404_on_a_delete_retried_after_a_5xx_means_already_deleted() {
+    let stub = Stub::start(|_, index| match index {
+        0 => Reply::html(503, "<html>busy</html>"),
+        _ => Reply::json(404, NOT_FOUND),
+    })
+    .await;
+    let (client, _) = client(&stub);
+    client
+        .delete_connection(&support::user_token(), 7)
+        .await
+        .unwrap();
+    assert_eq!(stub.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_404_on_the_first_delete_attempt_stays_an_error() {
+    let stub = Stub::start(|_, _| Reply::json(404, NOT_FOUND)).await;
+    let (client, _) = client(&stub);
+    let err = client
+        .delete_connection(&support::user_token(), 7)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err:?}");
+    assert_eq!(stub.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_404_after_a_5xx_on_a_get_stays_an_error() {
+    let stub = Stub::start(|_, index| match index {
+        0 => Reply::html(503, "<html>busy</html>"),
+        _ => Reply::json(404, NOT_FOUND),
+    })
+    .await;
+    let (client, _) = client(&stub);
+    let err = client
+        .get_connection(&support::user_token(), 7, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err:?}");
+    assert_eq!(stub.requests().len(), 2);
+}

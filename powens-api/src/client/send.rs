@@ -111,6 +111,9 @@ impl PowensClient {
         };
         let start = clock.now();
         let mut attempt: u32 = 0;
+        // Set once a DELETE attempt may have been applied without us seeing the answer
+        // (transport failure or 5xx): a 404 on a later attempt then means "already deleted".
+        let mut delete_maybe_applied = false;
         loop {
             attempt += 1;
             let remaining = inner.timeouts.overall.saturating_sub(elapsed(clock, start));
@@ -163,6 +166,12 @@ impl PowensClient {
                     tracing::debug!(%method, %path, attempt, status = status.as_u16(), "powens call succeeded");
                     return Ok(Answer { body });
                 }
+                Ok((status, _, _))
+                    if delete_maybe_applied && status == http::StatusCode::NOT_FOUND =>
+                {
+                    tracing::info!(%method, %path, attempt, "404 on a retried DELETE: an earlier attempt deleted it");
+                    return Ok(Answer { body: Bytes::new() });
+                }
                 Ok((status, headers, body)) => {
                     let retry_after = headers
                         .get(RETRY_AFTER)
@@ -193,6 +202,14 @@ impl PowensClient {
                 ),
             };
 
+            if method == Method::DELETE
+                && matches!(
+                    outcome,
+                    AttemptOutcome::Transport | AttemptOutcome::Status { status: 500.., .. }
+                )
+            {
+                delete_maybe_applied = true;
+            }
             let decision =
                 retry::decide(&inner.retry, request.replay, &outcome, attempt, clock.now());
             let wait = match decision {

@@ -28,7 +28,9 @@ use crate::keys;
 use crate::money::{positive_minor_units, signed_minor_units};
 use crate::scheme::scheme_for;
 use crate::skip::{Mapped, SkipReason, Skipped};
-use crate::time::{date_at_midnight_utc, rfc3339, utc_field, zoned_field};
+use crate::time::{
+    date_at_midnight_utc, integer_text, rfc3339_compact, utc_field, zoned_field, ZonedTexts,
+};
 
 /// A borrowed view of the transaction fields the mapping reads, filled by the typed
 /// (`powens_api::transactions::Transaction`) or the lean ([`crate::page`]) decoder.
@@ -173,7 +175,7 @@ pub fn map_view(
     ctx: &MappingContext,
     raw: Box<RawValue>,
 ) -> Result<TransactionOutcome, SkipReason> {
-    Ok(match map_parts(tx, account, ctx, raw)? {
+    Ok(match map_parts(tx, account, ctx, raw, None)? {
         Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
         Parts::Payment(payment) => {
             let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
@@ -195,18 +197,31 @@ pub(crate) struct PaymentParts {
     pub(crate) counterparty_reference: Option<String>,
 }
 
-/// [`map_view`] without building the external account.
+/// [`map_parts`]' result: [`map_view`]'s without the external account.
 #[allow(clippy::large_enum_variant)] // built and consumed at once; boxing costs an allocation
 pub(crate) enum Parts {
     Payment(PaymentParts),
     Deleted(Tombstone),
 }
 
+/// Whether `text` is empty or only white space (a leading visible ASCII byte, the usual
+/// case, answers at once).
+#[inline]
+fn is_blank(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => text.trim().is_empty(),
+    }
+}
+
+/// [`map_view`] without the external account; `texts` remembers RFC 3339 texts across the
+/// rows of a page.
 pub(crate) fn map_parts(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
     raw: Box<RawValue>,
+    texts: Option<&mut ZonedTexts>,
 ) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {
@@ -225,7 +240,7 @@ pub(crate) fn map_parts(
 
     if let Some(deleted) = &tx.deleted {
         return Ok(Parts::Deleted(Tombstone {
-            reference: id.to_string(),
+            reference: integer_text(id).into(),
             account_reference: account.reference.clone(),
             value: signed_minor_units(value, asset)?,
             date,
@@ -258,35 +273,44 @@ pub(crate) fn map_parts(
         )
     };
 
-    let mut metadata = Metadata::with_capacity(8);
+    // Inserted in key order (each insert then only compares with the last key); values of up
+    // to 24 bytes are stored inline.
+    let mut metadata = Metadata::with_capacity(7);
+    let reference = integer_text(id);
+    match (tx.id_category, tx.first_category) {
+        (Some(id), _) => {
+            metadata.insert(keys::CATEGORY_ID, integer_text(id));
+        }
+        (None, Some(code)) if !is_blank(code) => {
+            metadata.insert(keys::CATEGORY_ID, code);
+        }
+        _ => {}
+    }
     let mut put = |key: &'static str, value: Option<&str>| {
-        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = value.filter(|v| !is_blank(v)) {
             metadata.insert(key, value);
         }
     };
-    let reference = id.to_string();
-    put(keys::TRANSACTION_ID, Some(&reference));
     put(keys::DESCRIPTION, tx.wording);
+    if let Some(last_update) = &tx.last_update {
+        let text = match texts {
+            Some(texts) => texts.text(last_update),
+            None => rfc3339_compact(zoned_field(last_update, ctx.zone)),
+        };
+        metadata.insert(keys::LAST_UPDATE, text);
+    }
+    let mut put = |key: &'static str, value: Option<&str>| {
+        if let Some(value) = value.filter(|v| !is_blank(v)) {
+            metadata.insert(key, value);
+        }
+    };
     put(keys::ORIGINAL_WORDING, tx.original_wording);
     put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
+    put(keys::TRANSACTION_ID, Some(&reference));
     put(keys::TYPE, Some(tx.transaction_type));
-    let category = match (tx.id_category, tx.first_category) {
-        (Some(id), _) => Some(id.to_string()),
-        (None, Some(code)) if !code.trim().is_empty() => Some(code.to_owned()),
-        _ => None,
-    };
-    if let Some(category) = category {
-        metadata.insert(keys::CATEGORY_ID, category);
-    }
-    if let Some(last_update) = &tx.last_update {
-        metadata.insert(
-            keys::LAST_UPDATE.to_owned(),
-            rfc3339(zoned_field(last_update, ctx.zone)),
-        );
-    }
 
     let payment = Payment {
-        reference,
+        reference: reference.into(),
         parent_reference: None,
         created_at,
         payment_type,

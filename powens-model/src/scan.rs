@@ -36,6 +36,10 @@ pub(crate) struct SyntaxError {
 }
 
 /// A cursor over UTF-8 JSON text.
+///
+/// Objects and arrays are read with an explicit protocol so that hot loops need no closure:
+/// [`Reader::begin_object`], then per member [`Reader::key`], the value, and
+/// [`Reader::next_member`]; [`Reader::begin_array`] and [`Reader::next_element`] likewise.
 pub(crate) struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -53,11 +57,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn fail<T>(&self, expected: &'static str) -> Result<T, SyntaxError> {
-        Err(SyntaxError {
+    #[cold]
+    #[inline(never)]
+    fn error(&self, expected: &'static str) -> SyntaxError {
+        SyntaxError {
             offset: self.pos,
             expected,
-        })
+        }
+    }
+
+    #[inline]
+    fn fail<T>(&self, expected: &'static str) -> Result<T, SyntaxError> {
+        Err(self.error(expected))
     }
 
     /// The current byte offset.
@@ -67,15 +78,24 @@ impl<'a> Reader<'a> {
 
     /// `text[start..end]` (empty if out of range, which cannot happen for offsets this
     /// reader returned: they sit on ASCII structural characters).
+    #[inline]
     pub(crate) fn slice(&self, start: usize, end: usize) -> &'a str {
         self.text.get(start..end).unwrap_or_default()
     }
 
+    /// The byte at the cursor.
+    #[inline(always)]
+    fn byte(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
     /// Advances over string content up to the next `"`, `\\`, control character or the
     /// end, eight bytes at a time.
-    #[inline]
+    #[inline(always)]
     fn skip_plain(&mut self) {
-        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let mut chunks = rest.chunks_exact(8);
+        for chunk in &mut chunks {
             let Ok(word) = <[u8; 8]>::try_from(chunk) else {
                 break;
             };
@@ -86,7 +106,7 @@ impl<'a> Reader<'a> {
             }
             self.pos += 8;
         }
-        while let Some(&b) = self.bytes.get(self.pos) {
+        for &b in chunks.remainder() {
             if b == b'"' || b == b'\\' || b < 0x20 {
                 return;
             }
@@ -95,33 +115,27 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips white space.
+    #[inline(always)]
     pub(crate) fn ws(&mut self) {
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b <= b' ' {
+                self.ws_run();
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn ws_run(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
 
     /// The next non-space byte, not consumed.
+    #[inline(always)]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.ws();
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        if self.peek() == Some(byte) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, byte: u8, expected: &'static str) -> Result<(), SyntaxError> {
-        if self.eat(byte) {
-            Ok(())
-        } else {
-            self.fail(expected)
-        }
+        self.byte()
     }
 
     /// Whether the whole input has been read (trailing white space allowed).
@@ -130,6 +144,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `null` if it is next; `Ok(false)` (nothing consumed) otherwise.
+    #[inline]
     pub(crate) fn null(&mut self) -> Result<bool, SyntaxError> {
         if self.peek() == Some(b'n') {
             self.literal(b"null")?;
@@ -139,13 +154,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn literal(&mut self, word: &'static [u8]) -> Result<(), SyntaxError> {
-        if self
-            .bytes
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(word))
-        {
-            self.pos += word.len();
+    #[inline(always)]
+    fn literal<const N: usize>(&mut self, word: &'static [u8; N]) -> Result<(), SyntaxError> {
+        if self.bytes.get(self.pos..self.pos + N) == Some(word.as_slice()) {
+            self.pos += N;
             Ok(())
         } else {
             self.fail("true, false or null")
@@ -153,6 +165,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A boolean, or `None` when the next value is not one (nothing consumed then).
+    #[inline]
     pub(crate) fn boolean(&mut self) -> Result<Option<bool>, SyntaxError> {
         match self.peek() {
             Some(b't') => self.literal(b"true").map(|()| Some(true)),
@@ -161,16 +174,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Whether a number starts here.
-    pub(crate) fn at_number(&mut self) -> bool {
-        matches!(self.peek(), Some(b'-' | b'0'..=b'9'))
-    }
-
     /// Whether a string starts here.
+    #[inline]
     pub(crate) fn at_string(&mut self) -> bool {
         self.peek() == Some(b'"')
     }
 
+    #[inline(always)]
     fn digits(&mut self) -> usize {
         let start = self.pos;
         while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
@@ -180,35 +190,65 @@ impl<'a> Reader<'a> {
     }
 
     /// A JSON number's exact text.
+    #[inline]
     pub(crate) fn number(&mut self) -> Result<&'a str, SyntaxError> {
         self.ws();
         let start = self.pos;
-        if self.bytes.get(self.pos) == Some(&b'-') {
+        self.skip_number()?;
+        Ok(self.slice(start, self.pos))
+    }
+
+    /// Skips a JSON number (at the cursor, no white space before it), validating it.
+    #[inline(always)]
+    fn skip_number(&mut self) -> Result<(), SyntaxError> {
+        if self.byte() == Some(b'-') {
             self.pos += 1;
         }
-        match self.bytes.get(self.pos) {
+        match self.byte() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
                 self.digits();
             }
             _ => return self.fail("a number"),
         }
-        if self.bytes.get(self.pos) == Some(&b'.') {
+        if self.byte() == Some(b'.') {
             self.pos += 1;
             if self.digits() == 0 {
                 return self.fail("a digit after the decimal point");
             }
         }
-        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+        if let Some(b'e' | b'E') = self.byte() {
             self.pos += 1;
-            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+            if let Some(b'+' | b'-') = self.byte() {
                 self.pos += 1;
             }
             if self.digits() == 0 {
                 return self.fail("a digit in the exponent");
             }
         }
-        Ok(self.slice(start, self.pos))
+        Ok(())
+    }
+
+    /// A JSON number; `Some` when it is an integer that fits an `i64` (what
+    /// `str::parse::<i64>` accepts of the number's text), `None` for any other number.
+    #[inline]
+    pub(crate) fn integer(&mut self) -> Result<Option<i64>, SyntaxError> {
+        let text = self.number()?.as_bytes();
+        let (negative, digits) = match text.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, text),
+        };
+        // Up to 18 digits cannot overflow; anything longer (or not all digits) goes the
+        // general way.
+        if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+            let magnitude = digits
+                .iter()
+                .fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0'));
+            return Ok(Some(if negative { -magnitude } else { magnitude }));
+        }
+        Ok(std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok()))
     }
 
     fn hex4(&mut self) -> Result<u32, SyntaxError> {
@@ -267,12 +307,37 @@ impl<'a> Reader<'a> {
         Ok(simple)
     }
 
+    /// Consumes the `"` that opens a string (after white space).
+    #[inline(always)]
+    fn open_quote(&mut self) -> Result<(), SyntaxError> {
+        self.ws();
+        if self.byte() == Some(b'"') {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.fail("a string")
+        }
+    }
+
     /// A string, borrowed when it has no escape.
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
-        self.expect(b'"', "a string")?;
+        self.open_quote()?;
         let start = self.pos;
         self.skip_plain();
-        match self.bytes.get(self.pos) {
+        if self.byte() == Some(b'"') {
+            let text = self.slice(start, self.pos);
+            self.pos += 1;
+            return Ok(Cow::Borrowed(text));
+        }
+        self.string_rest(start)
+    }
+
+    /// The rest of a string from `start` (just after its opening quote) when the plain run
+    /// stopped before the closing quote: escapes decoded, or the error.
+    #[inline(never)]
+    fn string_rest(&mut self, start: usize) -> Result<Cow<'a, str>, SyntaxError> {
+        match self.byte() {
             None => return self.fail("the end of the string"),
             Some(b'"') => {
                 let text = self.slice(start, self.pos);
@@ -284,7 +349,7 @@ impl<'a> Reader<'a> {
         }
         let mut owned = String::from(self.slice(start, self.pos));
         loop {
-            match self.bytes.get(self.pos) {
+            match self.byte() {
                 None => return self.fail("the end of the string"),
                 Some(b'"') => {
                     self.pos += 1;
@@ -294,7 +359,7 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     owned.push(self.escape()?);
                 }
-                Some(&b) if b < 0x20 => return self.fail("no control character in a string"),
+                Some(b) if b < 0x20 => return self.fail("no control character in a string"),
                 Some(_) => {
                     let run = self.pos;
                     self.skip_plain();
@@ -304,11 +369,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn skip_string(&mut self) -> Result<(), SyntaxError> {
-        self.expect(b'"', "a string")?;
+    /// Skips a string's content and closing quote (the opening one consumed), validating it.
+    #[inline(always)]
+    fn skip_string_body(&mut self) -> Result<(), SyntaxError> {
+        self.skip_plain();
+        if self.byte() == Some(b'"') {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.skip_string_rest()
+    }
+
+    #[inline(never)]
+    fn skip_string_rest(&mut self) -> Result<(), SyntaxError> {
         loop {
-            self.skip_plain();
-            match self.bytes.get(self.pos) {
+            match self.byte() {
                 None => return self.fail("the end of the string"),
                 Some(b'"') => {
                     self.pos += 1;
@@ -320,9 +395,11 @@ impl<'a> Reader<'a> {
                 }
                 Some(_) => return self.fail("no control character in a string"),
             }
+            self.skip_plain();
         }
     }
 
+    #[inline(always)]
     fn enter(&mut self) -> Result<(), SyntaxError> {
         if self.depth >= MAX_DEPTH {
             return self.fail("at most 128 levels of nesting");
@@ -331,41 +408,171 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Consumes `{`: `Ok(true)` when a member follows, `Ok(false)` for `{}` (consumed whole).
+    #[inline]
+    pub(crate) fn begin_object(&mut self) -> Result<bool, SyntaxError> {
+        self.ws();
+        if self.byte() != Some(b'{') {
+            return self.fail("an object");
+        }
+        self.pos += 1;
+        self.enter()?;
+        self.ws();
+        if self.byte() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// A member's key (its bytes, escapes decoded) and the `:` after it.
+    #[inline]
+    pub(crate) fn key(&mut self) -> Result<Cow<'a, [u8]>, SyntaxError> {
+        self.open_quote()?;
+        let start = self.pos;
+        self.skip_plain();
+        let key = if self.byte() == Some(b'"') {
+            let key = self.bytes.get(start..self.pos).unwrap_or_default();
+            self.pos += 1;
+            Cow::Borrowed(key)
+        } else {
+            match self.string_rest(start)? {
+                Cow::Borrowed(key) => Cow::Borrowed(key.as_bytes()),
+                Cow::Owned(key) => Cow::Owned(key.into_bytes()),
+            }
+        };
+        self.colon()?;
+        Ok(key)
+    }
+
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), SyntaxError> {
+        self.ws();
+        if self.byte() == Some(b':') {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.fail("':' after an object key")
+        }
+    }
+
+    /// After a member's value: `Ok(true)` after `,` (a member follows), `Ok(false)` after
+    /// the closing `}`.
+    #[inline]
+    pub(crate) fn next_member(&mut self) -> Result<bool, SyntaxError> {
+        self.ws();
+        match self.byte() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b'}') => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(false)
+            }
+            _ => self.fail("',' or '}' in an object"),
+        }
+    }
+
+    /// Consumes `[`: `Ok(true)` when an element follows, `Ok(false)` for `[]` (consumed
+    /// whole).
+    #[inline]
+    pub(crate) fn begin_array(&mut self) -> Result<bool, SyntaxError> {
+        self.ws();
+        if self.byte() != Some(b'[') {
+            return self.fail("an array");
+        }
+        self.pos += 1;
+        self.enter()?;
+        self.ws();
+        if self.byte() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// After an element: `Ok(true)` after `,` (an element follows), `Ok(false)` after the
+    /// closing `]`.
+    #[inline]
+    pub(crate) fn next_element(&mut self) -> Result<bool, SyntaxError> {
+        self.ws();
+        match self.byte() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b']') => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(false)
+            }
+            _ => self.fail("',' or ']' in an array"),
+        }
+    }
+
     /// Skips any JSON value, validating it.
     pub(crate) fn skip_value(&mut self) -> Result<(), SyntaxError> {
-        match self.peek() {
-            Some(b'"') => self.skip_string(),
-            Some(b'{') => self.object(|reader, _| reader.skip_value()),
-            Some(b'[') => self.array(Self::skip_value),
+        self.ws();
+        match self.byte() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.skip_string_body()
+            }
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.skip_number(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
-            Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(b'[') => self.skip_array(),
+            Some(b'{') => self.skip_object(),
             _ => self.fail("a JSON value"),
         }
+    }
+
+    fn skip_object(&mut self) -> Result<(), SyntaxError> {
+        if self.begin_object()? {
+            loop {
+                self.open_quote()?;
+                self.skip_string_body()?;
+                self.colon()?;
+                self.skip_value()?;
+                if !self.next_member()? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_array(&mut self) -> Result<(), SyntaxError> {
+        if self.begin_array()? {
+            loop {
+                self.skip_value()?;
+                if !self.next_element()? {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads an object, calling `field` with each key; `field` must consume the value.
     pub(crate) fn object<F>(&mut self, mut field: F) -> Result<(), SyntaxError>
     where
-        F: FnMut(&mut Self, Cow<'a, str>) -> Result<(), SyntaxError>,
+        F: FnMut(&mut Self, Cow<'a, [u8]>) -> Result<(), SyntaxError>,
     {
-        self.expect(b'{', "an object")?;
-        self.enter()?;
-        if !self.eat(b'}') {
+        if self.begin_object()? {
             loop {
-                self.ws();
-                let key = self.string()?;
-                self.expect(b':', "':' after an object key")?;
+                let key = self.key()?;
                 field(self, key)?;
-                if self.eat(b',') {
-                    continue;
+                if !self.next_member()? {
+                    break;
                 }
-                self.expect(b'}', "',' or '}' in an object")?;
-                break;
             }
         }
-        self.depth -= 1;
         Ok(())
     }
 
@@ -374,19 +581,14 @@ impl<'a> Reader<'a> {
     where
         F: FnMut(&mut Self) -> Result<(), SyntaxError>,
     {
-        self.expect(b'[', "an array")?;
-        self.enter()?;
-        if !self.eat(b']') {
+        if self.begin_array()? {
             loop {
                 element(self)?;
-                if self.eat(b',') {
-                    continue;
+                if !self.next_element()? {
+                    break;
                 }
-                self.expect(b']', "',' or ']' in an array")?;
-                break;
             }
         }
-        self.depth -= 1;
         Ok(())
     }
 }

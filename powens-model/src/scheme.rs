@@ -22,13 +22,19 @@ pub fn scheme_for(tx_type: &str, card: Option<&str>, asset: &Asset) -> PaymentSc
 
 /// The card network from the visible leading digits of a card number, if any.
 pub fn card_network(card: &str) -> Option<PaymentScheme> {
-    let digits: String = card
-        .trim()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .take(4)
-        .collect();
-    let prefix = |n: usize| -> Option<u32> { digits.get(..n).and_then(|p| p.parse().ok()) };
+    // Up to four leading digits, without allocating.
+    let mut digits = [0u32; 4];
+    let mut count = 0usize;
+    for (slot, b) in digits.iter_mut().zip(card.trim().bytes()) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        *slot = u32::from(b - b'0');
+        count += 1;
+    }
+    let prefix = |n: usize| -> Option<u32> {
+        (n <= count).then(|| digits.iter().take(n).fold(0, |acc, d| acc * 10 + d))
+    };
     let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
     if prefix(1) == Some(4) {
         Some(PaymentScheme::CardVisa)
@@ -46,5 +52,48 @@ pub fn card_network(card: &str) -> Option<PaymentScheme> {
         Some(PaymentScheme::CardDiners)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The first form of the rule: the leading digits collected into a string.
+    fn card_network_by_string(card: &str) -> Option<PaymentScheme> {
+        let digits: String = card
+            .trim()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(4)
+            .collect();
+        let prefix = |n: usize| -> Option<u32> { digits.get(..n).and_then(|p| p.parse().ok()) };
+        let in_range =
+            |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
+        if prefix(1) == Some(4) {
+            Some(PaymentScheme::CardVisa)
+        } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
+            Some(PaymentScheme::CardMastercard)
+        } else if matches!(prefix(2), Some(34 | 37)) {
+            Some(PaymentScheme::CardAmex)
+        } else if in_range(4, 3528, 3589) {
+            Some(PaymentScheme::CardJcb)
+        } else if prefix(2) == Some(62) {
+            Some(PaymentScheme::CardUnionPay)
+        } else if prefix(4) == Some(6011) || in_range(3, 644, 649) || prefix(2) == Some(65) {
+            Some(PaymentScheme::CardDiscover)
+        } else if in_range(3, 300, 305) || matches!(prefix(2), Some(36 | 38 | 39)) {
+            Some(PaymentScheme::CardDiners)
+        } else {
+            None
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn card_network_reads_the_leading_digits_like_the_string_form(card in "[ ]?[0-9]{0,5}[X0-9é ]{0,4}") {
+            prop_assert_eq!(card_network(&card), card_network_by_string(&card));
+        }
     }
 }

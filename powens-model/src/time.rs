@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
+use compact_str::CompactString;
 use powens_api::wire::PowensDateTime;
 
 /// Reads a naive wall-clock time in `zone`: the earlier instant when ambiguous, moved forward
@@ -71,26 +72,155 @@ fn fixed(naive: NaiveDateTime, offset: chrono::FixedOffset) -> DateTime<Utc> {
 
 /// RFC 3339 text of an instant, seconds precision, `Z` suffix (the metadata form).
 pub fn rfc3339(instant: DateTime<Utc>) -> String {
+    rfc3339_compact(instant).into()
+}
+
+/// [`rfc3339`] as a [`CompactString`]: the usual 20-byte form is stored inline, without
+/// allocation.
+pub fn rfc3339_compact(instant: DateTime<Utc>) -> CompactString {
     use chrono::{Datelike, Timelike};
     let year = instant.year();
     if instant.nanosecond() != 0 || !(0..=9999).contains(&year) {
-        return instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        return instant
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            .into();
     }
     // The common case without the formatting machinery: `YYYY-MM-DDTHH:MM:SSZ`.
-    let mut out = String::with_capacity(20);
-    let mut push = |value: u32, width: u32, separator: char| {
-        let mut divisor = 10u32.pow(width - 1);
-        while divisor > 0 {
-            out.push(char::from(b'0' + ((value / divisor) % 10) as u8));
-            divisor /= 10;
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, value: u32, width: usize| {
+        let mut value = value;
+        for i in (at..at + width).rev() {
+            if let Some(digit) = out.get_mut(i) {
+                *digit = b'0' + (value % 10) as u8;
+            }
+            value /= 10;
         }
-        out.push(separator);
     };
-    push(year.unsigned_abs(), 4, '-');
-    push(instant.month(), 2, '-');
-    push(instant.day(), 2, 'T');
-    push(instant.hour(), 2, ':');
-    push(instant.minute(), 2, ':');
-    push(instant.second(), 2, 'Z');
-    out
+    put(0, year.unsigned_abs(), 4);
+    put(5, instant.month(), 2);
+    put(8, instant.day(), 2);
+    put(11, instant.hour(), 2);
+    put(14, instant.minute(), 2);
+    put(17, instant.second(), 2);
+    CompactString::from_utf8(out).unwrap_or_default()
+}
+
+/// Remembers the [`rfc3339_compact`] text of the last zoned datetimes converted (a page's rows
+/// share few distinct `last_update` values, and the zone conversion is the costly part). A
+/// memo of a pure function: the same value always gives the same text.
+pub(crate) struct ZonedTexts {
+    zone: Tz,
+    slots: [Option<(PowensDateTime, CompactString)>; 32],
+}
+
+impl ZonedTexts {
+    /// An empty memo for `zone`.
+    pub(crate) fn new(zone: Tz) -> Self {
+        Self {
+            zone,
+            slots: std::array::from_fn(|_| None),
+        }
+    }
+
+    /// `rfc3339_compact(zoned_field(value, zone))`.
+    pub(crate) fn text(&mut self, value: &PowensDateTime) -> CompactString {
+        use chrono::{Datelike, Timelike};
+        let day = value.naive.date().num_days_from_ce() as u32;
+        let second = value.naive.time().num_seconds_from_midnight();
+        let hash = day.wrapping_add(second.wrapping_mul(0x9E37_79B9));
+        let index = (hash as usize) % self.slots.len();
+        let Some(slot) = self.slots.get_mut(index) else {
+            return rfc3339_compact(zoned_field(value, self.zone));
+        };
+        if let Some((key, text)) = slot {
+            if key == value {
+                return text.clone();
+            }
+        }
+        let text = rfc3339_compact(zoned_field(value, self.zone));
+        *slot = Some((*value, text.clone()));
+        text
+    }
+}
+
+/// The decimal text of `value` (no formatting machinery; inline, no allocation).
+pub(crate) fn integer_text(value: i64) -> CompactString {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(digit) = digits.get_mut(at) {
+            *digit = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        if let Some(sign) = digits.get_mut(at) {
+            *sign = b'-';
+        }
+    }
+    CompactString::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn integer_text_is_the_display_form() {
+        for value in [
+            0,
+            7,
+            -7,
+            10,
+            99,
+            100,
+            309,
+            -16,
+            i64::MAX,
+            i64::MIN,
+            1_000_000,
+        ] {
+            assert_eq!(integer_text(value), value.to_string());
+        }
+    }
+
+    #[test]
+    fn zoned_texts_memo_gives_what_the_direct_conversion_gives_around_both_dst_edges() {
+        let paris = chrono_tz::Europe::Paris;
+        let mut memo = ZonedTexts::new(paris);
+        // Both DST edges (fold and gap), their neighbours, and values that share a slot.
+        let mut values = Vec::new();
+        for day in [
+            "2026-03-28",
+            "2026-03-29",
+            "2026-03-30",
+            "2026-10-24",
+            "2026-10-25",
+        ] {
+            for time in [
+                "00:00:00", "01:59:59", "02:00:00", "02:30:00", "02:59:59", "03:00:00",
+            ] {
+                values.push(format!("{day} {time}"));
+            }
+        }
+        values.push("2026-10-25 02:30:00+0100".to_owned());
+        values.push("2026-10-25 02:30:00Z".to_owned());
+        for _ in 0..3 {
+            for text in &values {
+                let value = PowensDateTime::parse(text).unwrap();
+                assert_eq!(
+                    memo.text(&value),
+                    rfc3339(zoned_field(&value, paris)),
+                    "{text}"
+                );
+            }
+        }
+    }
 }

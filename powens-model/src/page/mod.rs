@@ -14,6 +14,7 @@
 //! `RawValue` only by [`PaymentRow::into_payment`] (never parsed into a `serde_json::Value`:
 //! building a JSON tree per row costs about ten times the rest of the mapping).
 
+mod forms;
 mod row;
 
 use std::collections::BTreeSet;
@@ -25,6 +26,7 @@ use crate::counterparty::map_counterparty;
 use crate::payment::{map_parts, Parts, Tombstone};
 use crate::scan::{Reader, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
+use crate::time::ZonedTexts;
 use row::{read_row, LeanRow};
 
 /// The page bytes are not a JSON transactions page.
@@ -99,18 +101,15 @@ fn read_next_href(r: &mut Reader<'_>) -> Result<Option<String>, SyntaxError> {
         return Ok(None);
     }
     r.object(|r, key| {
-        if key != "next" || r.null()? {
-            return if key == "next" {
-                Ok(())
-            } else {
-                r.skip_value()
-            };
+        let next = key.as_ref() == b"next";
+        if !next || r.null()? {
+            return if next { Ok(()) } else { r.skip_value() };
         }
         if r.peek() != Some(b'{') {
             return r.skip_value();
         }
         r.object(|r, key| {
-            if key == "href" && r.at_string() {
+            if key.as_ref() == b"href" && r.at_string() {
                 href = Some(r.string()?.into_owned()).filter(|h| !h.is_empty());
                 Ok(())
             } else {
@@ -140,8 +139,9 @@ pub fn map_transactions_page<'a>(
         ..PageMapped::default()
     };
     let mut seen_counterparties = BTreeSet::new();
+    let mut texts = ZonedTexts::new(ctx.zone);
     reader.object(|r, key| match key.as_ref() {
-        "transactions" => {
+        b"transactions" => {
             if r.null()? {
                 return Ok(());
             }
@@ -163,11 +163,12 @@ pub fn map_transactions_page<'a>(
                 }
                 let row = read_row(r)?;
                 let raw = r.slice(start, r.pos());
-                map_row(&row, raw, book, ctx, &mut out, &mut seen_counterparties);
+                let seen = &mut seen_counterparties;
+                map_row(&row, raw, book, ctx, &mut out, seen, &mut texts);
                 Ok(())
             })
         }
-        "_links" => {
+        b"_links" => {
             out.next_href = read_next_href(r)?;
             Ok(())
         }
@@ -189,6 +190,7 @@ fn map_row<'a>(
     ctx: &MappingContext,
     out: &mut PageMapped<'a>,
     seen_counterparties: &mut BTreeSet<String>,
+    texts: &mut ZonedTexts,
 ) {
     if let Some(problem) = &row.problem {
         out.skipped.push(Skipped::new(
@@ -216,7 +218,7 @@ fn map_row<'a>(
         return;
     };
     let view = row.view();
-    match map_parts(&view, account, ctx, crate::raw::null()) {
+    match map_parts(&view, account, ctx, crate::raw::null(), Some(texts)) {
         Ok(Parts::Payment(parts)) => {
             if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
             {

@@ -5,11 +5,10 @@
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
-use powens_api::wire::datetime::parse_date;
-use powens_api::wire::money::parse_decimal;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
+use super::forms;
 use crate::counterparty::CounterpartyView;
 use crate::payment::TransactionView;
 use crate::scan::{Reader, SyntaxError};
@@ -32,16 +31,16 @@ pub(super) struct LeanRow<'a> {
     id_category: Option<i64>,
     first_category: Option<Cow<'a, str>>,
     card: Option<Cow<'a, str>>,
-    counterparty: Option<LeanCounterparty<'a>>,
+    pub(super) counterparty: Option<LeanCounterparty<'a>>,
     /// The first field whose value had the wrong type or form.
     pub(super) problem: Option<String>,
 }
 
 #[derive(Default)]
-struct LeanCounterparty<'a> {
+pub(super) struct LeanCounterparty<'a> {
     label: Option<Cow<'a, str>>,
-    scheme: Option<Cow<'a, str>>,
-    identification: Option<Cow<'a, str>>,
+    pub(super) scheme: Option<Cow<'a, str>>,
+    pub(super) identification: Option<Cow<'a, str>>,
     kind: Option<Cow<'a, str>>,
 }
 
@@ -73,12 +72,14 @@ impl<'a> LeanRow<'a> {
     }
 }
 
+#[cold]
 fn note(problem: &mut Option<String>, field: &str, expected: &str) {
     if problem.is_none() {
         *problem = Some(format!("field `{field}`: expected {expected}"));
     }
 }
 
+#[cold]
 fn note_text(problem: &mut Option<String>, field: &str, expected: &str, got: &str) {
     if problem.is_none() {
         let got: String = got.chars().take(64).collect();
@@ -86,65 +87,71 @@ fn note_text(problem: &mut Option<String>, field: &str, expected: &str, got: &st
     }
 }
 
+/// Whether `text` is blank or `null` (a date field then reads as absent); a leading digit,
+/// the usual case, answers at once.
+#[inline]
 fn is_blank_or_null(text: &str) -> bool {
+    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
     let text = text.trim();
     text.is_empty() || text == "null"
 }
 
 /// `null` → `None`; an integer → `Some`; anything else → a problem.
+#[inline]
 fn opt_i64(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
 ) -> Result<Option<i64>, SyntaxError> {
-    if r.null()? {
-        return Ok(None);
-    }
-    if r.at_number() {
-        let text = r.number()?;
-        if let Ok(value) = text.parse::<i64>() {
-            return Ok(Some(value));
+    match r.peek() {
+        Some(b'-' | b'0'..=b'9') => {
+            if let Some(value) = r.integer()? {
+                return Ok(Some(value));
+            }
         }
-    } else {
-        r.skip_value()?;
+        Some(b'n') if r.null()? => return Ok(None),
+        _ => r.skip_value()?,
     }
     note(problem, field, "an integer");
     Ok(None)
 }
 
 /// `null` → `None`; a string → `Some`; anything else → a problem.
+#[inline]
 fn opt_str<'a>(
     r: &mut Reader<'a>,
     field: &str,
     problem: &mut Option<String>,
 ) -> Result<Option<Cow<'a, str>>, SyntaxError> {
-    if r.null()? {
-        return Ok(None);
+    match r.peek() {
+        Some(b'"') => return r.string().map(Some),
+        Some(b'n') if r.null()? => return Ok(None),
+        _ => r.skip_value()?,
     }
-    if r.at_string() {
-        return r.string().map(Some);
-    }
-    r.skip_value()?;
     note(problem, field, "a string");
     Ok(None)
 }
 
+#[inline]
 fn opt_bool(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
 ) -> Result<Option<bool>, SyntaxError> {
-    if r.null()? {
-        return Ok(None);
-    }
     if let Some(value) = r.boolean()? {
         return Ok(Some(value));
+    }
+    if r.null()? {
+        return Ok(None);
     }
     r.skip_value()?;
     note(problem, field, "a boolean");
     Ok(None)
 }
 
+#[inline]
 fn opt_date(
     r: &mut Reader<'_>,
     field: &str,
@@ -156,7 +163,7 @@ fn opt_date(
     if is_blank_or_null(&text) {
         return Ok(None);
     }
-    match parse_date(&text) {
+    match forms::date(&text) {
         Ok(date) => Ok(Some(date)),
         Err(_) => {
             note_text(problem, field, "a YYYY-MM-DD date", &text);
@@ -165,6 +172,7 @@ fn opt_date(
     }
 }
 
+#[inline]
 fn opt_datetime(
     r: &mut Reader<'_>,
     field: &str,
@@ -176,7 +184,7 @@ fn opt_datetime(
     if is_blank_or_null(&text) {
         return Ok(None);
     }
-    match PowensDateTime::parse(&text) {
+    match forms::datetime(&text) {
         Ok(datetime) => Ok(Some(datetime)),
         Err(_) => {
             note_text(problem, field, "a YYYY-MM-DD HH:MM:SS datetime", &text);
@@ -186,27 +194,29 @@ fn opt_datetime(
 }
 
 /// An amount as a JSON number or string (`""` and `null` → `None`), parsed exactly.
+#[inline]
 fn opt_amount(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
 ) -> Result<Option<Decimal>, SyntaxError> {
-    let text: Cow<'_, str> = if r.null()? {
-        return Ok(None);
-    } else if r.at_number() {
-        Cow::Borrowed(r.number()?)
-    } else if r.at_string() {
-        let text = r.string()?;
-        if text.trim().is_empty() {
+    let text: Cow<'_, str> = match r.peek() {
+        Some(b'-' | b'0'..=b'9') => Cow::Borrowed(r.number()?),
+        Some(b'"') => {
+            let text = r.string()?;
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            text
+        }
+        Some(b'n') if r.null()? => return Ok(None),
+        _ => {
+            r.skip_value()?;
+            note(problem, field, "a decimal amount");
             return Ok(None);
         }
-        text
-    } else {
-        r.skip_value()?;
-        note(problem, field, "a decimal amount");
-        return Ok(None);
     };
-    match parse_decimal(&text) {
+    match forms::decimal(&text) {
         Ok(value) => Ok(Some(value)),
         Err(_) => {
             note_text(problem, field, "a decimal amount", &text);
@@ -230,14 +240,14 @@ fn read_counterparty<'a>(
     let mut cp = LeanCounterparty::default();
     r.object(|r, key| {
         match key.as_ref() {
-            "label" => cp.label = opt_str(r, "counterparty.label", problem)?,
-            "account_scheme_name" => {
+            b"label" => cp.label = opt_str(r, "counterparty.label", problem)?,
+            b"account_scheme_name" => {
                 cp.scheme = opt_str(r, "counterparty.account_scheme_name", problem)?
             }
-            "account_identification" => {
+            b"account_identification" => {
                 cp.identification = opt_str(r, "counterparty.account_identification", problem)?;
             }
-            "type" => cp.kind = opt_str(r, "counterparty.type", problem)?,
+            b"type" => cp.kind = opt_str(r, "counterparty.type", problem)?,
             _ => r.skip_value()?,
         }
         Ok(())
@@ -268,7 +278,7 @@ fn read_first_category<'a>(
         let take = index == 0;
         index += 1;
         r.object(|r, key| {
-            if take && key == "code" {
+            if take && key.as_ref() == b"code" {
                 first = opt_str(r, "categories.code", problem)?;
                 Ok(())
             } else {
@@ -279,32 +289,181 @@ fn read_first_category<'a>(
     Ok(first)
 }
 
+/// The row fields the mapping reads, classified from a key's bytes by length then content
+/// (no string comparison chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowField {
+    Id,
+    IdAccount,
+    Date,
+    Datetime,
+    Value,
+    Type,
+    Coming,
+    Deleted,
+    LastUpdate,
+    Wording,
+    OriginalWording,
+    SimplifiedWording,
+    IdCategory,
+    Categories,
+    Card,
+    Counterparty,
+    /// Any other key: its value is skipped.
+    Other,
+}
+
+impl RowField {
+    /// Every field the mapping reads, with its key (the classifier's specification).
+    #[cfg(test)]
+    const KEYS: [(&'static str, RowField); 16] = [
+        ("id", RowField::Id),
+        ("id_account", RowField::IdAccount),
+        ("date", RowField::Date),
+        ("datetime", RowField::Datetime),
+        ("value", RowField::Value),
+        ("type", RowField::Type),
+        ("coming", RowField::Coming),
+        ("deleted", RowField::Deleted),
+        ("last_update", RowField::LastUpdate),
+        ("wording", RowField::Wording),
+        ("original_wording", RowField::OriginalWording),
+        ("simplified_wording", RowField::SimplifiedWording),
+        ("id_category", RowField::IdCategory),
+        ("categories", RowField::Categories),
+        ("card", RowField::Card),
+        ("counterparty", RowField::Counterparty),
+    ];
+
+    #[inline]
+    fn of(key: &[u8]) -> Self {
+        use RowField::*;
+        fn is<const N: usize>(key: &[u8], name: &[u8; N]) -> bool {
+            <&[u8; N]>::try_from(key).is_ok_and(|key| key == name)
+        }
+        match key.len() {
+            2 if is(key, b"id") => Id,
+            4 if is(key, b"date") => Date,
+            4 if is(key, b"type") => Type,
+            4 if is(key, b"card") => Card,
+            5 if is(key, b"value") => Value,
+            6 if is(key, b"coming") => Coming,
+            7 if is(key, b"deleted") => Deleted,
+            7 if is(key, b"wording") => Wording,
+            8 if is(key, b"datetime") => Datetime,
+            10 if is(key, b"id_account") => IdAccount,
+            10 if is(key, b"categories") => Categories,
+            11 if is(key, b"last_update") => LastUpdate,
+            11 if is(key, b"id_category") => IdCategory,
+            12 if is(key, b"counterparty") => Counterparty,
+            16 if is(key, b"original_wording") => OriginalWording,
+            18 if is(key, b"simplified_wording") => SimplifiedWording,
+            _ => Other,
+        }
+    }
+}
+
 pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, SyntaxError> {
     let mut row = LeanRow::default();
     let mut problem = None;
-    r.object(|r, key| {
-        let p = &mut problem;
-        match key.as_ref() {
-            "id" => row.id = opt_i64(r, "id", p)?,
-            "id_account" => row.id_account = opt_i64(r, "id_account", p)?,
-            "date" => row.date = opt_date(r, "date", p)?,
-            "datetime" => row.datetime = opt_datetime(r, "datetime", p)?,
-            "value" => row.value = opt_amount(r, "value", p)?,
-            "type" => row.transaction_type = opt_str(r, "type", p)?,
-            "coming" => row.coming = opt_bool(r, "coming", p)?,
-            "deleted" => row.deleted = opt_datetime(r, "deleted", p)?,
-            "last_update" => row.last_update = opt_datetime(r, "last_update", p)?,
-            "wording" => row.wording = opt_str(r, "wording", p)?,
-            "original_wording" => row.original_wording = opt_str(r, "original_wording", p)?,
-            "simplified_wording" => row.simplified_wording = opt_str(r, "simplified_wording", p)?,
-            "id_category" => row.id_category = opt_i64(r, "id_category", p)?,
-            "categories" => row.first_category = read_first_category(r, p)?,
-            "card" => row.card = opt_str(r, "card", p)?,
-            "counterparty" => row.counterparty = read_counterparty(r, p)?,
-            _ => r.skip_value()?,
+    let p = &mut problem;
+    if r.begin_object()? {
+        loop {
+            let key = r.key()?;
+            match RowField::of(&key) {
+                RowField::Id => row.id = opt_i64(r, "id", p)?,
+                RowField::IdAccount => row.id_account = opt_i64(r, "id_account", p)?,
+                RowField::Date => row.date = opt_date(r, "date", p)?,
+                RowField::Datetime => row.datetime = opt_datetime(r, "datetime", p)?,
+                RowField::Value => row.value = opt_amount(r, "value", p)?,
+                RowField::Type => row.transaction_type = opt_str(r, "type", p)?,
+                RowField::Coming => row.coming = opt_bool(r, "coming", p)?,
+                RowField::Deleted => row.deleted = opt_datetime(r, "deleted", p)?,
+                RowField::LastUpdate => row.last_update = opt_datetime(r, "last_update", p)?,
+                RowField::Wording => row.wording = opt_str(r, "wording", p)?,
+                RowField::OriginalWording => {
+                    row.original_wording = opt_str(r, "original_wording", p)?
+                }
+                RowField::SimplifiedWording => {
+                    row.simplified_wording = opt_str(r, "simplified_wording", p)?
+                }
+                RowField::IdCategory => row.id_category = opt_i64(r, "id_category", p)?,
+                RowField::Categories => row.first_category = read_first_category(r, p)?,
+                RowField::Card => row.card = opt_str(r, "card", p)?,
+                RowField::Counterparty => row.counterparty = read_counterparty(r, p)?,
+                RowField::Other => r.skip_value()?,
+            }
+            if !r.next_member()? {
+                break;
+            }
         }
-        Ok(())
-    })?;
+    }
     row.problem = problem;
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn field_classifier_knows_exactly_the_mapped_keys() {
+        for (key, field) in RowField::KEYS {
+            assert_eq!(RowField::of(key.as_bytes()), field, "{key}");
+            // Same length, one byte off, a prefix, an extension: all other keys.
+            let mut near = key.as_bytes().to_vec();
+            if let Some(last) = near.last_mut() {
+                *last ^= 1;
+            }
+            assert_eq!(RowField::of(&near), RowField::Other, "{key} altered");
+            assert_eq!(
+                RowField::of(&key.as_bytes()[1..]),
+                RowField::Other,
+                "{key} tail"
+            );
+            assert_eq!(
+                RowField::of(format!("{key}_").as_bytes()),
+                RowField::Other,
+                "{key} extended"
+            );
+            assert_eq!(
+                RowField::of(key.to_uppercase().as_bytes()),
+                RowField::Other,
+                "{key} upper case"
+            );
+        }
+        for other in [
+            "",
+            "i",
+            "webid",
+            "vdate",
+            "rdate",
+            "bdate",
+            "vdatetime",
+            "state",
+            "active",
+            "comment",
+            "country",
+            "stemmed_wording",
+            "date_scraped",
+            "gross_value",
+        ] {
+            assert_eq!(RowField::of(other.as_bytes()), RowField::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn escaped_keys_are_classified_after_decoding() {
+        let text = r#"{"id":7,"id_account":17,"value":1.5}"#;
+        let row = read_row(&mut Reader::new(text)).unwrap();
+        assert_eq!((row.id, row.id_account), (Some(7), Some(17)));
+        assert_eq!(row.value, Some(Decimal::new(15, 1)));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_like_serde() {
+        let row = read_row(&mut Reader::new(r#"{"id":1,"id":2}"#)).unwrap();
+        assert_eq!(row.id, Some(2));
+    }
 }

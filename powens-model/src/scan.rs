@@ -35,6 +35,11 @@ pub(crate) struct SyntaxError {
     pub(crate) expected: &'static str,
 }
 
+/// The reader stopped at a syntax error; [`Reader::error`] says where and what. (A
+/// zero-sized error keeps every `Result` the reader returns as small as its value.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stop;
+
 /// A cursor over UTF-8 JSON text.
 ///
 /// Objects and arrays are read with an explicit protocol so that hot loops need no closure:
@@ -45,6 +50,7 @@ pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: u32,
+    error: Option<SyntaxError>,
 }
 
 impl<'a> Reader<'a> {
@@ -54,21 +60,31 @@ impl<'a> Reader<'a> {
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
+            error: None,
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn error(&self, expected: &'static str) -> SyntaxError {
-        SyntaxError {
+    fn record(&mut self, expected: &'static str) {
+        self.error = Some(SyntaxError {
             offset: self.pos,
             expected,
-        }
+        });
     }
 
     #[inline]
-    fn fail<T>(&self, expected: &'static str) -> Result<T, SyntaxError> {
-        Err(self.error(expected))
+    fn fail<T>(&mut self, expected: &'static str) -> Result<T, Stop> {
+        self.record(expected);
+        Err(Stop)
+    }
+
+    /// The syntax error the reader stopped at (after an `Err(Stop)`).
+    pub(crate) fn error(&self) -> SyntaxError {
+        self.error.clone().unwrap_or(SyntaxError {
+            offset: self.pos,
+            expected: "valid JSON",
+        })
     }
 
     /// The current byte offset.
@@ -145,7 +161,7 @@ impl<'a> Reader<'a> {
 
     /// Consumes `null` if it is next; `Ok(false)` (nothing consumed) otherwise.
     #[inline]
-    pub(crate) fn null(&mut self) -> Result<bool, SyntaxError> {
+    pub(crate) fn null(&mut self) -> Result<bool, Stop> {
         if self.peek() == Some(b'n') {
             self.literal(b"null")?;
             Ok(true)
@@ -155,7 +171,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(always)]
-    fn literal<const N: usize>(&mut self, word: &'static [u8; N]) -> Result<(), SyntaxError> {
+    fn literal<const N: usize>(&mut self, word: &'static [u8; N]) -> Result<(), Stop> {
         if self.bytes.get(self.pos..self.pos + N) == Some(word.as_slice()) {
             self.pos += N;
             Ok(())
@@ -166,7 +182,7 @@ impl<'a> Reader<'a> {
 
     /// A boolean, or `None` when the next value is not one (nothing consumed then).
     #[inline]
-    pub(crate) fn boolean(&mut self) -> Result<Option<bool>, SyntaxError> {
+    pub(crate) fn boolean(&mut self) -> Result<Option<bool>, Stop> {
         match self.peek() {
             Some(b't') => self.literal(b"true").map(|()| Some(true)),
             Some(b'f') => self.literal(b"false").map(|()| Some(false)),
@@ -191,7 +207,7 @@ impl<'a> Reader<'a> {
 
     /// A JSON number's exact text.
     #[inline]
-    pub(crate) fn number(&mut self) -> Result<&'a str, SyntaxError> {
+    pub(crate) fn number(&mut self) -> Result<&'a str, Stop> {
         self.ws();
         let start = self.pos;
         self.skip_number()?;
@@ -200,7 +216,7 @@ impl<'a> Reader<'a> {
 
     /// Skips a JSON number (at the cursor, no white space before it), validating it.
     #[inline(always)]
-    fn skip_number(&mut self) -> Result<(), SyntaxError> {
+    fn skip_number(&mut self) -> Result<(), Stop> {
         if self.byte() == Some(b'-') {
             self.pos += 1;
         }
@@ -232,7 +248,7 @@ impl<'a> Reader<'a> {
     /// A JSON number; `Some` when it is an integer that fits an `i64` (what
     /// `str::parse::<i64>` accepts of the number's text), `None` for any other number.
     #[inline]
-    pub(crate) fn integer(&mut self) -> Result<Option<i64>, SyntaxError> {
+    pub(crate) fn integer(&mut self) -> Result<Option<i64>, Stop> {
         let text = self.number()?.as_bytes();
         let (negative, digits) = match text.split_first() {
             Some((b'-', rest)) => (true, rest),
@@ -251,7 +267,7 @@ impl<'a> Reader<'a> {
             .and_then(|t| t.parse::<i64>().ok()))
     }
 
-    fn hex4(&mut self) -> Result<u32, SyntaxError> {
+    fn hex4(&mut self) -> Result<u32, Stop> {
         let mut value = 0u32;
         for _ in 0..4 {
             let digit = match self.bytes.get(self.pos) {
@@ -268,7 +284,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one escape (after the backslash), returning the character.
-    fn escape(&mut self) -> Result<char, SyntaxError> {
+    fn escape(&mut self) -> Result<char, Stop> {
         let Some(&byte) = self.bytes.get(self.pos) else {
             return self.fail("an escape");
         };
@@ -309,7 +325,7 @@ impl<'a> Reader<'a> {
 
     /// Consumes the `"` that opens a string (after white space).
     #[inline(always)]
-    fn open_quote(&mut self) -> Result<(), SyntaxError> {
+    fn open_quote(&mut self) -> Result<(), Stop> {
         self.ws();
         if self.byte() == Some(b'"') {
             self.pos += 1;
@@ -321,7 +337,7 @@ impl<'a> Reader<'a> {
 
     /// A string, borrowed when it has no escape.
     #[inline]
-    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
         self.open_quote()?;
         let start = self.pos;
         self.skip_plain();
@@ -336,7 +352,7 @@ impl<'a> Reader<'a> {
     /// The rest of a string from `start` (just after its opening quote) when the plain run
     /// stopped before the closing quote: escapes decoded, or the error.
     #[inline(never)]
-    fn string_rest(&mut self, start: usize) -> Result<Cow<'a, str>, SyntaxError> {
+    fn string_rest(&mut self, start: usize) -> Result<Cow<'a, str>, Stop> {
         match self.byte() {
             None => return self.fail("the end of the string"),
             Some(b'"') => {
@@ -371,7 +387,7 @@ impl<'a> Reader<'a> {
 
     /// Skips a string's content and closing quote (the opening one consumed), validating it.
     #[inline(always)]
-    fn skip_string_body(&mut self) -> Result<(), SyntaxError> {
+    fn skip_string_body(&mut self) -> Result<(), Stop> {
         self.skip_plain();
         if self.byte() == Some(b'"') {
             self.pos += 1;
@@ -381,7 +397,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(never)]
-    fn skip_string_rest(&mut self) -> Result<(), SyntaxError> {
+    fn skip_string_rest(&mut self) -> Result<(), Stop> {
         loop {
             match self.byte() {
                 None => return self.fail("the end of the string"),
@@ -400,7 +416,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(always)]
-    fn enter(&mut self) -> Result<(), SyntaxError> {
+    fn enter(&mut self) -> Result<(), Stop> {
         if self.depth >= MAX_DEPTH {
             return self.fail("at most 128 levels of nesting");
         }
@@ -410,7 +426,7 @@ impl<'a> Reader<'a> {
 
     /// Consumes `{`: `Ok(true)` when a member follows, `Ok(false)` for `{}` (consumed whole).
     #[inline]
-    pub(crate) fn begin_object(&mut self) -> Result<bool, SyntaxError> {
+    pub(crate) fn begin_object(&mut self) -> Result<bool, Stop> {
         self.ws();
         if self.byte() != Some(b'{') {
             return self.fail("an object");
@@ -428,7 +444,7 @@ impl<'a> Reader<'a> {
 
     /// A member's key (its bytes, escapes decoded) and the `:` after it.
     #[inline]
-    pub(crate) fn key(&mut self) -> Result<Cow<'a, [u8]>, SyntaxError> {
+    pub(crate) fn key(&mut self) -> Result<Cow<'a, [u8]>, Stop> {
         self.open_quote()?;
         let start = self.pos;
         self.skip_plain();
@@ -447,7 +463,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(always)]
-    fn colon(&mut self) -> Result<(), SyntaxError> {
+    fn colon(&mut self) -> Result<(), Stop> {
         self.ws();
         if self.byte() == Some(b':') {
             self.pos += 1;
@@ -460,7 +476,7 @@ impl<'a> Reader<'a> {
     /// After a member's value: `Ok(true)` after `,` (a member follows), `Ok(false)` after
     /// the closing `}`.
     #[inline]
-    pub(crate) fn next_member(&mut self) -> Result<bool, SyntaxError> {
+    pub(crate) fn next_member(&mut self) -> Result<bool, Stop> {
         self.ws();
         match self.byte() {
             Some(b',') => {
@@ -479,7 +495,7 @@ impl<'a> Reader<'a> {
     /// Consumes `[`: `Ok(true)` when an element follows, `Ok(false)` for `[]` (consumed
     /// whole).
     #[inline]
-    pub(crate) fn begin_array(&mut self) -> Result<bool, SyntaxError> {
+    pub(crate) fn begin_array(&mut self) -> Result<bool, Stop> {
         self.ws();
         if self.byte() != Some(b'[') {
             return self.fail("an array");
@@ -498,7 +514,7 @@ impl<'a> Reader<'a> {
     /// After an element: `Ok(true)` after `,` (an element follows), `Ok(false)` after the
     /// closing `]`.
     #[inline]
-    pub(crate) fn next_element(&mut self) -> Result<bool, SyntaxError> {
+    pub(crate) fn next_element(&mut self) -> Result<bool, Stop> {
         self.ws();
         match self.byte() {
             Some(b',') => {
@@ -515,7 +531,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips any JSON value, validating it.
-    pub(crate) fn skip_value(&mut self) -> Result<(), SyntaxError> {
+    pub(crate) fn skip_value(&mut self) -> Result<(), Stop> {
         self.ws();
         match self.byte() {
             Some(b'"') => {
@@ -532,7 +548,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn skip_object(&mut self) -> Result<(), SyntaxError> {
+    fn skip_object(&mut self) -> Result<(), Stop> {
         if self.begin_object()? {
             loop {
                 self.open_quote()?;
@@ -547,7 +563,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn skip_array(&mut self) -> Result<(), SyntaxError> {
+    fn skip_array(&mut self) -> Result<(), Stop> {
         if self.begin_array()? {
             loop {
                 self.skip_value()?;
@@ -560,9 +576,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an object, calling `field` with each key; `field` must consume the value.
-    pub(crate) fn object<F>(&mut self, mut field: F) -> Result<(), SyntaxError>
+    pub(crate) fn object<F>(&mut self, mut field: F) -> Result<(), Stop>
     where
-        F: FnMut(&mut Self, Cow<'a, [u8]>) -> Result<(), SyntaxError>,
+        F: FnMut(&mut Self, Cow<'a, [u8]>) -> Result<(), Stop>,
     {
         if self.begin_object()? {
             loop {
@@ -577,9 +593,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an array, calling `element` for each element; `element` must consume it.
-    pub(crate) fn array<F>(&mut self, mut element: F) -> Result<(), SyntaxError>
+    pub(crate) fn array<F>(&mut self, mut element: F) -> Result<(), Stop>
     where
-        F: FnMut(&mut Self) -> Result<(), SyntaxError>,
+        F: FnMut(&mut Self) -> Result<(), Stop>,
     {
         if self.begin_array()? {
             loop {

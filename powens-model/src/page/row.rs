@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::forms;
 use crate::counterparty::CounterpartyView;
 use crate::payment::TransactionView;
-use crate::scan::{Reader, SyntaxError};
+use crate::scan::{Reader, Stop};
 
 /// The fields of one row the mapping reads; strings borrowed from the page when unescaped.
 #[derive(Default)]
@@ -104,7 +104,7 @@ fn opt_i64(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<i64>, SyntaxError> {
+) -> Result<Option<i64>, Stop> {
     match r.peek() {
         Some(b'-' | b'0'..=b'9') => {
             if let Some(value) = r.integer()? {
@@ -124,7 +124,7 @@ fn opt_str<'a>(
     r: &mut Reader<'a>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+) -> Result<Option<Cow<'a, str>>, Stop> {
     match r.peek() {
         Some(b'"') => return r.string().map(Some),
         Some(b'n') if r.null()? => return Ok(None),
@@ -139,7 +139,7 @@ fn opt_bool(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<bool>, SyntaxError> {
+) -> Result<Option<bool>, Stop> {
     if let Some(value) = r.boolean()? {
         return Ok(Some(value));
     }
@@ -156,7 +156,7 @@ fn opt_date(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<NaiveDate>, SyntaxError> {
+) -> Result<Option<NaiveDate>, Stop> {
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
     };
@@ -177,7 +177,7 @@ fn opt_datetime(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<PowensDateTime>, SyntaxError> {
+) -> Result<Option<PowensDateTime>, Stop> {
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
     };
@@ -199,7 +199,7 @@ fn opt_amount(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
-) -> Result<Option<Decimal>, SyntaxError> {
+) -> Result<Option<Decimal>, Stop> {
     let text: Cow<'_, str> = match r.peek() {
         Some(b'-' | b'0'..=b'9') => Cow::Borrowed(r.number()?),
         Some(b'"') => {
@@ -228,7 +228,7 @@ fn opt_amount(
 fn read_counterparty<'a>(
     r: &mut Reader<'a>,
     problem: &mut Option<String>,
-) -> Result<Option<LeanCounterparty<'a>>, SyntaxError> {
+) -> Result<Option<LeanCounterparty<'a>>, Stop> {
     if r.null()? {
         return Ok(None);
     }
@@ -259,7 +259,7 @@ fn read_counterparty<'a>(
 fn read_first_category<'a>(
     r: &mut Reader<'a>,
     problem: &mut Option<String>,
-) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+) -> Result<Option<Cow<'a, str>>, Stop> {
     if r.null()? {
         return Ok(None);
     }
@@ -363,7 +363,7 @@ impl RowField {
     }
 }
 
-pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, SyntaxError> {
+pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, Stop> {
     let mut row = LeanRow::default();
     let mut problem = None;
     let p = &mut problem;

@@ -15,6 +15,7 @@
 //!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::ToCompactString;
 use connector_core::model::{Account, Metadata, Payment, PaymentStatus, PaymentType};
 use connector_core::money::Amount;
 use powens_api::transactions::Transaction;
@@ -28,9 +29,7 @@ use crate::keys;
 use crate::money::{positive_minor_units, signed_minor_units};
 use crate::scheme::scheme_for;
 use crate::skip::{Mapped, SkipReason, Skipped};
-use crate::time::{
-    date_at_midnight_utc, integer_text, rfc3339_compact, utc_field, zoned_field, ZonedTexts,
-};
+use crate::time::{date_at_midnight_utc, rfc3339_compact, utc_field, zoned_field, ZonedTexts};
 
 /// A borrowed view of the transaction fields the mapping reads, filled by the typed
 /// (`powens_api::transactions::Transaction`) or the lean ([`crate::page`]) decoder.
@@ -175,19 +174,23 @@ pub fn map_view(
     ctx: &MappingContext,
     raw: Box<RawValue>,
 ) -> Result<TransactionOutcome, SkipReason> {
-    Ok(match map_parts(tx, account, ctx, raw, None)? {
-        Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
-        Parts::Payment(payment) => {
-            let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
-                (Some(cp), Some(_)) => map_counterparty(cp, account, payment.payment.created_at),
-                _ => None,
-            };
-            TransactionOutcome::Payment {
-                payment: Box::new(payment.payment),
-                external_account: external_account.map(Box::new),
+    Ok(
+        match map_parts(tx, account, ctx, raw, None, |cp| cp.reference())? {
+            Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
+            Parts::Payment(payment) => {
+                let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
+                    (Some(cp), Some(_)) => {
+                        map_counterparty(cp, account, payment.payment.created_at)
+                    }
+                    _ => None,
+                };
+                TransactionOutcome::Payment {
+                    payment: Box::new(payment.payment),
+                    external_account: external_account.map(Box::new),
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// A mapped live row and the reference of its counterparty's external account, if any (the
@@ -215,13 +218,15 @@ fn is_blank(text: &str) -> bool {
 }
 
 /// [`map_view`] without the external account; `texts` remembers RFC 3339 texts across the
-/// rows of a page.
+/// rows of a page, `reference_of` gives a counterparty's reference (see
+/// [`CounterpartyView::reference`]).
 pub(crate) fn map_parts(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
     raw: Box<RawValue>,
     texts: Option<&mut ZonedTexts>,
+    reference_of: impl FnOnce(&CounterpartyView<'_>) -> Option<String>,
 ) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {
@@ -240,7 +245,7 @@ pub(crate) fn map_parts(
 
     if let Some(deleted) = &tx.deleted {
         return Ok(Parts::Deleted(Tombstone {
-            reference: integer_text(id).into(),
+            reference: id.to_compact_string().into(),
             account_reference: account.reference.clone(),
             value: signed_minor_units(value, asset)?,
             date,
@@ -254,10 +259,7 @@ pub(crate) fn map_parts(
         .datetime
         .as_ref()
         .map_or_else(|| date_at_midnight_utc(date), utc_field);
-    let counterparty_reference = tx
-        .counterparty
-        .as_ref()
-        .and_then(CounterpartyView::reference);
+    let counterparty_reference = tx.counterparty.as_ref().and_then(reference_of);
     let other_side = counterparty_reference.clone();
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
         (
@@ -276,10 +278,10 @@ pub(crate) fn map_parts(
     // Inserted in key order (each insert then only compares with the last key); values of up
     // to 24 bytes are stored inline.
     let mut metadata = Metadata::with_capacity(7);
-    let reference = integer_text(id);
+    let reference = id.to_compact_string();
     match (tx.id_category, tx.first_category) {
         (Some(id), _) => {
-            metadata.insert(keys::CATEGORY_ID, integer_text(id));
+            metadata.insert(keys::CATEGORY_ID, id.to_compact_string());
         }
         (None, Some(code)) if !is_blank(code) => {
             metadata.insert(keys::CATEGORY_ID, code);

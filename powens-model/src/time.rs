@@ -143,53 +143,10 @@ impl ZonedTexts {
     }
 }
 
-/// The decimal text of `value` (no formatting machinery; inline, no allocation).
-pub(crate) fn integer_text(value: i64) -> CompactString {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        if let Some(digit) = digits.get_mut(at) {
-            *digit = b'0' + (rest % 10) as u8;
-        }
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        at -= 1;
-        if let Some(sign) = digits.get_mut(at) {
-            *sign = b'-';
-        }
-    }
-    CompactString::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn integer_text_is_the_display_form() {
-        for value in [
-            0,
-            7,
-            -7,
-            10,
-            99,
-            100,
-            309,
-            -16,
-            i64::MAX,
-            i64::MIN,
-            1_000_000,
-        ] {
-            assert_eq!(integer_text(value), value.to_string());
-        }
-    }
 
     #[test]
     fn zoned_texts_memo_gives_what_the_direct_conversion_gives_around_both_dst_edges() {

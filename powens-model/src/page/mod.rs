@@ -17,12 +17,12 @@
 mod forms;
 mod row;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use connector_core::model::{Account, Payment};
 
 use crate::context::{AccountBook, MappingContext};
-use crate::counterparty::map_counterparty;
+use crate::counterparty::{counterparty_reference, map_counterparty, CounterpartyView};
 use crate::payment::{map_parts, Parts, Tombstone};
 use crate::scan::{Reader, Stop, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
@@ -149,6 +149,7 @@ pub fn map_transactions_page<'a>(
     };
     let mut seen_counterparties = BTreeSet::new();
     let mut texts = ZonedTexts::new(ctx.zone);
+    let mut references = References::default();
     let read = reader.object(|r, key| match key.as_ref() {
         b"transactions" => {
             if r.null()? {
@@ -173,7 +174,8 @@ pub fn map_transactions_page<'a>(
                 let row = read_row(r)?;
                 let raw = r.slice(start, r.pos());
                 let seen = &mut seen_counterparties;
-                map_row(&row, raw, book, ctx, &mut out, seen, &mut texts);
+                let memos = (&mut texts, &mut references);
+                map_row(&row, raw, book, ctx, &mut out, seen, memos.0, memos.1);
                 Ok(())
             })
         }
@@ -195,14 +197,34 @@ pub fn map_transactions_page<'a>(
     Ok(out)
 }
 
+/// Counterparty references already computed on this page, by their borrowed scheme and
+/// identifier text (a page repeats its counterparties; the reference is a SHA-256).
+#[derive(Default)]
+struct References<'a> {
+    known: HashMap<(Option<&'a str>, &'a str), Option<String>>,
+}
+
+impl<'a> References<'a> {
+    fn of(&mut self, row: &LeanRow<'a>, view: &CounterpartyView<'_>) -> Option<String> {
+        let Some(key) = row.counterparty.as_ref().and_then(|cp| cp.reference_key()) else {
+            return view.reference();
+        };
+        self.known
+            .entry(key)
+            .or_insert_with(|| counterparty_reference(key.0, key.1))
+            .clone()
+    }
+}
+
 fn map_row<'a>(
-    row: &LeanRow<'_>,
+    row: &LeanRow<'a>,
     raw: &'a str,
     book: &AccountBook,
     ctx: &MappingContext,
     out: &mut PageMapped<'a>,
     seen_counterparties: &mut BTreeSet<String>,
     texts: &mut ZonedTexts,
+    references: &mut References<'a>,
 ) {
     if let Some(problem) = &row.problem {
         out.skipped.push(Skipped::new(
@@ -230,7 +252,9 @@ fn map_row<'a>(
         return;
     };
     let view = row.view();
-    match map_parts(&view, account, ctx, crate::raw::null(), Some(texts)) {
+    match map_parts(&view, account, ctx, crate::raw::null(), Some(texts), |cp| {
+        references.of(row, cp)
+    }) {
         Ok(Parts::Payment(parts)) => {
             if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
             {

@@ -44,6 +44,23 @@ pub(super) struct LeanCounterparty<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
+impl<'a> LeanCounterparty<'a> {
+    /// What the counterparty reference depends on, as borrowed page text (`None` when a
+    /// part was unescaped into an owned string, or there is no identifier).
+    pub(super) fn reference_key(&self) -> Option<(Option<&'a str>, &'a str)> {
+        let identification = match self.identification.as_ref()? {
+            Cow::Borrowed(text) if !text.is_empty() => *text,
+            _ => return None,
+        };
+        let scheme = match &self.scheme {
+            None => None,
+            Some(Cow::Borrowed(text)) => Some(*text),
+            Some(Cow::Owned(_)) => return None,
+        };
+        Some((scheme, identification))
+    }
+}
+
 impl<'a> LeanRow<'a> {
     pub(super) fn view(&self) -> TransactionView<'_> {
         TransactionView {

@@ -147,9 +147,11 @@ pub fn map_transactions_page<'a>(
         payments: Vec::with_capacity(bytes.len() / 640),
         ..PageMapped::default()
     };
-    let mut seen_counterparties = BTreeSet::new();
-    let mut texts = ZonedTexts::new(ctx.zone);
-    let mut references = References::default();
+    let mut memos = Memos {
+        seen_counterparties: BTreeSet::new(),
+        texts: ZonedTexts::new(ctx.zone),
+        references: References::default(),
+    };
     let read = reader.object(|r, key| match key.as_ref() {
         b"transactions" => {
             if r.null()? {
@@ -173,9 +175,7 @@ pub fn map_transactions_page<'a>(
                 }
                 let row = read_row(r)?;
                 let raw = r.slice(start, r.pos());
-                let seen = &mut seen_counterparties;
-                let memos = (&mut texts, &mut references);
-                map_row(&row, raw, book, ctx, &mut out, seen, memos.0, memos.1);
+                map_row(&row, raw, book, ctx, &mut out, &mut memos);
                 Ok(())
             })
         }
@@ -195,6 +195,16 @@ pub fn map_transactions_page<'a>(
         });
     }
     Ok(out)
+}
+
+/// What the rows of one page share.
+struct Memos<'a> {
+    /// The external accounts already emitted (by reference).
+    seen_counterparties: BTreeSet<String>,
+    /// RFC 3339 texts of zoned datetimes.
+    texts: ZonedTexts,
+    /// Counterparty references.
+    references: References<'a>,
 }
 
 /// Counterparty references already computed on this page, by their borrowed scheme and
@@ -222,9 +232,7 @@ fn map_row<'a>(
     book: &AccountBook,
     ctx: &MappingContext,
     out: &mut PageMapped<'a>,
-    seen_counterparties: &mut BTreeSet<String>,
-    texts: &mut ZonedTexts,
-    references: &mut References<'a>,
+    memos: &mut Memos<'a>,
 ) {
     if let Some(problem) = &row.problem {
         out.skipped.push(Skipped::new(
@@ -252,18 +260,23 @@ fn map_row<'a>(
         return;
     };
     let view = row.view();
-    match map_parts(&view, account, ctx, crate::raw::null(), Some(texts), |cp| {
-        references.of(row, cp)
-    }) {
+    match map_parts(
+        &view,
+        account,
+        ctx,
+        crate::raw::null(),
+        Some(&mut memos.texts),
+        |cp| memos.references.of(row, cp),
+    ) {
         Ok(Parts::Payment(parts)) => {
             if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
             {
-                if !seen_counterparties.contains(&reference) {
+                if !memos.seen_counterparties.contains(&reference) {
                     if let Some(external) = map_counterparty(cp, account, parts.payment.created_at)
                     {
                         out.external_accounts.push(external);
                     }
-                    seen_counterparties.insert(reference);
+                    memos.seen_counterparties.insert(reference);
                 }
             }
             out.payments.push(PaymentRow {

@@ -9,7 +9,7 @@ use connector_core::contract::{
     AccountsFetcher, BalancesFetcher, ExternalAccountsFetcher, OpenBankingFlows, PaymentsFetcher,
     TaskTree, UninstallRequest, WebhookHandler,
 };
-use connector_core::model::Capability;
+use connector_core::model::{Capability, TaskType};
 use connector_core::{Connector, ConnectorError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -217,9 +217,12 @@ impl Connector for PowensConnector {
         CAPABILITIES
     }
 
-    /// The spec's tree ([`TaskTree::polling_open_banking`]); calls nothing.
+    /// The spec's tree ([`TaskTree::polling_open_banking`]) without its
+    /// `FETCH_EXTERNAL_ACCOUNTS` node: the payments scan delivers the counterparties of each
+    /// page it reads (see [`crate::fetch::external`]), so they are not scanned for twice.
+    /// Calls nothing.
     fn install(&self) -> Result<TaskTree, ConnectorError> {
-        Ok(TaskTree::polling_open_banking())
+        Ok(TaskTree::polling_open_banking().without(TaskType::FetchExternalAccounts))
     }
 
     /// Deletes the webhook auth provider this connector created (matched by name).

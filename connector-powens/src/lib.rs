@@ -8,7 +8,7 @@
 //! | [`connector`] | [`PowensConnector`]: capabilities, the spec's workflow tree, transfers refused |
 //! | [`install`] | `CREATE_WEBHOOKS`: the `hmac_signature` auth provider and the webhook configs; uninstall |
 //! | [`flows`] | PSU and link flows (`OpenBankingFlows`): forward a user, Webview links, callbacks |
-//! | [`fetch`] | The fetch streams: accounts, balances, payments (watermark + maturation), external accounts |
+//! | [`fetch`] | The fetch streams: accounts, balances, payments (watermark + maturation, counterparties), external accounts |
 //! | [`connections`] | Connection health from polling: disconnections and consent expiry |
 //! | [`webhooks`] | Webhook verification, trimming and translation |
 //! | [`error`] | Powens API errors as contract errors |
@@ -25,7 +25,8 @@
 //! assert_eq!(config.page_size, 25);
 //! assert!(!format!("{config:?}").contains("s3cret"));
 //! let connector = PowensConnector::new(config)?;
-//! assert_eq!(connector.install()?.iter().count(), 5);
+//! // accounts, balances, payments (with their counterparties), webhooks
+//! assert_eq!(connector.install()?.iter().count(), 4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -130,6 +130,11 @@ pub enum PaymentChange {
     Delete(PaymentToDelete),
     /// A payment to mark cancelled by reference.
     Cancel(PaymentToCancel),
+    /// A counterparty account found on the same page (delivered as an external account,
+    /// ahead of the page's payments). A provider whose counterparties come with its
+    /// transactions finds them during the payments scan this way, instead of reading every
+    /// transaction a second time; the page's state commit covers them like the payments.
+    ExternalAccount(Account),
 }
 
 impl From<PaymentChange> for Record {
@@ -138,6 +143,7 @@ impl From<PaymentChange> for Record {
             PaymentChange::Payment(p) => Record::Payment(p),
             PaymentChange::Delete(d) => Record::PaymentToDelete(d),
             PaymentChange::Cancel(c) => Record::PaymentToCancel(c),
+            PaymentChange::ExternalAccount(a) => Record::ExternalAccount(a),
         }
     }
 }

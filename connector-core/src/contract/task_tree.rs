@@ -75,6 +75,21 @@ impl TaskTree {
         ])
     }
 
+    /// This tree without the nodes of `task_type` (and their children), e.g. for a connector
+    /// whose payments scan already delivers the counterparties
+    /// ([`crate::contract::PaymentChange::ExternalAccount`]), so that no second scan runs
+    /// for `FETCH_EXTERNAL_ACCOUNTS`.
+    pub fn without(mut self, task_type: TaskType) -> Self {
+        fn prune(nodes: &mut Vec<TaskNode>, task_type: TaskType) {
+            nodes.retain(|node| node.task_type != task_type);
+            for node in nodes {
+                prune(&mut node.next_tasks, task_type);
+            }
+        }
+        prune(&mut self.0, task_type);
+        self
+    }
+
     /// Every node, depth first.
     pub fn iter(&self) -> impl Iterator<Item = &TaskNode> {
         let mut stack: Vec<&TaskNode> = self.0.iter().rev().collect();
@@ -83,5 +98,34 @@ impl TaskTree {
             stack.extend(node.next_tasks.iter().rev());
             Some(node)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_removes_every_node_of_a_type_and_keeps_the_rest_in_order() {
+        let tree = TaskTree::polling_open_banking();
+        let kinds = |tree: &TaskTree| tree.iter().map(|n| n.task_type).collect::<Vec<_>>();
+        assert_eq!(
+            kinds(&tree.clone().without(TaskType::FetchExternalAccounts)),
+            vec![
+                TaskType::FetchAccounts,
+                TaskType::FetchBalances,
+                TaskType::FetchPayments,
+                TaskType::CreateWebhooks
+            ]
+        );
+        assert_eq!(
+            kinds(&tree.without(TaskType::FetchBalances)),
+            vec![
+                TaskType::FetchAccounts,
+                TaskType::FetchPayments,
+                TaskType::FetchExternalAccounts,
+                TaskType::CreateWebhooks
+            ]
+        );
     }
 }

@@ -71,7 +71,7 @@ fn payments_page(
     let mut records = Vec::with_capacity(page.items.len());
     let mut children = Vec::new();
     for change in page.items {
-        match &change {
+        records.push(match change {
             PaymentChange::Payment(p) => {
                 require_reference("payment", &p.reference)?;
                 if p.amount.is_negative() {
@@ -92,17 +92,29 @@ fn payments_page(
                 }
                 if wants_children {
                     let payload =
-                        serde_json::to_value(p).map_err(|e| invalid("payment", e.to_string()))?;
+                        serde_json::to_value(&p).map_err(|e| invalid("payment", e.to_string()))?;
                     children.push(FromPayload {
                         id: p.reference.clone(),
                         payload,
                     });
                 }
+                Record::Payment(p)
             }
-            PaymentChange::Delete(d) => require_reference("payment to delete", &d.reference)?,
-            PaymentChange::Cancel(c) => require_reference("payment to cancel", &c.reference)?,
-        }
-        records.push(Record::from(change));
+            PaymentChange::Delete(d) => {
+                require_reference("payment to delete", &d.reference)?;
+                Record::PaymentToDelete(d)
+            }
+            PaymentChange::Cancel(c) => {
+                require_reference("payment to cancel", &c.reference)?;
+                Record::PaymentToCancel(c)
+            }
+            PaymentChange::ExternalAccount(mut account) => {
+                require_reference("external account", &account.reference)?;
+                // As for FETCH_EXTERNAL_ACCOUNTS, the engine decides the type.
+                account.account_type = AccountType::External;
+                Record::ExternalAccount(account)
+            }
+        });
     }
     Ok(EnginePage {
         records,

@@ -1,14 +1,23 @@
 //! `FETCH_EXTERNAL_ACCOUNTS`: the counterparties of a PSU's transactions.
 //!
-//! Per PSU: the accounts are listed once (to know each transaction's account context and
-//! to observe server time), then the user's transactions
+//! **In the polling tree, counterparties are found by the payments scan**
+//! ([`super::payments`]): each transactions page is read once, and its counterparties are
+//! delivered with the page as [`connector_core::contract::PaymentChange::ExternalAccount`]
+//! items (ahead of its payments, covered by the same state commit, so a restart that replays
+//! a page replays its counterparties too). The tree therefore has no
+//! `FETCH_EXTERNAL_ACCOUNTS` node: a second scan of every transaction only to find them
+//! again would double the calls (and the rate-limit budget) of a sync.
+//!
+//! The capability stays, for callers that want the counterparties alone: per PSU, the
+//! accounts are listed once (to know each transaction's account context and to observe
+//! server time), then the user's transactions
 //! (`GET /users/me/transactions?all&limit&offset[&last_update]`) are scanned with the same
 //! watermark rule as payments ([`super::watermark`]), in their own state
 //! ([`ExternalAccountsState`]). Each identified counterparty becomes an external account
-//! (`powens-model`'s reference rule); within one run a counterparty is emitted once (a
-//! bounded set of the references already emitted, cleared past
-//! [`MAX_REMEMBERED_COUNTERPARTIES`]; re-emitting one is harmless). Pages are read from
-//! their raw bytes by [`super::page::read_page`]: a malformed row is logged and skipped.
+//! (`powens-model`'s reference rule). In both paths a counterparty is emitted once per task
+//! run ([`SeenCounterparties`]; re-emitting one is harmless: records are idempotent). Pages
+//! are read from their raw bytes by [`super::page::read_page`]: a malformed row is logged and
+//! skipped.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,6 +38,27 @@ use crate::flows::user_token;
 
 /// How many counterparty references one run remembers for de-duplication.
 pub const MAX_REMEMBERED_COUNTERPARTIES: usize = 100_000;
+
+/// The counterparty references one task run has already emitted, so that a counterparty met
+/// on many pages is emitted once. Bounded: past [`MAX_REMEMBERED_COUNTERPARTIES`] the set is
+/// cleared (memory stays flat; an identified counterparty emitted again is harmless).
+#[derive(Debug, Default)]
+pub(crate) struct SeenCounterparties {
+    references: HashSet<String>,
+}
+
+impl SeenCounterparties {
+    /// Whether `reference` is met for the first time (and remembers it).
+    pub(crate) fn first_sight(&mut self, reference: &str) -> bool {
+        if self.references.contains(reference) {
+            return false;
+        }
+        if self.references.len() >= MAX_REMEMBERED_COUNTERPARTIES {
+            self.references.clear();
+        }
+        self.references.insert(reference.to_owned())
+    }
+}
 
 /// The state of one PSU's external accounts task.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +93,7 @@ impl ExternalAccountsFetcher for PowensConnector {
             let zone = shared.config.time_zone;
             let limit = shared.config.page_size;
             state.watermark.begin(shared.watermark_margin);
-            let mut emitted: HashSet<String> = HashSet::new();
+            let mut seen = SeenCounterparties::default();
             loop {
                 let query = state.watermark.query(limit, zone);
                 let body = shared
@@ -73,15 +103,12 @@ impl ExternalAccountsFetcher for PowensConnector {
                     .map_err(to_connector_error)?;
                 let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
                 let last_page = page.last_page;
-                let mut externals = Vec::new();
-                for external in page.mapped.external_accounts {
-                    if emitted.len() >= MAX_REMEMBERED_COUNTERPARTIES {
-                        emitted.clear();
-                    }
-                    if emitted.insert(external.reference.clone()) {
-                        externals.push(external);
-                    }
-                }
+                let externals: Vec<Account> = page
+                    .mapped
+                    .external_accounts
+                    .into_iter()
+                    .filter(|external| seen.first_sight(&external.reference))
+                    .collect();
                 drop(body);
                 state.watermark.advance(limit, last_page);
                 yield FetchPage::new(externals, &state, !last_page)?;
@@ -91,5 +118,32 @@ impl ExternalAccountsFetcher for PowensConnector {
             }
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counterparty_is_emitted_at_its_first_sight_only() {
+        let mut seen = SeenCounterparties::default();
+        assert!(seen.first_sight("cp-1"));
+        assert!(seen.first_sight("cp-2"));
+        assert!(!seen.first_sight("cp-1"));
+        assert!(!seen.first_sight("cp-2"));
+    }
+
+    #[test]
+    fn the_remembered_set_is_bounded() {
+        let mut seen = SeenCounterparties::default();
+        for n in 0..MAX_REMEMBERED_COUNTERPARTIES {
+            assert!(seen.first_sight(&format!("cp-{n}")));
+        }
+        assert_eq!(seen.references.len(), MAX_REMEMBERED_COUNTERPARTIES);
+        // Full: the next new reference starts a fresh set.
+        assert!(seen.first_sight("one more"));
+        assert_eq!(seen.references.len(), 1);
+        assert!(seen.first_sight("cp-0"), "forgotten, so emitted again");
     }
 }

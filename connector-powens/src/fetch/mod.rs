@@ -6,9 +6,11 @@
 //!   deleted accounts included and flagged) and `FETCH_BALANCES` from the account payload
 //!   (no extra call);
 //! * [`payments`]: `FETCH_PAYMENTS` per PSU and account, `limit`/`offset` pages with `all` and
-//!   a `last_update` [`watermark`], maturation and deletions;
+//!   a `last_update` [`watermark`], maturation and deletions, and the counterparties of each
+//!   page (as external accounts);
 //! * [`external`]: `FETCH_EXTERNAL_ACCOUNTS` per PSU, the counterparties of the user's
-//!   transactions, with its own watermark.
+//!   transactions, with its own watermark (not in the polling tree: the payments scan
+//!   finds them).
 //!
 //! Every mapping is `powens-model`'s.
 

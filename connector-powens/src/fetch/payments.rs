@@ -43,6 +43,7 @@ use powens_model::payment::Tombstone;
 use powens_model::AccountBook;
 use serde::{Deserialize, Serialize};
 
+use super::external::SeenCounterparties;
 use super::page::read_page;
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
@@ -103,14 +104,16 @@ pub struct PaymentsState {
     pub retiring: Vec<RetiringProvisional>,
 }
 
-/// The changes of one page after maturation, and the provisional rows still unmatched.
+/// The changes of one page after maturation, appended to `changes`, and the provisional rows
+/// still unmatched.
 fn retire(
     payments: Vec<connector_core::model::Payment>,
     tombstones: Vec<Tombstone>,
     carried: &[RetiringProvisional],
     last_page: bool,
     rule: powens_model::maturation::MaturationRule,
-) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
+    changes: &mut Vec<PaymentChange>,
+) -> Vec<RetiringProvisional> {
     let mut all: Vec<Tombstone> = carried
         .iter()
         .map(RetiringProvisional::to_tombstone)
@@ -135,18 +138,19 @@ fn retire(
             .collect()
     };
     let waiting_refs: BTreeSet<&str> = waiting.iter().map(|w| w.reference.as_str()).collect();
-    let changes = outcome
-        .records
-        .into_iter()
-        .filter_map(|record| match record {
-            Record::Payment(p) => Some(PaymentChange::Payment(p)),
-            Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
-            Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
-            Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
-            _ => None,
-        })
-        .collect();
-    (changes, waiting)
+    changes.extend(
+        outcome
+            .records
+            .into_iter()
+            .filter_map(|record| match record {
+                Record::Payment(p) => Some(PaymentChange::Payment(p)),
+                Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
+                Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
+                Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
+                _ => None,
+            }),
+    );
+    waiting
 }
 
 impl PaymentsFetcher for PowensConnector {
@@ -176,6 +180,7 @@ impl PaymentsFetcher for PowensConnector {
             let limit = shared.config.page_size;
             state.watermark.observe(account_last_update(&bank_account, &shared));
             state.watermark.begin(shared.watermark_margin);
+            let mut counterparties = SeenCounterparties::default();
             loop {
                 let query = state.watermark.query(limit, zone);
                 let body = shared
@@ -191,6 +196,19 @@ impl PaymentsFetcher for PowensConnector {
                 } else {
                     page.mapped.tombstones
                 };
+                let mut changes = Vec::with_capacity(
+                    page.mapped.external_accounts.len()
+                        + page.mapped.payments.len()
+                        + tombstones.len(),
+                );
+                // Counterparties first: a payment's destination then names a known account.
+                changes.extend(
+                    page.mapped
+                        .external_accounts
+                        .into_iter()
+                        .filter(|external| counterparties.first_sight(&external.reference))
+                        .map(PaymentChange::ExternalAccount),
+                );
                 let payments: Vec<_> = page
                     .mapped
                     .payments
@@ -198,14 +216,14 @@ impl PaymentsFetcher for PowensConnector {
                     .map(PaymentRow::into_payment)
                     .collect();
                 drop(body);
-                let (changes, waiting) = retire(
+                state.retiring = retire(
                     payments,
                     tombstones,
                     &state.retiring,
                     last_page,
                     shared.maturation,
+                    &mut changes,
                 );
-                state.retiring = waiting;
                 state.watermark.advance(limit, last_page);
                 yield FetchPage::new(changes, &state, !last_page)?;
                 if last_page {
@@ -259,6 +277,18 @@ mod tests {
         }
     }
 
+    fn run_retire(
+        payments: Vec<Payment>,
+        tombstones: Vec<Tombstone>,
+        carried: &[RetiringProvisional],
+        last_page: bool,
+        rule: MaturationRule,
+    ) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
+        let mut changes = Vec::new();
+        let waiting = retire(payments, tombstones, carried, last_page, rule, &mut changes);
+        (changes, waiting)
+    }
+
     fn kinds(changes: &[PaymentChange]) -> Vec<String> {
         changes
             .iter()
@@ -270,6 +300,7 @@ mod tests {
                 ),
                 PaymentChange::Delete(d) => format!("delete {}", d.reference),
                 PaymentChange::Cancel(c) => format!("cancel {}", c.reference),
+                PaymentChange::ExternalAccount(a) => format!("external {}", a.reference),
             })
             .collect()
     }
@@ -277,7 +308,7 @@ mod tests {
     #[test]
     fn a_provisional_tombstone_waits_for_its_replacement_on_a_later_page() {
         let rule = MaturationRule::default();
-        let (page1, waiting) = retire(
+        let (page1, waiting) = run_retire(
             Vec::new(),
             vec![tombstone("7", 1250, 16, true)],
             &[],
@@ -286,7 +317,7 @@ mod tests {
         );
         assert!(page1.is_empty(), "{:?}", kinds(&page1));
         assert_eq!(waiting.len(), 1);
-        let (page2, waiting) = retire(
+        let (page2, waiting) = run_retire(
             vec![posted("90", 1250, 18)],
             Vec::new(),
             &waiting,
@@ -303,14 +334,14 @@ mod tests {
     #[test]
     fn a_provisional_tombstone_unmatched_at_the_end_of_the_scan_is_cancelled() {
         let rule = MaturationRule::default();
-        let (_, waiting) = retire(
+        let (_, waiting) = run_retire(
             Vec::new(),
             vec![tombstone("7", 1250, 16, true)],
             &[],
             false,
             rule,
         );
-        let (last, waiting) = retire(
+        let (last, waiting) = run_retire(
             vec![posted("90", 999, 18)],
             Vec::new(),
             &waiting,
@@ -324,7 +355,7 @@ mod tests {
     #[test]
     fn a_deleted_posted_row_is_cancelled_at_once() {
         let rule = MaturationRule::default();
-        let (changes, waiting) = retire(
+        let (changes, waiting) = run_retire(
             Vec::new(),
             vec![tombstone("5", 300, 10, false)],
             &[],

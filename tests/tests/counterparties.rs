@@ -1,0 +1,232 @@
+//! Counterparties (external accounts) are found by the payments scan: each transactions page
+//! is read once, its counterparties delivered with it, ahead of the payments naming them; a
+//! restart mid-scan still yields every counterparty.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use connector_core::engine::{EngineError, ProgressEvent};
+use connector_core::model::{Record, TaskType};
+use connector_core::sink::{Sink, SinkError};
+use connector_core::state::{FileStateStore, MemoryStateStore};
+use futures::future::BoxFuture;
+use powens_sandbox::SandboxSize;
+use tests::*;
+use tokio_util::sync::CancellationToken;
+
+/// Every record in delivery order, and the ledger they make.
+#[derive(Clone, Default)]
+struct OrderedSink {
+    records: Arc<Mutex<Vec<Record>>>,
+    ledger: LedgerSink,
+}
+
+impl Sink for OrderedSink {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        self.records.lock().unwrap().extend(batch.iter().cloned());
+        self.ledger.accept(batch)
+    }
+}
+
+impl OrderedSink {
+    fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap().clone()
+    }
+}
+
+/// The reference of every counterparty the truth identifies.
+fn expected_counterparties(
+    sandbox: &powens_sandbox::SandboxHandle,
+    user_id: u64,
+) -> BTreeSet<String> {
+    let truth = sandbox.control().truth(user_id).unwrap();
+    truth
+        .transactions
+        .iter()
+        .filter_map(|tx| tx.counterparty.as_ref())
+        .filter_map(|cp| {
+            powens_model::counterparty::counterparty_reference(
+                Some(&cp.account_scheme_name),
+                &cp.account_identification,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counterparties_come_from_the_payments_scan_ahead_of_the_payments_naming_them() {
+    let sandbox = start_sandbox(SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: 2,
+        transactions_per_account: 300,
+    })
+    .await
+    .unwrap();
+    let user = sandbox.users()[0].clone();
+    let (connector, _clock) = connector_for(&sandbox, 50).unwrap();
+    let sink = OrderedSink::default();
+    let task_types = Arc::new(Mutex::new(BTreeSet::new()));
+    let seen = Arc::clone(&task_types);
+    let engine = engine_for(
+        connector,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap()
+    .with_progress(move |event| {
+        if let ProgressEvent::TaskStarted { task, .. } = event {
+            seen.lock().unwrap().insert(format!("{:?}", task.task_type));
+        }
+    });
+
+    sync(&engine).await.unwrap();
+
+    assert_matches_truth(
+        &sink.ledger.snapshot(),
+        &sandbox.control().truth(user.id).unwrap(),
+    );
+    // No second scan: only the accounts, balances and payments tasks ran.
+    assert_eq!(
+        *task_types.lock().unwrap(),
+        BTreeSet::from([
+            format!("{:?}", TaskType::FetchAccounts),
+            format!("{:?}", TaskType::FetchBalances),
+            format!("{:?}", TaskType::FetchPayments),
+        ])
+    );
+    // Each counterparty is delivered before (or in the same page ahead of) the first payment
+    // that names it, and once per account's scan at most.
+    let records = sink.records();
+    let mut delivered_at: BTreeMap<String, usize> = BTreeMap::new();
+    let mut deliveries: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        if let Record::ExternalAccount(account) = record {
+            delivered_at
+                .entry(account.reference.clone())
+                .or_insert(index);
+            *deliveries.entry(account.reference.clone()).or_default() += 1;
+        }
+    }
+    let expected = expected_counterparties(&sandbox, user.id);
+    let mut named = 0;
+    for (index, record) in records.iter().enumerate() {
+        if let Record::Payment(payment) = record {
+            for reference in [
+                &payment.source_account_reference,
+                &payment.destination_account_reference,
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|r| expected.contains(r.as_str()))
+            {
+                let at = delivered_at.get(reference).unwrap_or_else(|| {
+                    panic!(
+                        "payment {} names {reference}, never delivered",
+                        payment.reference
+                    )
+                });
+                assert!(
+                    *at < index,
+                    "{reference} delivered after payment {}",
+                    payment.reference
+                );
+                named += 1;
+            }
+        }
+    }
+    assert!(named > 0, "the fixture has payments naming counterparties");
+    assert_eq!(
+        delivered_at.keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+    for (reference, times) in deliveries {
+        assert!(
+            times <= 2,
+            "{reference} delivered {times} times for 2 accounts"
+        );
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_scan_still_yields_every_counterparty() {
+    let sandbox = start_sandbox(SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: 2,
+        transactions_per_account: 200,
+    })
+    .await
+    .unwrap();
+    let user = sandbox.users()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = OrderedSink::default();
+
+    // Process 1: stopped after the 3rd payments page of 10 rows.
+    let cancel = CancellationToken::new();
+    let pages = Arc::new(AtomicU32::new(0));
+    let engine = {
+        let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+        let cancel = cancel.clone();
+        let pages = Arc::clone(&pages);
+        engine_for(
+            connector,
+            Arc::new(FileStateStore::open(dir.path()).unwrap()),
+            Arc::new(sink.clone()),
+            vec![seeded_user(&user)],
+        )
+        .unwrap()
+        .with_progress(move |event| {
+            if let ProgressEvent::PageDone { task, .. } = event {
+                if task.task_type == TaskType::FetchPayments
+                    && pages.fetch_add(1, Ordering::SeqCst) + 1 == 3
+                {
+                    cancel.cancel();
+                }
+            }
+        })
+    };
+    let stopped = engine.run_once(&cancel).await;
+    assert!(
+        matches!(stopped, Err(EngineError::Cancelled)),
+        "{stopped:?}"
+    );
+    drop(engine);
+    let before_restart: BTreeSet<String> = sink
+        .ledger
+        .snapshot()
+        .external_accounts
+        .into_keys()
+        .collect();
+    assert!(
+        before_restart.len() < expected_counterparties(&sandbox, user.id).len(),
+        "the interruption came before every counterparty was met"
+    );
+
+    // Process 2: a new connector and engine on the same store resume the scan.
+    let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+    let engine = engine_for(
+        connector,
+        Arc::new(FileStateStore::open(dir.path()).unwrap()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap();
+    sync(&engine).await.unwrap();
+
+    let truth = sandbox.control().truth(user.id).unwrap();
+    let ledger = sink.ledger.snapshot();
+    assert_matches_truth(&ledger, &truth);
+    assert_eq!(
+        ledger
+            .external_accounts
+            .into_keys()
+            .collect::<BTreeSet<_>>(),
+        expected_counterparties(&sandbox, user.id)
+    );
+    sandbox.shutdown().await;
+}

@@ -174,18 +174,20 @@ pub fn map_view(
     ctx: &MappingContext,
     raw: Box<RawValue>,
 ) -> Result<TransactionOutcome, SkipReason> {
+    let reference = tx
+        .counterparty
+        .as_ref()
+        .and_then(CounterpartyView::reference);
     Ok(
-        match map_parts(tx, account, ctx, raw, None, |cp| cp.reference())? {
+        match map_parts(tx, account, ctx, raw, None, reference.as_deref())? {
             Parts::Deleted(tombstone) => TransactionOutcome::Deleted(tombstone),
             Parts::Payment(payment) => {
-                let external_account = match (&tx.counterparty, &payment.counterparty_reference) {
-                    (Some(cp), Some(_)) => {
-                        map_counterparty(cp, account, payment.payment.created_at)
-                    }
+                let external_account = match (&tx.counterparty, &reference) {
+                    (Some(cp), Some(_)) => map_counterparty(cp, account, payment.created_at),
                     _ => None,
                 };
                 TransactionOutcome::Payment {
-                    payment: Box::new(payment.payment),
+                    payment: Box::new(payment),
                     external_account: external_account.map(Box::new),
                 }
             }
@@ -193,17 +195,10 @@ pub fn map_view(
     )
 }
 
-/// A mapped live row and the reference of its counterparty's external account, if any (the
-/// page path builds each external account once per page).
-pub(crate) struct PaymentParts {
-    pub(crate) payment: Payment,
-    pub(crate) counterparty_reference: Option<String>,
-}
-
 /// [`map_parts`]' result: [`map_view`]'s without the external account.
 #[allow(clippy::large_enum_variant)] // built and consumed at once; boxing costs an allocation
 pub(crate) enum Parts {
-    Payment(PaymentParts),
+    Payment(Payment),
     Deleted(Tombstone),
 }
 
@@ -218,15 +213,15 @@ fn is_blank(text: &str) -> bool {
 }
 
 /// [`map_view`] without the external account; `texts` remembers RFC 3339 texts across the
-/// rows of a page, `reference_of` gives a counterparty's reference (see
-/// [`CounterpartyView::reference`]).
+/// rows of a page; `counterparty_reference` is the reference of `tx.counterparty` (see
+/// [`CounterpartyView::reference`]), computed by the caller, which may remember it.
 pub(crate) fn map_parts(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
     raw: Box<RawValue>,
     texts: Option<&mut ZonedTexts>,
-    reference_of: impl FnOnce(&CounterpartyView<'_>) -> Option<String>,
+    counterparty_reference: Option<&str>,
 ) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
     if tx.id_account.is_some_and(|a| a != account.account_id) {
@@ -259,8 +254,7 @@ pub(crate) fn map_parts(
         .datetime
         .as_ref()
         .map_or_else(|| date_at_midnight_utc(date), utc_field);
-    let counterparty_reference = tx.counterparty.as_ref().and_then(reference_of);
-    let other_side = counterparty_reference.clone();
+    let other_side = counterparty_reference.map(str::to_owned);
     let (payment_type, source, destination) = if value.is_sign_negative() && !value.is_zero() {
         (
             PaymentType::Payout,
@@ -331,8 +325,5 @@ pub(crate) fn map_parts(
         metadata,
         raw,
     };
-    Ok(Parts::Payment(PaymentParts {
-        payment,
-        counterparty_reference,
-    }))
+    Ok(Parts::Payment(payment))
 }

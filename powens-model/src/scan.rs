@@ -533,7 +533,17 @@ impl<'a> Reader<'a> {
     /// Skips any JSON value, validating it.
     pub(crate) fn skip_value(&mut self) -> Result<(), Stop> {
         self.ws();
-        match self.byte() {
+        // Strings and nulls first: most skipped values are one or the other, and two
+        // predictable branches cost less than an indirect jump.
+        let byte = self.byte();
+        if byte == Some(b'"') {
+            self.pos += 1;
+            return self.skip_string_body();
+        }
+        if byte == Some(b'n') {
+            return self.literal(b"null");
+        }
+        match byte {
             Some(b'"') => {
                 self.pos += 1;
                 self.skip_string_body()

@@ -215,14 +215,17 @@ struct References<'a> {
 }
 
 impl<'a> References<'a> {
-    fn of(&mut self, row: &LeanRow<'a>, view: &CounterpartyView<'_>) -> Option<String> {
+    /// The reference of the row's counterparty, when it is memoizable (borrowed text);
+    /// `Err(())` when it must be computed from the view.
+    fn of(&mut self, row: &LeanRow<'a>) -> Result<Option<&str>, ()> {
         let Some(key) = row.counterparty.as_ref().and_then(|cp| cp.reference_key()) else {
-            return view.reference();
+            return Err(());
         };
-        self.known
+        Ok(self
+            .known
             .entry(key)
             .or_insert_with(|| counterparty_reference(key.0, key.1))
-            .clone()
+            .as_deref())
     }
 }
 
@@ -260,29 +263,29 @@ fn map_row<'a>(
         return;
     };
     let view = row.view();
-    match map_parts(
-        &view,
-        account,
-        ctx,
-        crate::raw::null(),
-        Some(&mut memos.texts),
-        |cp| memos.references.of(row, cp),
-    ) {
-        Ok(Parts::Payment(parts)) => {
-            if let (Some(reference), Some(cp)) = (parts.counterparty_reference, &view.counterparty)
-            {
-                if !memos.seen_counterparties.contains(&reference) {
-                    if let Some(external) = map_counterparty(cp, account, parts.payment.created_at)
-                    {
+    let computed;
+    let reference = match memos.references.of(row) {
+        Ok(reference) => reference,
+        Err(()) => {
+            computed = view
+                .counterparty
+                .as_ref()
+                .and_then(CounterpartyView::reference);
+            computed.as_deref()
+        }
+    };
+    let texts = Some(&mut memos.texts);
+    match map_parts(&view, account, ctx, crate::raw::null(), texts, reference) {
+        Ok(Parts::Payment(payment)) => {
+            if let (Some(reference), Some(cp)) = (reference, &view.counterparty) {
+                if !memos.seen_counterparties.contains(reference) {
+                    if let Some(external) = map_counterparty(cp, account, payment.created_at) {
                         out.external_accounts.push(external);
                     }
-                    memos.seen_counterparties.insert(reference);
+                    memos.seen_counterparties.insert(reference.to_owned());
                 }
             }
-            out.payments.push(PaymentRow {
-                payment: parts.payment,
-                raw,
-            });
+            out.payments.push(PaymentRow { payment, raw });
         }
         Ok(Parts::Deleted(tombstone)) => out.tombstones.push(tombstone),
         Err(reason) => out

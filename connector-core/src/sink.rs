@@ -41,9 +41,19 @@ enum Output {
     Stream(Box<dyn AsyncWrite + Send + Unpin>),
 }
 
-/// Writes one JSON object per line, a whole batch per write, flushed per batch (and fsynced
-/// when asked). A batch is written by a separate task, so a cancelled caller never leaves
-/// a half-written line behind.
+/// How many bytes of whole lines a file write carries: a batch is encoded and written in
+/// pieces of about this size, so the memory a batch needs does not grow with the batch.
+const FILE_WRITE_BYTES: usize = 256 * 1024;
+
+/// Writes one JSON object per line, flushed per batch (and fsynced when asked).
+///
+/// To a file, a batch is encoded piece by piece: each write carries whole lines (about
+/// 256 KiB), so memory stays flat whatever the batch size, and a cancelled caller never
+/// leaves a half-written line behind (a `tokio::fs::File` write hands its whole buffer to a
+/// blocking task that completes it; a cancelled batch may be written in part, in whole
+/// lines, and its state is not committed: it is delivered again, at least once). To any
+/// other writer, a batch is encoded whole and written by a separate task, for the same
+/// guarantee.
 pub struct JsonLinesSink {
     output: Arc<Mutex<Output>>,
     fsync: bool,
@@ -121,15 +131,40 @@ impl JsonLinesSink {
 impl Sink for JsonLinesSink {
     fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
         async move {
-            let mut bytes = Vec::with_capacity(batch.len() * 256);
+            let mut output = self.output.lock().await;
+            let Output::File(file) = &mut *output else {
+                drop(output);
+                let mut bytes = Vec::new();
+                encode_lines(batch, &mut bytes)?;
+                return self.write_batch(bytes).await;
+            };
+            let mut piece = Vec::with_capacity(FILE_WRITE_BYTES + FILE_WRITE_BYTES / 4);
             for record in batch {
-                serde_json::to_writer(&mut bytes, record)?;
-                bytes.push(b'\n');
+                encode_lines(std::slice::from_ref(record), &mut piece)?;
+                if piece.len() >= FILE_WRITE_BYTES {
+                    file.write_all(&piece).await?;
+                    piece.clear();
+                }
             }
-            self.write_batch(bytes).await
+            file.write_all(&piece).await?;
+            drop(piece);
+            file.flush().await?;
+            if self.fsync {
+                file.sync_data().await?;
+            }
+            Ok(())
         }
         .boxed()
     }
+}
+
+/// Appends one JSON line per record to `out`.
+fn encode_lines(records: &[Record], out: &mut Vec<u8>) -> Result<(), SinkError> {
+    for record in records {
+        serde_json::to_writer(&mut *out, record)?;
+        out.push(b'\n');
+    }
+    Ok(())
 }
 
 /// Sends each batch into a bounded channel; a slow receiver slows the engine down

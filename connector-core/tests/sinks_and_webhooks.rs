@@ -60,6 +60,32 @@ async fn json_lines_sink_appends_one_record_per_line_per_batch() {
 }
 
 #[tokio::test]
+async fn json_lines_sink_writes_a_batch_larger_than_one_file_write_as_whole_lines_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let sink = JsonLinesSink::append(&path).await.unwrap();
+    // About 1 MiB of lines: several pieces of whole lines.
+    let batch: Vec<Record> = (0..20_000)
+        .map(|n| {
+            Record::PaymentToDelete(PaymentToDelete {
+                reference: format!("payment-{n:05}-{}", "x".repeat(30)),
+            })
+        })
+        .collect();
+    sink.accept(&batch).await.unwrap();
+    sink.accept(&batch[..1]).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.len() > 1024 * 1024, "{} bytes", text.len());
+    let parsed: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed.len(), batch.len() + 1);
+    assert_eq!(parsed[..batch.len()], batch[..]);
+    assert_eq!(parsed[batch.len()], batch[0]);
+}
+
+#[tokio::test]
 async fn json_lines_sink_writes_to_any_async_writer() {
     let (client, mut server) = tokio::io::duplex(64 * 1024);
     let sink = JsonLinesSink::new(client);

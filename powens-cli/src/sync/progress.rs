@@ -35,28 +35,40 @@ pub struct Counters {
 
 impl Counters {
     fn count(&self, batch: &[Record]) {
-        let mut details: BTreeMap<String, u64> = BTreeMap::new();
+        // Keyed by static text while counting: no allocation per record.
+        let mut details: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+        let (mut accounts, mut balances, mut payments, mut external, mut other) = (0, 0, 0, 0, 0);
         for record in batch {
-            let counter = match record {
-                Record::Account(_) => &self.accounts,
-                Record::Balance(_) => &self.balances,
+            match record {
+                Record::Account(_) => accounts += 1,
+                Record::Balance(_) => balances += 1,
                 Record::Payment(payment) => {
                     *details
-                        .entry(format!("payment {}", payment.status.as_str()))
+                        .entry(("payment ", payment.status.as_str()))
                         .or_default() += 1;
-                    &self.payments
+                    payments += 1;
                 }
-                Record::ExternalAccount(_) => &self.external_accounts,
-                other => {
-                    *details.entry(other.kind().to_owned()).or_default() += 1;
-                    &self.other
+                Record::ExternalAccount(_) => external += 1,
+                record => {
+                    *details.entry(("", record.kind())).or_default() += 1;
+                    other += 1;
                 }
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for (counter, n) in [
+            (&self.accounts, accounts),
+            (&self.balances, balances),
+            (&self.payments, payments),
+            (&self.external_accounts, external),
+            (&self.other, other),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
         }
         if let Ok(mut all) = self.details.lock() {
-            for (key, n) in details {
-                *all.entry(key).or_default() += n;
+            for ((prefix, key), n) in details {
+                *all.entry(format!("{prefix}{key}")).or_default() += n;
             }
         }
     }

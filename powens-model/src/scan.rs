@@ -105,29 +105,35 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos).copied()
     }
 
-    /// Advances over string content up to the next `"`, `\\`, control character or the
-    /// end, eight bytes at a time.
+    /// The offset of the first `"`, `\\`, control character at or after `from` (or the end
+    /// of the input), found eight bytes at a time.
     #[inline(always)]
-    fn skip_plain(&mut self) {
-        let rest = self.bytes.get(self.pos..).unwrap_or_default();
-        let mut chunks = rest.chunks_exact(8);
-        for chunk in &mut chunks {
+    fn plain_end(&self, from: usize) -> usize {
+        let mut at = from;
+        while let Some(chunk) = self.bytes.get(at..at + 8) {
             let Ok(word) = <[u8; 8]>::try_from(chunk) else {
                 break;
             };
             let mask = special_bytes(u64::from_le_bytes(word));
             if mask != 0 {
-                self.pos += (mask.trailing_zeros() / 8) as usize;
-                return;
+                return at + (mask.trailing_zeros() / 8) as usize;
             }
-            self.pos += 8;
+            at += 8;
         }
-        for &b in chunks.remainder() {
+        while let Some(&b) = self.bytes.get(at) {
             if b == b'"' || b == b'\\' || b < 0x20 {
-                return;
+                return at;
             }
-            self.pos += 1;
+            at += 1;
         }
+        at
+    }
+
+    /// Advances over string content up to the next `"`, `\\`, control character or the
+    /// end.
+    #[inline(always)]
+    fn skip_plain(&mut self) {
+        self.pos = self.plain_end(self.pos);
     }
 
     /// Skips white space.
@@ -338,6 +344,15 @@ impl<'a> Reader<'a> {
     /// A string, borrowed when it has no escape.
     #[inline]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
+        // The usual case in one go: a quote at the cursor, plain content, the closing quote.
+        if self.byte() == Some(b'"') {
+            let start = self.pos + 1;
+            let end = self.plain_end(start);
+            if self.bytes.get(end) == Some(&b'"') {
+                self.pos = end + 1;
+                return Ok(Cow::Borrowed(self.slice(start, end)));
+            }
+        }
         self.open_quote()?;
         let start = self.pos;
         self.skip_plain();
@@ -388,11 +403,12 @@ impl<'a> Reader<'a> {
     /// Skips a string's content and closing quote (the opening one consumed), validating it.
     #[inline(always)]
     fn skip_string_body(&mut self) -> Result<(), Stop> {
-        self.skip_plain();
-        if self.byte() == Some(b'"') {
-            self.pos += 1;
+        let end = self.plain_end(self.pos);
+        if self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
             return Ok(());
         }
+        self.pos = end;
         self.skip_string_rest()
     }
 
@@ -445,6 +461,17 @@ impl<'a> Reader<'a> {
     /// A member's key (its bytes, escapes decoded) and the `:` after it.
     #[inline]
     pub(crate) fn key(&mut self) -> Result<Cow<'a, [u8]>, Stop> {
+        // The compact form in one go: `"key":` with a plain key.
+        if self.byte() == Some(b'"') {
+            let start = self.pos + 1;
+            let end = self.plain_end(start);
+            if let Some(&[b'"', b':']) = self.bytes.get(end..end + 2) {
+                self.pos = end + 2;
+                return Ok(Cow::Borrowed(
+                    self.bytes.get(start..end).unwrap_or_default(),
+                ));
+            }
+        }
         self.open_quote()?;
         let start = self.pos;
         self.skip_plain();

@@ -39,11 +39,37 @@ fn fixed_date(b: &[u8; 10]) -> Option<Option<NaiveDate>> {
     Some(NaiveDate::from_ymd_opt(year as i32, month, day))
 }
 
+/// The last `YYYY-MM-DD` texts read and their dates (a page has few distinct dates, and
+/// checking a date against the calendar costs more than comparing ten bytes).
+#[derive(Default)]
+pub(super) struct Dates {
+    slots: [Option<([u8; 10], NaiveDate)>; 16],
+}
+
+impl Dates {
+    /// [`fixed_date`], remembered.
+    #[inline]
+    fn fixed(&mut self, text: &[u8; 10]) -> Option<Option<NaiveDate>> {
+        let [.., m, _, d0, d1] = *text;
+        let index = usize::from(d1 ^ (d0 << 2) ^ (m << 3)) % self.slots.len();
+        if let Some(Some((key, date))) = self.slots.get(index) {
+            if key == text {
+                return Some(Some(*date));
+            }
+        }
+        let date = fixed_date(text)?;
+        if let (Some(slot), Some(date)) = (self.slots.get_mut(index), date) {
+            *slot = Some((*text, date));
+        }
+        Some(date)
+    }
+}
+
 /// A `YYYY-MM-DD` date, as [`parse_date`] reads it.
 #[inline]
-pub(super) fn date(text: &str) -> Result<NaiveDate, DateTimeParseError> {
+pub(super) fn date(text: &str, dates: &mut Dates) -> Result<NaiveDate, DateTimeParseError> {
     if let Ok(bytes) = <&[u8; 10]>::try_from(text.as_bytes()) {
-        if let Some(Some(date)) = fixed_date(bytes) {
+        if let Some(Some(date)) = dates.fixed(bytes) {
             return Ok(date);
         }
     }
@@ -52,9 +78,12 @@ pub(super) fn date(text: &str) -> Result<NaiveDate, DateTimeParseError> {
 
 /// A Powens datetime, as [`PowensDateTime::parse`] reads it.
 #[inline]
-pub(super) fn datetime(text: &str) -> Result<PowensDateTime, DateTimeParseError> {
+pub(super) fn datetime(
+    text: &str,
+    dates: &mut Dates,
+) -> Result<PowensDateTime, DateTimeParseError> {
     if let Ok(bytes) = <&[u8; 19]>::try_from(text.as_bytes()) {
-        if let Some(naive) = fixed_datetime(bytes) {
+        if let Some(naive) = fixed_datetime(bytes, dates) {
             return Ok(PowensDateTime::naive(naive));
         }
     }
@@ -62,13 +91,13 @@ pub(super) fn datetime(text: &str) -> Result<PowensDateTime, DateTimeParseError>
 }
 
 #[inline]
-fn fixed_datetime(b: &[u8; 19]) -> Option<NaiveDateTime> {
+fn fixed_datetime(b: &[u8; 19], dates: &mut Dates) -> Option<NaiveDateTime> {
     let [y0, y1, y2, y3, m, m0, m1, n, d0, d1, b' ' | b'T' | b't', h0, h1, b':', i0, i1, b':', s0, s1] =
         *b
     else {
         return None;
     };
-    let date = fixed_date(&[y0, y1, y2, y3, m, m0, m1, n, d0, d1])??;
+    let date = dates.fixed(&[y0, y1, y2, y3, m, m0, m1, n, d0, d1])??;
     let hour = fixed_digits([h0, h1])?;
     let minute = fixed_digits([i0, i1])?;
     let second = fixed_digits([s0, s1])?;
@@ -119,16 +148,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The fast path (twice: computed, then remembered) gives what the general parser gives.
     fn same_date(text: &str) {
-        assert_eq!(date(text).ok(), parse_date(text).ok(), "{text:?}");
+        let mut dates = Dates::default();
+        for _ in 0..2 {
+            assert_eq!(
+                date(text, &mut dates).ok(),
+                parse_date(text).ok(),
+                "{text:?}"
+            );
+        }
     }
 
     fn same_datetime(text: &str) {
-        assert_eq!(
-            datetime(text).ok(),
-            PowensDateTime::parse(text).ok(),
-            "{text:?}"
-        );
+        let mut dates = Dates::default();
+        for _ in 0..2 {
+            assert_eq!(
+                datetime(text, &mut dates).ok(),
+                PowensDateTime::parse(text).ok(),
+                "{text:?}"
+            );
+        }
     }
 
     fn same_decimal(text: &str) {
@@ -161,9 +201,35 @@ mod tests {
             same_date(text);
         }
         assert_eq!(
-            date("2026-06-18").unwrap(),
+            date("2026-06-18", &mut Dates::default()).unwrap(),
             NaiveDate::from_ymd_opt(2026, 6, 18).unwrap()
         );
+    }
+
+    #[test]
+    fn remembered_dates_are_keyed_by_their_whole_text() {
+        // Texts that share a slot (same last digits) or differ only in the year or month.
+        let mut dates = Dates::default();
+        let texts = [
+            "2026-06-18",
+            "2025-06-18",
+            "2026-07-18",
+            "2026-06-28",
+            "2026-02-29",
+            "2024-02-29",
+            "2026-06-18",
+        ];
+        for _ in 0..3 {
+            for text in texts {
+                assert_eq!(date(text, &mut dates).ok(), parse_date(text).ok(), "{text}");
+                let datetime_text = format!("{text} 10:00:00");
+                assert_eq!(
+                    datetime(&datetime_text, &mut dates).ok(),
+                    PowensDateTime::parse(&datetime_text).ok(),
+                    "{datetime_text}"
+                );
+            }
+        }
     }
 
     #[test]

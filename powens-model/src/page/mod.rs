@@ -27,7 +27,7 @@ use crate::payment::{map_parts, Parts, Tombstone};
 use crate::scan::{Reader, Stop, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
 use crate::time::ZonedTexts;
-use row::{read_row, LeanRow};
+use row::{LeanRow, RowReader};
 
 /// The page bytes are not a JSON transactions page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,6 +152,7 @@ pub fn map_transactions_page<'a>(
         texts: ZonedTexts::new(ctx.zone),
         references: References::default(),
     };
+    let mut rows = RowReader::default();
     let read = reader.object(|r, key| match key.as_ref() {
         b"transactions" => {
             if r.null()? {
@@ -173,9 +174,9 @@ pub fn map_transactions_page<'a>(
                     ));
                     return Ok(());
                 }
-                let row = read_row(r)?;
+                let row = rows.read(r)?;
                 let raw = r.slice(start, r.pos());
-                map_row(&row, raw, book, ctx, &mut out, &mut memos);
+                map_row(row, raw, book, ctx, &mut out, &mut memos);
                 Ok(())
             })
         }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 
-use super::forms;
+use super::forms::{self, Dates};
 use crate::counterparty::CounterpartyView;
 use crate::payment::TransactionView;
 use crate::scan::{Reader, Stop};
@@ -173,6 +173,7 @@ fn opt_date(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
+    dates: &mut Dates,
 ) -> Result<Option<NaiveDate>, Stop> {
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
@@ -180,7 +181,7 @@ fn opt_date(
     if is_blank_or_null(&text) {
         return Ok(None);
     }
-    match forms::date(&text) {
+    match forms::date(&text, dates) {
         Ok(date) => Ok(Some(date)),
         Err(_) => {
             note_text(problem, field, "a YYYY-MM-DD date", &text);
@@ -194,6 +195,7 @@ fn opt_datetime(
     r: &mut Reader<'_>,
     field: &str,
     problem: &mut Option<String>,
+    dates: &mut Dates,
 ) -> Result<Option<PowensDateTime>, Stop> {
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
@@ -201,7 +203,7 @@ fn opt_datetime(
     if is_blank_or_null(&text) {
         return Ok(None);
     }
-    match forms::datetime(&text) {
+    match forms::datetime(&text, dates) {
         Ok(datetime) => Ok(Some(datetime)),
         Err(_) => {
             note_text(problem, field, "a YYYY-MM-DD HH:MM:SS datetime", &text);
@@ -380,23 +382,44 @@ impl RowField {
     }
 }
 
-pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, Stop> {
-    let mut row = LeanRow::default();
+/// Reads the rows of a page one after the other into one reused [`LeanRow`], remembering
+/// the dates it has parsed.
+#[derive(Default)]
+pub(super) struct RowReader<'a> {
+    row: LeanRow<'a>,
+    dates: Dates,
+}
+
+impl<'a> RowReader<'a> {
+    /// Reads the row at the cursor (an object).
+    pub(super) fn read(&mut self, r: &mut Reader<'a>) -> Result<&LeanRow<'a>, Stop> {
+        self.row = LeanRow::default();
+        read_fields(r, &mut self.row, &mut self.dates)?;
+        Ok(&self.row)
+    }
+}
+
+fn read_fields<'a>(
+    r: &mut Reader<'a>,
+    row: &mut LeanRow<'a>,
+    dates: &mut Dates,
+) -> Result<(), Stop> {
     let mut problem = None;
     let p = &mut problem;
+    let d = dates;
     if r.begin_object()? {
         loop {
             let key = r.key()?;
             match RowField::of(&key) {
                 RowField::Id => row.id = opt_i64(r, "id", p)?,
                 RowField::IdAccount => row.id_account = opt_i64(r, "id_account", p)?,
-                RowField::Date => row.date = opt_date(r, "date", p)?,
-                RowField::Datetime => row.datetime = opt_datetime(r, "datetime", p)?,
+                RowField::Date => row.date = opt_date(r, "date", p, d)?,
+                RowField::Datetime => row.datetime = opt_datetime(r, "datetime", p, d)?,
                 RowField::Value => row.value = opt_amount(r, "value", p)?,
                 RowField::Type => row.transaction_type = opt_str(r, "type", p)?,
                 RowField::Coming => row.coming = opt_bool(r, "coming", p)?,
-                RowField::Deleted => row.deleted = opt_datetime(r, "deleted", p)?,
-                RowField::LastUpdate => row.last_update = opt_datetime(r, "last_update", p)?,
+                RowField::Deleted => row.deleted = opt_datetime(r, "deleted", p, d)?,
+                RowField::LastUpdate => row.last_update = opt_datetime(r, "last_update", p, d)?,
                 RowField::Wording => row.wording = opt_str(r, "wording", p)?,
                 RowField::OriginalWording => {
                     row.original_wording = opt_str(r, "original_wording", p)?
@@ -416,7 +439,7 @@ pub(super) fn read_row<'a>(r: &mut Reader<'a>) -> Result<LeanRow<'a>, Stop> {
         }
     }
     row.problem = problem;
-    Ok(row)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -473,14 +496,16 @@ mod tests {
     #[test]
     fn escaped_keys_are_classified_after_decoding() {
         let text = r#"{"id":7,"id_account":17,"value":1.5}"#;
-        let row = read_row(&mut Reader::new(text)).unwrap();
+        let mut rows = RowReader::default();
+        let row = rows.read(&mut Reader::new(text)).unwrap();
         assert_eq!((row.id, row.id_account), (Some(7), Some(17)));
         assert_eq!(row.value, Some(Decimal::new(15, 1)));
     }
 
     #[test]
     fn a_repeated_key_keeps_its_last_value_like_serde() {
-        let row = read_row(&mut Reader::new(r#"{"id":1,"id":2}"#)).unwrap();
+        let mut rows = RowReader::default();
+        let row = rows.read(&mut Reader::new(r#"{"id":1,"id":2}"#)).unwrap();
         assert_eq!(row.id, Some(2));
     }
 }

@@ -73,6 +73,7 @@ mod raw;
 mod scan;
 pub mod scheme;
 mod skip;
+mod text;
 pub mod time;
 
 pub use context::{AccountBook, AccountContext, MappingContext};

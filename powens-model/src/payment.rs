@@ -15,7 +15,7 @@
 //!   `simplified_wording`, `last_update` (RFC 3339 UTC), `type`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use compact_str::ToCompactString;
+use compact_str::{CompactString, ToCompactString};
 use connector_core::model::{Account, Metadata, Payment, PaymentStatus, PaymentType};
 use connector_core::money::Amount;
 use powens_api::transactions::Transaction;
@@ -29,6 +29,7 @@ use crate::keys;
 use crate::money::{positive_minor_units, signed_minor_units};
 use crate::scheme::scheme_for;
 use crate::skip::{Mapped, SkipReason, Skipped};
+use crate::text::integer_string;
 use crate::time::{date_at_midnight_utc, rfc3339_compact, utc_field, zoned_field, ZonedTexts};
 
 /// A borrowed view of the transaction fields the mapping reads, filled by the typed
@@ -202,6 +203,34 @@ pub(crate) enum Parts {
     Deleted(Tombstone),
 }
 
+/// Texts the rows of a page share: RFC 3339 instants and the last category id's text.
+pub(crate) struct RowMemo {
+    zoned: ZonedTexts,
+    category: Option<(i64, CompactString)>,
+}
+
+impl RowMemo {
+    /// An empty memo for naive datetimes in `zone`.
+    pub(crate) fn new(zone: chrono_tz::Tz) -> Self {
+        Self {
+            zoned: ZonedTexts::new(zone),
+            category: None,
+        }
+    }
+
+    /// The text of category `id` (the same category is usual on a page).
+    fn category(&mut self, id: i64) -> CompactString {
+        match &self.category {
+            Some((last, text)) if *last == id => text.clone(),
+            _ => {
+                let text = id.to_compact_string();
+                self.category = Some((id, text.clone()));
+                text
+            }
+        }
+    }
+}
+
 /// Whether `text` is empty or only white space (a leading visible ASCII byte, the usual
 /// case, answers at once).
 #[inline]
@@ -212,15 +241,15 @@ fn is_blank(text: &str) -> bool {
     }
 }
 
-/// [`map_view`] without the external account; `texts` remembers RFC 3339 texts across the
-/// rows of a page; `counterparty_reference` is the reference of `tx.counterparty` (see
+/// [`map_view`] without the external account; `memo` remembers texts across the rows of a
+/// page; `counterparty_reference` is the reference of `tx.counterparty` (see
 /// [`CounterpartyView::reference`]), computed by the caller, which may remember it.
 pub(crate) fn map_parts(
     tx: &TransactionView<'_>,
     account: &AccountContext,
     ctx: &MappingContext,
     raw: Box<RawValue>,
-    texts: Option<&mut ZonedTexts>,
+    mut memo: Option<&mut RowMemo>,
     counterparty_reference: Option<&str>,
 ) -> Result<Parts, SkipReason> {
     let id = tx.id.ok_or(SkipReason::MissingId)?;
@@ -240,7 +269,7 @@ pub(crate) fn map_parts(
 
     if let Some(deleted) = &tx.deleted {
         return Ok(Parts::Deleted(Tombstone {
-            reference: id.to_compact_string().into(),
+            reference: integer_string(id),
             account_reference: account.reference.clone(),
             value: signed_minor_units(value, asset)?,
             date,
@@ -272,10 +301,14 @@ pub(crate) fn map_parts(
     // Inserted in key order (each insert then only compares with the last key); values of up
     // to 24 bytes are stored inline.
     let mut metadata = Metadata::with_capacity(7);
-    let reference = id.to_compact_string();
+    let reference = integer_string(id);
     match (tx.id_category, tx.first_category) {
         (Some(id), _) => {
-            metadata.insert(keys::CATEGORY_ID, id.to_compact_string());
+            let text = match memo.as_deref_mut() {
+                Some(memo) => memo.category(id),
+                None => id.to_compact_string(),
+            };
+            metadata.insert(keys::CATEGORY_ID, text);
         }
         (None, Some(code)) if !is_blank(code) => {
             metadata.insert(keys::CATEGORY_ID, code);
@@ -289,8 +322,8 @@ pub(crate) fn map_parts(
     };
     put(keys::DESCRIPTION, tx.wording);
     if let Some(last_update) = &tx.last_update {
-        let text = match texts {
-            Some(texts) => texts.text(last_update),
+        let text = match memo {
+            Some(memo) => memo.zoned.text(last_update),
             None => rfc3339_compact(zoned_field(last_update, ctx.zone)),
         };
         metadata.insert(keys::LAST_UPDATE, text);
@@ -306,7 +339,7 @@ pub(crate) fn map_parts(
     put(keys::TYPE, Some(tx.transaction_type));
 
     let payment = Payment {
-        reference: reference.into(),
+        reference,
         parent_reference: None,
         created_at,
         payment_type,

@@ -43,15 +43,16 @@ fn fixed_date(b: &[u8; 10]) -> Option<Option<NaiveDate>> {
 /// checking a date against the calendar costs more than comparing ten bytes).
 #[derive(Default)]
 pub(super) struct Dates {
-    slots: [Option<([u8; 10], NaiveDate)>; 16],
+    slots: [Option<([u8; 10], NaiveDate)>; 32],
 }
 
 impl Dates {
     /// [`fixed_date`], remembered.
     #[inline]
     fn fixed(&mut self, text: &[u8; 10]) -> Option<Option<NaiveDate>> {
-        let [.., m, _, d0, d1] = *text;
-        let index = usize::from(d1 ^ (d0 << 2) ^ (m << 3)) % self.slots.len();
+        // The day of the month picks the slot (a page's dates are mostly distinct days).
+        let [.., d0, d1] = *text;
+        let index = (usize::from(d0 & 0x0f) * 10 + usize::from(d1 & 0x0f)) % self.slots.len();
         if let Some(Some((key, date))) = self.slots.get(index) {
             if key == text {
                 return Some(Some(*date));

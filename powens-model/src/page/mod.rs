@@ -18,15 +18,15 @@ mod forms;
 mod row;
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use connector_core::model::{Account, Payment};
 
 use crate::context::{AccountBook, MappingContext};
 use crate::counterparty::{counterparty_reference, map_counterparty, CounterpartyView};
-use crate::payment::{map_parts, Parts, Tombstone};
+use crate::payment::{map_parts, Parts, RowMemo, Tombstone};
 use crate::scan::{Reader, Stop, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
-use crate::time::ZonedTexts;
 use row::{LeanRow, RowReader};
 
 /// The page bytes are not a JSON transactions page.
@@ -149,7 +149,7 @@ pub fn map_transactions_page<'a>(
     };
     let mut memos = Memos {
         seen_counterparties: BTreeSet::new(),
-        texts: ZonedTexts::new(ctx.zone),
+        texts: RowMemo::new(ctx.zone),
         references: References::default(),
     };
     let mut rows = RowReader::default();
@@ -202,8 +202,8 @@ pub fn map_transactions_page<'a>(
 struct Memos<'a> {
     /// The external accounts already emitted (by reference).
     seen_counterparties: BTreeSet<String>,
-    /// RFC 3339 texts of zoned datetimes.
-    texts: ZonedTexts,
+    /// Texts the payments share.
+    texts: RowMemo,
     /// Counterparty references.
     references: References<'a>,
 }
@@ -212,7 +212,51 @@ struct Memos<'a> {
 /// identifier text (a page repeats its counterparties; the reference is a SHA-256).
 #[derive(Default)]
 struct References<'a> {
-    known: HashMap<(Option<&'a str>, &'a str), Option<String>>,
+    known: HashMap<(Option<&'a str>, &'a str), Option<String>, BuildHasherDefault<WordHasher>>,
+}
+
+/// A word-at-a-time multiplicative hash for the memo's short keys. Not collision-resistant:
+/// a page holds at most a few thousand keys, so even crafted collisions stay cheap.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let mut tail = [0u8; 8];
+        for (slot, byte) in tail.iter_mut().zip(chunks.remainder()) {
+            *slot = *byte;
+        }
+        self.add(u64::from_le_bytes(tail) ^ bytes.len() as u64);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'a> References<'a> {

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::forms::{self, Dates};
 use crate::counterparty::CounterpartyView;
 use crate::payment::TransactionView;
-use crate::scan::{Reader, Stop};
+use crate::scan::{Reader, Stop, Token};
 
 /// The fields of one row the mapping reads; strings borrowed from the page when unescaped.
 #[derive(Default)]
@@ -384,33 +384,72 @@ impl RowField {
 
 /// Reads the rows of a page one after the other into one reused [`LeanRow`], remembering
 /// the dates it has parsed.
+///
+/// It also remembers the rows' *shape*: the exact `"key":` text of each member position and
+/// its field. Powens writes every row's members in the same order, so a member's key is
+/// usually checked by comparing three words with the remembered one, which also tells the
+/// next offset in advance (the scan is bound by the latency of finding each string's end);
+/// any other key is read and classified in full, and remembered for the next rows.
 #[derive(Default)]
 pub(super) struct RowReader<'a> {
     row: LeanRow<'a>,
     dates: Dates,
+    shape: Vec<(Token, RowField)>,
 }
 
 impl<'a> RowReader<'a> {
     /// Reads the row at the cursor (an object).
     pub(super) fn read(&mut self, r: &mut Reader<'a>) -> Result<&LeanRow<'a>, Stop> {
         self.row = LeanRow::default();
-        read_fields(r, &mut self.row, &mut self.dates)?;
+        read_fields(r, &mut self.row, &mut self.dates, &mut self.shape)?;
         Ok(&self.row)
     }
 }
+
+/// The field of the member at the cursor, its key and colon consumed: the remembered key of
+/// member `index` when the input repeats it exactly, else the key read in full (and
+/// remembered).
+#[inline(always)]
+fn member_field(
+    r: &mut Reader<'_>,
+    shape: &mut Vec<(Token, RowField)>,
+    index: usize,
+) -> Result<RowField, Stop> {
+    if let Some((token, field)) = shape.get(index) {
+        if r.eat_token(token) {
+            return Ok(*field);
+        }
+    }
+    let start = r.pos();
+    let field = RowField::of(&r.key()?);
+    if let Some(token) = Token::of(r.bytes_between(start, r.pos())) {
+        if let Some(slot) = shape.get_mut(index) {
+            *slot = (token, field);
+        } else if shape.len() == index && index < MAX_SHAPE {
+            shape.push((token, field));
+        }
+    }
+    Ok(field)
+}
+
+/// Member positions remembered (Powens rows have about 45 members).
+const MAX_SHAPE: usize = 128;
 
 fn read_fields<'a>(
     r: &mut Reader<'a>,
     row: &mut LeanRow<'a>,
     dates: &mut Dates,
+    shape: &mut Vec<(Token, RowField)>,
 ) -> Result<(), Stop> {
     let mut problem = None;
     let p = &mut problem;
     let d = dates;
+    let mut index = 0;
     if r.begin_object()? {
         loop {
-            let key = r.key()?;
-            match RowField::of(&key) {
+            let field = member_field(r, shape, index)?;
+            index += 1;
+            match field {
                 RowField::Id => row.id = opt_i64(r, "id", p)?,
                 RowField::IdAccount => row.id_account = opt_i64(r, "id_account", p)?,
                 RowField::Date => row.date = opt_date(r, "date", p, d)?,
@@ -500,6 +539,50 @@ mod tests {
         let row = rows.read(&mut Reader::new(text)).unwrap();
         assert_eq!((row.id, row.id_account), (Some(7), Some(17)));
         assert_eq!(row.value, Some(Decimal::new(15, 1)));
+    }
+
+    #[test]
+    fn remembered_row_shape_reads_like_a_fresh_reader_whatever_the_member_order() {
+        // Same members in another order, a member missing or added, white space, an escaped
+        // key, a key that extends or shortens a remembered one, a wrong type at a remembered
+        // position, an empty row.
+        let rows = [
+            r#"{"id":1,"id_account":17,"date":"2026-06-18","value":-1.5,"type":"card","coming":false,"wording":"A"}"#,
+            r#"{"id":2,"id_account":17,"date":"2026-06-19","value":2,"type":"card","coming":true,"wording":"B"}"#,
+            r#"{"id_account":17,"id":3,"value":3,"date":"2026-06-20","coming":false,"type":"order"}"#,
+            r#"{"id":4, "id_account" :17,"date":"2026-06-21","value":4,"type":"card","coming":false,"wording":"D"}"#,
+            r#"{"id":5,"id_account":17,"date":"2026-06-22","value":5,"type":"card","coming":false}"#,
+            r#"{"idx":6,"id_accountx":17,"date":"2026-06-23","value":6,"type":"card","coming":false}"#,
+            r#"{"i":7,"id":7,"dat":1,"date":"2026-06-24","value":7,"type":"card","coming":false}"#,
+            r#"{"id":"8","id_account":17,"date":"2026-06-25","value":8,"type":"card","coming":1}"#,
+            r#"{}"#,
+            r#"{"id":9,"id_account":17,"date":"2026-06-26","value":9,"type":"card","coming":false,"wording":"I","simplified_wording_of_a_very_long_key":"x","original_wording":"O"}"#,
+            r#"{"id":10,"id_account":17,"date":"2026-06-27","value":10,"type":"card","coming":false,"wording":"J","simplified_wording_of_a_very_long_key":"y","original_wording":"P"}"#,
+        ];
+        let mut remembering = RowReader::default();
+        for _ in 0..2 {
+            for text in rows {
+                let seen = remembering.read(&mut Reader::new(text)).unwrap();
+                let mut fresh = RowReader::default();
+                let expected = fresh.read(&mut Reader::new(text)).unwrap();
+                assert_eq!(seen.view(), expected.view(), "{text}");
+                assert_eq!(seen.problem, expected.problem, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_remembered_key_followed_by_bad_json_is_still_an_error() {
+        let mut rows = RowReader::default();
+        rows.read(&mut Reader::new(r#"{"id":1,"type":"card"}"#))
+            .unwrap();
+        for bad in [
+            r#"{"id":1,"type":"card}"#,
+            r#"{"id":1,"type":}"#,
+            r#"{"id":1,"type":"card",}"#,
+        ] {
+            assert!(rows.read(&mut Reader::new(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

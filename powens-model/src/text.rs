@@ -42,8 +42,12 @@ fn write(value: i64, out: &mut [u8; 20]) -> usize {
 pub(crate) fn integer_string(value: i64) -> String {
     let mut digits = [0u8; 20];
     let at = write(value, &mut digits);
-    // Only ASCII digits and `-` were written.
-    String::from_utf8(digits.get(at..).unwrap_or_default().to_vec()).unwrap_or_default()
+    digits
+        .get(at..)
+        .unwrap_or_default()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
 }
 
 #[cfg(test)]

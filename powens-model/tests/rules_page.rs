@@ -6,6 +6,7 @@ mod common;
 use common::*;
 
 use powens_api::transactions::Transaction;
+use powens_model::counterparty::counterparty_reference;
 use powens_model::payment::{map_transaction, TransactionOutcome};
 use powens_model::{keys, page, AccountBook, SkipReason};
 use serde_json::json;
@@ -125,4 +126,61 @@ fn typed_transactions_of_unknown_accounts_are_skipped_with_the_account_id() {
         }
     );
     assert_eq!(mapped.skipped[0].id, Some(2));
+}
+
+#[test]
+fn one_external_account_per_counterparty_from_its_first_mapped_payment_whatever_the_spelling() {
+    let cp = |iban: &str| {
+        format!(
+            r#"{{"label":"ACME","account_scheme_name":"iban","account_identification":"{iban}","type":"creditor"}}"#
+        )
+    };
+    let row = |id: u32, day: u32, extra: &str, iban: &str| {
+        format!(
+            r#"{{"id":{id},"id_account":17,"date":"2026-06-{day:02}","value":-1,"type":"transfer","coming":false{extra},"counterparty":{}}}"#,
+            cp(iban)
+        )
+    };
+    let spaced = "FR76 3000 6000 0112 3456 7890 189";
+    let compact = "FR7630006000011234567890189";
+    let other = "DE89370400440532013000";
+    let rows = [
+        // Deleted, and a value beyond the precision: neither emits the external account.
+        row(1, 1, r#","deleted":"2026-06-02 10:00:00""#, spaced),
+        row(2, 2, "", spaced).replace(r#""value":-1"#, r#""value":-1.001"#),
+        row(3, 3, "", spaced),
+        row(4, 4, "", compact),
+        row(5, 5, "", spaced),
+        row(6, 6, "", other),
+        row(7, 7, "", other),
+    ];
+    let bytes = format!(r#"{{"transactions":[{}]}}"#, rows.join(","));
+    let book = AccountBook::single(eur_account());
+    let mapped = page::map_transactions_page(bytes.as_bytes(), &book, &ctx()).unwrap();
+    let reference = counterparty_reference(Some("iban"), compact).unwrap();
+    let created: Vec<_> = mapped
+        .external_accounts
+        .iter()
+        .map(|a| (a.reference.clone(), a.created_at))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (reference.clone(), utc("2026-06-03T00:00:00Z")),
+            (
+                counterparty_reference(Some("iban"), other).unwrap(),
+                utc("2026-06-06T00:00:00Z")
+            ),
+        ]
+    );
+    let destinations: Vec<_> = mapped
+        .payments
+        .iter()
+        .map(|p| p.payment.destination_account_reference.clone().unwrap())
+        .collect();
+    assert_eq!(
+        destinations[..3],
+        [reference.clone(), reference.clone(), reference]
+    );
+    assert_eq!((mapped.tombstones.len(), mapped.skipped.len()), (1, 1));
 }

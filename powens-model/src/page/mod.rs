@@ -212,7 +212,15 @@ struct Memos<'a> {
 /// identifier text (a page repeats its counterparties; the reference is a SHA-256).
 #[derive(Default)]
 struct References<'a> {
-    known: HashMap<(Option<&'a str>, &'a str), Option<String>, BuildHasherDefault<WordHasher>>,
+    known: HashMap<(Option<&'a str>, &'a str), Known, BuildHasherDefault<WordHasher>>,
+}
+
+/// A remembered counterparty reference.
+struct Known {
+    reference: Option<String>,
+    /// Whether a payment with this counterparty was mapped (its external account is then
+    /// emitted, or was by another spelling of the same identifier).
+    emitted: bool,
 }
 
 /// A word-at-a-time multiplicative hash for the memo's short keys. Not collision-resistant:
@@ -262,15 +270,15 @@ impl Hasher for WordHasher {
 impl<'a> References<'a> {
     /// The reference of the row's counterparty, when it is memoizable (borrowed text);
     /// `Err(())` when it must be computed from the view.
-    fn of(&mut self, row: &LeanRow<'a>) -> Result<Option<&str>, ()> {
+    fn of(&mut self, row: &LeanRow<'a>) -> Result<(Option<&str>, &mut bool), ()> {
         let Some(key) = row.counterparty.as_ref().and_then(|cp| cp.reference_key()) else {
             return Err(());
         };
-        Ok(self
-            .known
-            .entry(key)
-            .or_insert_with(|| counterparty_reference(key.0, key.1))
-            .as_deref())
+        let known = self.known.entry(key).or_insert_with(|| Known {
+            reference: counterparty_reference(key.0, key.1),
+            emitted: false,
+        });
+        Ok((known.reference.as_deref(), &mut known.emitted))
     }
 }
 
@@ -309,25 +317,29 @@ fn map_row<'a>(
     };
     let view = row.view();
     let computed;
-    let reference = match memos.references.of(row) {
-        Ok(reference) => reference,
+    let (reference, emitted) = match memos.references.of(row) {
+        Ok((reference, emitted)) => (reference, Some(emitted)),
         Err(()) => {
             computed = view
                 .counterparty
                 .as_ref()
                 .and_then(CounterpartyView::reference);
-            computed.as_deref()
+            (computed.as_deref(), None)
         }
     };
     let texts = Some(&mut memos.texts);
     match map_parts(&view, account, ctx, crate::raw::null(), texts, reference) {
         Ok(Parts::Payment(payment)) => {
             if let (Some(reference), Some(cp)) = (reference, &view.counterparty) {
-                if !memos.seen_counterparties.contains(reference) {
+                let seen = &mut memos.seen_counterparties;
+                if emitted.as_deref() != Some(&true) && !seen.contains(reference) {
                     if let Some(external) = map_counterparty(cp, account, payment.created_at) {
                         out.external_accounts.push(external);
                     }
-                    memos.seen_counterparties.insert(reference.to_owned());
+                    seen.insert(reference.to_owned());
+                }
+                if let Some(emitted) = emitted {
+                    *emitted = true;
                 }
             }
             out.payments.push(PaymentRow { payment, raw });

@@ -104,16 +104,16 @@ pub struct PaymentsState {
     pub retiring: Vec<RetiringProvisional>,
 }
 
-/// The changes of one page after maturation, appended to `changes`, and the provisional rows
-/// still unmatched.
+/// The changes of one page after maturation (after `counterparties`), and the provisional
+/// rows still unmatched.
 fn retire(
+    counterparties: Vec<PaymentChange>,
     payments: Vec<connector_core::model::Payment>,
     tombstones: Vec<Tombstone>,
     carried: &[RetiringProvisional],
     last_page: bool,
     rule: powens_model::maturation::MaturationRule,
-    changes: &mut Vec<PaymentChange>,
-) -> Vec<RetiringProvisional> {
+) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
     let mut all: Vec<Tombstone> = carried
         .iter()
         .map(RetiringProvisional::to_tombstone)
@@ -138,19 +138,22 @@ fn retire(
             .collect()
     };
     let waiting_refs: BTreeSet<&str> = waiting.iter().map(|w| w.reference.as_str()).collect();
-    changes.extend(
-        outcome
-            .records
-            .into_iter()
-            .filter_map(|record| match record {
-                Record::Payment(p) => Some(PaymentChange::Payment(p)),
-                Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
-                Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
-                Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
-                _ => None,
-            }),
-    );
-    waiting
+    // Collected in place (a record and a change have the same size): the page is not held
+    // twice.
+    let mut changes: Vec<PaymentChange> = outcome
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Payment(p) => Some(PaymentChange::Payment(p)),
+            Record::PaymentToDelete(d) => Some(PaymentChange::Delete(d)),
+            Record::PaymentToCancel(c) if waiting_refs.contains(c.reference.as_str()) => None,
+            Record::PaymentToCancel(c) => Some(PaymentChange::Cancel(c)),
+            _ => None,
+        })
+        .collect();
+    // Counterparties first: a payment's destination then names a known account.
+    changes.splice(0..0, counterparties);
+    (changes, waiting)
 }
 
 impl PaymentsFetcher for PowensConnector {
@@ -180,7 +183,7 @@ impl PaymentsFetcher for PowensConnector {
             let limit = shared.config.page_size;
             state.watermark.observe(account_last_update(&bank_account, &shared));
             state.watermark.begin(shared.watermark_margin);
-            let mut counterparties = SeenCounterparties::default();
+            let mut seen = SeenCounterparties::default();
             loop {
                 let query = state.watermark.query(limit, zone);
                 let body = shared
@@ -196,19 +199,13 @@ impl PaymentsFetcher for PowensConnector {
                 } else {
                     page.mapped.tombstones
                 };
-                let mut changes = Vec::with_capacity(
-                    page.mapped.external_accounts.len()
-                        + page.mapped.payments.len()
-                        + tombstones.len(),
-                );
-                // Counterparties first: a payment's destination then names a known account.
-                changes.extend(
-                    page.mapped
-                        .external_accounts
-                        .into_iter()
-                        .filter(|external| counterparties.first_sight(&external.reference))
-                        .map(PaymentChange::ExternalAccount),
-                );
+                let counterparties: Vec<PaymentChange> = page
+                    .mapped
+                    .external_accounts
+                    .into_iter()
+                    .filter(|external| seen.first_sight(&external.reference))
+                    .map(PaymentChange::ExternalAccount)
+                    .collect();
                 let payments: Vec<_> = page
                     .mapped
                     .payments
@@ -216,14 +213,15 @@ impl PaymentsFetcher for PowensConnector {
                     .map(PaymentRow::into_payment)
                     .collect();
                 drop(body);
-                state.retiring = retire(
+                let (changes, waiting) = retire(
+                    counterparties,
                     payments,
                     tombstones,
                     &state.retiring,
                     last_page,
                     shared.maturation,
-                    &mut changes,
                 );
+                state.retiring = waiting;
                 state.watermark.advance(limit, last_page);
                 yield FetchPage::new(changes, &state, !last_page)?;
                 if last_page {
@@ -284,9 +282,7 @@ mod tests {
         last_page: bool,
         rule: MaturationRule,
     ) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
-        let mut changes = Vec::new();
-        let waiting = retire(payments, tombstones, carried, last_page, rule, &mut changes);
-        (changes, waiting)
+        retire(Vec::new(), payments, tombstones, carried, last_page, rule)
     }
 
     fn kinds(changes: &[PaymentChange]) -> Vec<String> {

@@ -413,7 +413,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string, borrowed when it has no escape.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
         // The usual case in one go: a quote at the cursor, plain content, the closing quote.
         if self.byte() == Some(b'"') {
@@ -626,6 +626,16 @@ impl<'a> Reader<'a> {
             }
             _ => self.fail("',' or ']' in an array"),
         }
+    }
+
+    /// Skips any JSON value, validating it; a `null` (the usual skipped value) without a call.
+    #[inline(always)]
+    pub(crate) fn skip_member_value(&mut self) -> Result<(), Stop> {
+        if self.bytes.get(self.pos..self.pos + 4) == Some(b"null") {
+            self.pos += 4;
+            return Ok(());
+        }
+        self.skip_value()
     }
 
     /// Skips any JSON value, validating it.

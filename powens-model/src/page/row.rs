@@ -136,7 +136,7 @@ fn opt_i64(
 }
 
 /// `null` → `None`; a string → `Some`; anything else → a problem.
-#[inline]
+#[inline(always)]
 fn opt_str<'a>(
     r: &mut Reader<'a>,
     field: &str,
@@ -470,7 +470,7 @@ fn read_fields<'a>(
                 RowField::Categories => row.first_category = read_first_category(r, p)?,
                 RowField::Card => row.card = opt_str(r, "card", p)?,
                 RowField::Counterparty => row.counterparty = read_counterparty(r, p)?,
-                RowField::Other => r.skip_value()?,
+                RowField::Other => r.skip_member_value()?,
             }
             if !r.next_member()? {
                 break;

@@ -628,12 +628,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skips any JSON value, validating it; a `null` (the usual skipped value) without a call.
+    /// Skips any JSON value, validating it; a `null` or a plain string (the usual skipped
+    /// values) without a call.
     #[inline(always)]
     pub(crate) fn skip_member_value(&mut self) -> Result<(), Stop> {
         if self.bytes.get(self.pos..self.pos + 4) == Some(b"null") {
             self.pos += 4;
             return Ok(());
+        }
+        if self.byte() == Some(b'"') {
+            let end = self.plain_end(self.pos + 1);
+            if self.bytes.get(end) == Some(&b'"') {
+                self.pos = end + 1;
+                return Ok(());
+            }
         }
         self.skip_value()
     }

@@ -244,9 +244,32 @@ fn opt_amount(
     }
 }
 
+/// The counterparty members the mapping reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CounterpartyField {
+    Label,
+    Scheme,
+    Identification,
+    Kind,
+    Other,
+}
+
+impl CounterpartyField {
+    fn of(key: &[u8]) -> Self {
+        match key {
+            b"label" => Self::Label,
+            b"account_scheme_name" => Self::Scheme,
+            b"account_identification" => Self::Identification,
+            b"type" => Self::Kind,
+            _ => Self::Other,
+        }
+    }
+}
+
 fn read_counterparty<'a>(
     r: &mut Reader<'a>,
     problem: &mut Option<String>,
+    shape: &mut Vec<(Token, CounterpartyField)>,
 ) -> Result<Option<LeanCounterparty<'a>>, Stop> {
     if r.null()? {
         return Ok(None);
@@ -257,20 +280,29 @@ fn read_counterparty<'a>(
         return Ok(None);
     }
     let mut cp = LeanCounterparty::default();
-    r.object(|r, key| {
-        match key.as_ref() {
-            b"label" => cp.label = opt_str(r, "counterparty.label", problem)?,
-            b"account_scheme_name" => {
-                cp.scheme = opt_str(r, "counterparty.account_scheme_name", problem)?
+    let mut index = 0;
+    if r.begin_object()? {
+        loop {
+            let field = member_field(r, shape, index, CounterpartyField::of)?;
+            index += 1;
+            match field {
+                CounterpartyField::Label => {
+                    cp.label = opt_str(r, "counterparty.label", problem)?;
+                }
+                CounterpartyField::Scheme => {
+                    cp.scheme = opt_str(r, "counterparty.account_scheme_name", problem)?;
+                }
+                CounterpartyField::Identification => {
+                    cp.identification = opt_str(r, "counterparty.account_identification", problem)?;
+                }
+                CounterpartyField::Kind => cp.kind = opt_str(r, "counterparty.type", problem)?,
+                CounterpartyField::Other => r.skip_member_value()?,
             }
-            b"account_identification" => {
-                cp.identification = opt_str(r, "counterparty.account_identification", problem)?;
+            if !r.next_member()? {
+                break;
             }
-            b"type" => cp.kind = opt_str(r, "counterparty.type", problem)?,
-            _ => r.skip_value()?,
         }
-        Ok(())
-    })?;
+    }
     Ok(Some(cp))
 }
 
@@ -395,13 +427,15 @@ pub(super) struct RowReader<'a> {
     row: LeanRow<'a>,
     dates: Dates,
     shape: Vec<(Token, RowField)>,
+    counterparty_shape: Vec<(Token, CounterpartyField)>,
 }
 
 impl<'a> RowReader<'a> {
     /// Reads the row at the cursor (an object).
     pub(super) fn read(&mut self, r: &mut Reader<'a>) -> Result<&LeanRow<'a>, Stop> {
         self.row = LeanRow::default();
-        read_fields(r, &mut self.row, &mut self.dates, &mut self.shape)?;
+        let shapes = (&mut self.shape, &mut self.counterparty_shape);
+        read_fields(r, &mut self.row, &mut self.dates, shapes)?;
         Ok(&self.row)
     }
 }
@@ -410,18 +444,19 @@ impl<'a> RowReader<'a> {
 /// member `index` when the input repeats it exactly, else the key read in full (and
 /// remembered).
 #[inline(always)]
-fn member_field(
+fn member_field<F: Copy>(
     r: &mut Reader<'_>,
-    shape: &mut Vec<(Token, RowField)>,
+    shape: &mut Vec<(Token, F)>,
     index: usize,
-) -> Result<RowField, Stop> {
+    classify: impl Fn(&[u8]) -> F,
+) -> Result<F, Stop> {
     if let Some((token, field)) = shape.get(index) {
         if r.eat_token(token) {
             return Ok(*field);
         }
     }
     let start = r.pos();
-    let field = RowField::of(&r.key()?);
+    let field = classify(&r.key()?);
     if let Some(token) = Token::of(r.bytes_between(start, r.pos())) {
         if let Some(slot) = shape.get_mut(index) {
             *slot = (token, field);
@@ -432,6 +467,12 @@ fn member_field(
     Ok(field)
 }
 
+/// The remembered shapes of rows and of their counterparties.
+type Shapes<'s> = (
+    &'s mut Vec<(Token, RowField)>,
+    &'s mut Vec<(Token, CounterpartyField)>,
+);
+
 /// Member positions remembered (Powens rows have about 45 members).
 const MAX_SHAPE: usize = 128;
 
@@ -439,7 +480,7 @@ fn read_fields<'a>(
     r: &mut Reader<'a>,
     row: &mut LeanRow<'a>,
     dates: &mut Dates,
-    shape: &mut Vec<(Token, RowField)>,
+    (shape, counterparty_shape): Shapes<'_>,
 ) -> Result<(), Stop> {
     let mut problem = None;
     let p = &mut problem;
@@ -447,7 +488,7 @@ fn read_fields<'a>(
     let mut index = 0;
     if r.begin_object()? {
         loop {
-            let field = member_field(r, shape, index)?;
+            let field = member_field(r, shape, index, RowField::of)?;
             index += 1;
             match field {
                 RowField::Id => row.id = opt_i64(r, "id", p)?,
@@ -469,7 +510,9 @@ fn read_fields<'a>(
                 RowField::IdCategory => row.id_category = opt_i64(r, "id_category", p)?,
                 RowField::Categories => row.first_category = read_first_category(r, p)?,
                 RowField::Card => row.card = opt_str(r, "card", p)?,
-                RowField::Counterparty => row.counterparty = read_counterparty(r, p)?,
+                RowField::Counterparty => {
+                    row.counterparty = read_counterparty(r, p, counterparty_shape)?
+                }
                 RowField::Other => r.skip_member_value()?,
             }
             if !r.next_member()? {
@@ -558,6 +601,11 @@ mod tests {
             r#"{}"#,
             r#"{"id":9,"id_account":17,"date":"2026-06-26","value":9,"type":"card","coming":false,"wording":"I","simplified_wording_of_a_very_long_key":"x","original_wording":"O"}"#,
             r#"{"id":10,"id_account":17,"date":"2026-06-27","value":10,"type":"card","coming":false,"wording":"J","simplified_wording_of_a_very_long_key":"y","original_wording":"P"}"#,
+            r#"{"id":11,"counterparty":{"label":"A","account_scheme_name":"iban","account_identification":"FR76","type":"creditor"}}"#,
+            r#"{"id":12,"counterparty":{"type":"debtor","account_identification":"X","label":"B"}}"#,
+            r#"{"id":13,"counterparty":{"label":"A","account_scheme_name":"iban","account_identification":"FR76","type":"creditor","extra":[1]}}"#,
+            r#"{"id":14,"counterparty":{"label":"A","account_scheme_name":7,"account_identification":"FR76","type":"creditor"}}"#,
+            r#"{"id":15,"counterparty":null}"#,
         ];
         let mut remembering = RowReader::default();
         for _ in 0..2 {

@@ -55,6 +55,19 @@ pub fn signed_minor_units(value: Decimal, asset: &Asset) -> Result<Amount, SkipR
 
 /// `|value|` in minor units of `asset` (the payment form: the sign goes into the type).
 pub fn positive_minor_units(value: Decimal, asset: &Asset) -> Result<Amount, SkipReason> {
+    // The usual case directly: no more decimals than the asset, no overflow (what
+    // `Amount::from_decimal` then `checked_abs` compute); anything else the general way, for
+    // its typed error.
+    let (mantissa, scale, precision) = (value.mantissa(), value.scale(), asset.precision());
+    if scale <= precision {
+        let minor = 10i128
+            .checked_pow(precision - scale)
+            .and_then(|factor| mantissa.checked_mul(factor))
+            .and_then(i128::checked_abs);
+        if let Some(minor) = minor {
+            return Ok(Amount::from_minor(minor));
+        }
+    }
     signed_minor_units(value, asset)?
         .checked_abs()
         .map_err(|_| SkipReason::AmountOverflow {
@@ -70,4 +83,32 @@ pub fn to_decimal(amount: Amount, asset: &Asset) -> Result<Decimal, SkipReason> 
         .map_err(|_| SkipReason::AmountOverflow {
             value: amount.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The rule without the fast path: exact signed minor units, then the absolute value.
+    fn by_signed(value: Decimal, asset: &Asset) -> Result<Amount, SkipReason> {
+        signed_minor_units(value, asset)?
+            .checked_abs()
+            .map_err(|_| SkipReason::AmountOverflow {
+                value: value.to_string(),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn positive_minor_units_is_the_absolute_signed_value(
+            mantissa in prop_oneof![any::<i64>().prop_map(i128::from), -(1i128 << 95)..(1i128 << 95)],
+            scale in 0u32..=28,
+            precision in 0u32..=30,
+        ) {
+            let value = Decimal::from_i128_with_scale(mantissa, scale);
+            let asset = Asset::new("EUR", precision).unwrap();
+            prop_assert_eq!(positive_minor_units(value, &asset), by_signed(value, &asset));
+        }
+    }
 }

@@ -411,6 +411,23 @@ impl<'a> Reader<'a> {
         Ok(simple)
     }
 
+    /// The content of a plain string of exactly `N` bytes at the cursor (no white space
+    /// before it), consumed; `None`, nothing consumed, for anything else.
+    #[inline(always)]
+    pub(crate) fn plain_string_of<const N: usize>(&mut self) -> Option<&'a [u8; N]> {
+        let start = self.pos + 1;
+        let end = start + N;
+        if self.byte() != Some(b'"')
+            || self.bytes.get(end) != Some(&b'"')
+            || self.plain_end(start) != end
+        {
+            return None;
+        }
+        let content = <&[u8; N]>::try_from(self.bytes.get(start..end)?).ok()?;
+        self.pos = end + 1;
+        Some(content)
+    }
+
     /// Consumes the `"` that opens a string (after white space).
     #[inline(always)]
     fn open_quote(&mut self) -> Result<(), Stop> {

@@ -26,7 +26,8 @@ fn fixed_digits<const N: usize>(bytes: [u8; N]) -> Option<u32> {
     Some(value)
 }
 
-/// `YYYY-MM-DD` exactly (ten bytes), else `None` (not necessarily invalid: see [`date`]).
+/// `YYYY-MM-DD` exactly (ten bytes): `Some(None)` for a date not in the calendar, `None` for
+/// another form (not necessarily invalid: see [`date`]).
 #[inline]
 fn fixed_date(b: &[u8; 10]) -> Option<Option<NaiveDate>> {
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *b else {
@@ -49,7 +50,7 @@ pub(super) struct Dates {
 impl Dates {
     /// [`fixed_date`], remembered.
     #[inline]
-    fn fixed(&mut self, text: &[u8; 10]) -> Option<Option<NaiveDate>> {
+    pub(super) fn fixed(&mut self, text: &[u8; 10]) -> Option<Option<NaiveDate>> {
         // The day of the month picks the slot (a page's dates are mostly distinct days).
         let [.., d0, d1] = *text;
         let index = (usize::from(d0 & 0x0f) * 10 + usize::from(d1 & 0x0f)) % self.slots.len();
@@ -91,8 +92,10 @@ pub(super) fn datetime(
     PowensDateTime::parse(text)
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (or `T`/`t` between) exactly, else `None` (not necessarily
+/// invalid: see [`datetime`]).
 #[inline]
-fn fixed_datetime(b: &[u8; 19], dates: &mut Dates) -> Option<NaiveDateTime> {
+pub(super) fn fixed_datetime(b: &[u8; 19], dates: &mut Dates) -> Option<NaiveDateTime> {
     let [y0, y1, y2, y3, m, m0, m1, n, d0, d1, b' ' | b'T' | b't', h0, h1, b':', i0, i1, b':', s0, s1] =
         *b
     else {

@@ -175,17 +175,35 @@ fn opt_date(
     problem: &mut Option<String>,
     dates: &mut Dates,
 ) -> Result<Option<NaiveDate>, Stop> {
+    r.ws();
+    // The usual `"YYYY-MM-DD"` straight from the bytes.
+    if let Some(bytes) = r.plain_string_of::<10>() {
+        if let Some(Some(date)) = dates.fixed(bytes) {
+            return Ok(Some(date));
+        }
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
+        return Ok(date_of(text, field, problem, dates));
+    }
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
     };
-    if is_blank_or_null(&text) {
-        return Ok(None);
+    Ok(date_of(&text, field, problem, dates))
+}
+
+fn date_of(
+    text: &str,
+    field: &str,
+    problem: &mut Option<String>,
+    dates: &mut Dates,
+) -> Option<NaiveDate> {
+    if is_blank_or_null(text) {
+        return None;
     }
-    match forms::date(&text, dates) {
-        Ok(date) => Ok(Some(date)),
+    match forms::date(text, dates) {
+        Ok(date) => Some(date),
         Err(_) => {
-            note_text(problem, field, "a YYYY-MM-DD date", &text);
-            Ok(None)
+            note_text(problem, field, "a YYYY-MM-DD date", text);
+            None
         }
     }
 }
@@ -197,17 +215,35 @@ fn opt_datetime(
     problem: &mut Option<String>,
     dates: &mut Dates,
 ) -> Result<Option<PowensDateTime>, Stop> {
+    r.ws();
+    // The usual `"YYYY-MM-DD HH:MM:SS"` straight from the bytes.
+    if let Some(bytes) = r.plain_string_of::<19>() {
+        if let Some(naive) = forms::fixed_datetime(bytes, dates) {
+            return Ok(Some(PowensDateTime::naive(naive)));
+        }
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
+        return Ok(datetime_of(text, field, problem, dates));
+    }
     let Some(text) = opt_str(r, field, problem)? else {
         return Ok(None);
     };
-    if is_blank_or_null(&text) {
-        return Ok(None);
+    Ok(datetime_of(&text, field, problem, dates))
+}
+
+fn datetime_of(
+    text: &str,
+    field: &str,
+    problem: &mut Option<String>,
+    dates: &mut Dates,
+) -> Option<PowensDateTime> {
+    if is_blank_or_null(text) {
+        return None;
     }
-    match forms::datetime(&text, dates) {
-        Ok(datetime) => Ok(Some(datetime)),
+    match forms::datetime(text, dates) {
+        Ok(datetime) => Some(datetime),
         Err(_) => {
-            note_text(problem, field, "a YYYY-MM-DD HH:MM:SS datetime", &text);
-            Ok(None)
+            note_text(problem, field, "a YYYY-MM-DD HH:MM:SS datetime", text);
+            None
         }
     }
 }
@@ -630,6 +666,34 @@ mod tests {
             r#"{"id":1,"type":"card",}"#,
         ] {
             assert!(rows.read(&mut Reader::new(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_read_from_the_bytes_agree_with_the_general_parsers() {
+        use powens_api::wire::datetime::parse_date;
+        for (date, datetime) in [
+            (r#""2026-06-18""#, r#""2026-06-18 06:12:44""#),
+            (r#""2026-02-30""#, r#""2026-02-30 06:12:44""#),
+            (r#""18/06/2026""#, r#""2026-06-18T06:12:44""#),
+            (r#""2026-06-18""#, r#""2026-06-18 06:12:44""#),
+            (r#" "2026-06-18""#, r#" "2026-06-18 06:12:44+0200""#),
+            (r#""""#, r#""null""#),
+            (r#""é026-06-1""#, r#""2026-06-18 24:00:00""#),
+        ] {
+            let text = format!(r#"{{"date":{date},"last_update":{datetime}}}"#);
+            let mut rows = RowReader::default();
+            let row = rows.read(&mut Reader::new(&text)).unwrap();
+            let date_text: String = serde_json::from_str(date.trim()).unwrap();
+            let datetime_text: String = serde_json::from_str(datetime.trim()).unwrap();
+            let expected_date = parse_date(&date_text).ok();
+            let expected_datetime = PowensDateTime::parse(&datetime_text).ok();
+            assert_eq!(row.view().date, expected_date, "{text}");
+            assert_eq!(row.view().last_update, expected_datetime, "{text}");
+            let blank = |t: &str| t.trim().is_empty() || t.trim() == "null";
+            let bad = (expected_date.is_none() && !blank(&date_text))
+                || (expected_datetime.is_none() && !blank(&datetime_text));
+            assert_eq!(row.problem.is_some(), bad, "{text}: {:?}", row.problem);
         }
     }
 

@@ -2,6 +2,10 @@
 //! bytes, strings borrowed unless they contain escapes, unknown values skipped without
 //! allocation, nesting bounded (128 levels, like serde_json), no recursion beyond that bound,
 //! never a panic. It accepts exactly the JSON grammar (RFC 8259) for what it reads and skips.
+//!
+//! Errors are a zero-sized [`Stop`] (the [`SyntaxError`] is kept in the reader), so every
+//! `Result` is as small as its value; a [`Token`] lets a caller consume an exact run of bytes
+//! seen before (a member's `"key":`) in three word comparisons.
 
 use std::borrow::Cow;
 

@@ -8,6 +8,22 @@
 //! skipped with [`SkipReason::MalformedRow`]: one bad row never fails the page. Only bytes
 //! that are not a JSON page at all (not UTF-8, not JSON, not an object) are an error.
 //!
+//! What makes it fast (about 1 µs per ~870-byte row, decode and mapping, on one core):
+//!
+//! * the page's UTF-8 check uses SIMD chosen at run time (`simdutf8`);
+//! * rows share a remembered *shape*: the exact `"key":` text of each member position, so a
+//!   repeated key is three word comparisons with the next offset known in advance (finding
+//!   each string's end is the latency chain of a scalar JSON scan); other keys are read and
+//!   classified in full, then remembered;
+//! * fixed forms (`YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS`, plain decimals, integers) are parsed
+//!   straight from the bytes, with the general `powens-api` parsers for anything else;
+//! * pure results a page repeats are remembered for the page: calendar dates, the zoned
+//!   `last_update` text (Europe/Paris conversion and RFC 3339 formatting), the category text,
+//!   counterparty references (a SHA-256 each);
+//! * metadata values of up to 24 bytes are stored inline, entries inserted in key order.
+//!
+//! Each shortcut is exact by construction and tested against the general path.
+//!
 //! The mapping results are the same as [`crate::payment::map_transaction`] on the
 //! `powens-api` types (tested on every fixture); only `raw` differs: here it is the row
 //! exactly as received, kept borrowed in [`PaymentRow::raw`] and copied into the record's

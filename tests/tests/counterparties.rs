@@ -230,3 +230,39 @@ async fn a_restart_mid_scan_still_yields_every_counterparty() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_external_accounts_capability_alone_still_yields_every_counterparty_once() {
+    use connector_core::contract::{ExternalAccountsFetcher, FetchRequest};
+    use futures::StreamExt;
+
+    let sandbox = start_sandbox(SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: 2,
+        transactions_per_account: 150,
+    })
+    .await
+    .unwrap();
+    let user = sandbox.users()[0].clone();
+    let (connector, _clock) = connector_for(&sandbox, 40).unwrap();
+    let request = FetchRequest {
+        psu: Some(Arc::new(seeded_user(&user))),
+        from_payload: None,
+        state: None,
+        page_size: 40.try_into().unwrap(),
+    };
+    let mut pages = connector.fetch_external_accounts(request);
+    let mut references = Vec::new();
+    let mut last_has_more = true;
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        references.extend(page.items.into_iter().map(|a| a.reference));
+        last_has_more = page.has_more;
+    }
+    assert!(!last_has_more, "the scan ended on its last page");
+    let distinct: BTreeSet<String> = references.iter().cloned().collect();
+    assert_eq!(distinct.len(), references.len(), "each counterparty once");
+    assert_eq!(distinct, expected_counterparties(&sandbox, user.id));
+    sandbox.shutdown().await;
+}

@@ -184,3 +184,52 @@ fn one_external_account_per_counterparty_from_its_first_mapped_payment_whatever_
     );
     assert_eq!((mapped.tombstones.len(), mapped.skipped.len()), (1, 1));
 }
+
+/// Four rows shaped like Powens', the later ones read through the remembered shape.
+fn four_row_page() -> Vec<u8> {
+    let row = |id: u32, cp: &str| {
+        format!(
+            r#"{{"id":{id},"id_account":17,"webid":null,"date":"2026-06-0{id}","datetime":null,"value":-1{id}.5,"type":"card","original_wording":"CARTE {id}","simplified_wording":"A","wording":"A","categories":[{{"code":"food"}}],"id_category":null,"coming":false,"last_update":"2026-06-0{id} 06:12:44","deleted":null,"card":"XXXX1234","counterparty":{cp},"state":"parsed","documents_count":0}}"#
+        )
+    };
+    let cp = r#"{"label":"ACME","account_scheme_name":"iban","account_identification":"FR7630006000011234567890189","type":"creditor"}"#;
+    format!(
+        r#"{{"transactions":[{},{},{},{}],"_links":{{"next":null}}}}"#,
+        row(1, cp),
+        row(2, "null"),
+        row(3, cp),
+        row(4, cp)
+    )
+    .into_bytes()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+    /// Whatever byte is changed, the reader never panics, and it never accepts what is not
+    /// JSON (serde_json decides).
+    #[test]
+    fn a_changed_byte_never_panics_nor_passes_invalid_json(
+        at in 0usize..1_400,
+        byte in proptest::sample::select(b"\"\\{}[]:,0123456789-+.eEtfnul \t\n\x01\x7f\xc3\xa9\xff ax".to_vec()),
+    ) {
+        let mut bytes = four_row_page();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        let book = AccountBook::single(eur_account());
+        let ours = page::map_transactions_page(&bytes, &book, &ctx());
+        let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes);
+        if ours.is_ok() {
+            proptest::prop_assert!(serde.is_ok(), "accepted invalid JSON: {}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[test]
+fn the_four_row_page_maps_every_row() {
+    let book = AccountBook::single(eur_account());
+    let bytes = four_row_page();
+    let mapped = page::map_transactions_page(&bytes, &book, &ctx()).unwrap();
+    assert_eq!(mapped.payments.len(), 4);
+    assert_eq!(mapped.external_accounts.len(), 1);
+}

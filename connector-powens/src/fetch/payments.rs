@@ -22,9 +22,15 @@
 //! The first scan reads the whole history: its tombstones are rows deleted before this
 //! connector ever emitted them, so they are not surfaced.
 //!
-//! Memory: one page at a time; the state holds the watermark and only the provisional rows
-//! deleted during the current scan and not yet matched (no per-account pending set: a
-//! tombstone says itself whether it was pending).
+//! Counterparties: each page's identified counterparties are delivered with the page, ahead
+//! of its payments, as [`PaymentChange::ExternalAccount`] (once per task run; see
+//! [`super::external`] for why the polling tree has no second scan for them). They share the
+//! page's state commit, so a restart that replays a page replays its counterparties.
+//!
+//! Memory: one page at a time (its body is dropped once its rows are mapped and their raw
+//! text copied; its items become the engine's records in place); the state holds the
+//! watermark and only the provisional rows deleted during the current scan and not yet
+//! matched (no per-account pending set: a tombstone says itself whether it was pending).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -15,9 +15,9 @@
 //! watermark rule as payments ([`super::watermark`]), in their own state
 //! ([`ExternalAccountsState`]). Each identified counterparty becomes an external account
 //! (`powens-model`'s reference rule). In both paths a counterparty is emitted once per task
-//! run ([`SeenCounterparties`]; re-emitting one is harmless: records are idempotent). Pages
-//! are read from their raw bytes by [`super::page::read_page`]: a malformed row is logged and
-//! skipped.
+//! run (a bounded set of the references emitted; re-emitting one is harmless: records are
+//! idempotent). Pages are read from their raw bytes by [`super::page::read_page`]: a
+//! malformed row is logged and skipped.
 
 use std::collections::HashSet;
 use std::sync::Arc;

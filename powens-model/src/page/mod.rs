@@ -30,6 +30,7 @@
 //! `RawValue` only by [`PaymentRow::into_payment`] (never parsed into a `serde_json::Value`:
 //! building a JSON tree per row costs about ten times the rest of the mapping).
 
+mod fields;
 mod forms;
 mod row;
 

@@ -215,6 +215,7 @@ pub(super) enum CounterpartyField {
 }
 
 impl CounterpartyField {
+    #[inline]
     fn of(key: &[u8]) -> Self {
         match key {
             b"label" => Self::Label,
@@ -226,6 +227,7 @@ impl CounterpartyField {
     }
 }
 
+#[inline]
 pub(super) fn read_counterparty<'a>(
     r: &mut Reader<'a>,
     problem: &mut Option<String>,
@@ -267,6 +269,7 @@ pub(super) fn read_counterparty<'a>(
 }
 
 /// The first `categories[].code`; `null` is an empty list.
+#[inline]
 pub(super) fn read_first_category<'a>(
     r: &mut Reader<'a>,
     problem: &mut Option<String>,

@@ -308,6 +308,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips any JSON value, validating it.
+    #[inline]
     pub(crate) fn skip_value(&mut self) -> Result<(), Stop> {
         self.ws();
         // Strings and nulls first: most skipped values are one or the other, and two

@@ -1,5 +1,5 @@
 //! Faults on the transaction listings: 429 with `Retry-After` in seconds and as an HTTP
-//! date, a 503 HTML page, a dropped connection, a truncated page.
+//! date, a 503 HTML page, a dropped connection, a truncated page, a page with one malformed row.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -140,5 +140,50 @@ async fn persistent_429_fails_with_a_typed_retry_after_error_and_the_state_resum
     control.clear_faults();
     sync(&engine).await.unwrap();
     assert_matches_truth(&sink.snapshot(), &control.truth(user.id).unwrap());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_row_is_skipped_without_failing_its_page_and_every_other_row_matches_the_truth()
+{
+    let sandbox = start_sandbox(size()).await.unwrap();
+    let control = sandbox.control();
+    let user = sandbox.users()[0].clone();
+    // The first row of the second transactions page gets `"value": "12,50 EUR"`.
+    control.inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        2,
+        Fault::MalformedRow,
+    ));
+    let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+    let sink = LedgerSink::new();
+    let engine = engine_for(
+        connector,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap();
+
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.tasks_failed, 0, "{:?}", summary.failures);
+
+    let ledger = sink.snapshot();
+    let mut truth = control.truth(user.id).unwrap();
+    let missing: Vec<u64> = truth
+        .transactions
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| !ledger.payments.contains_key(&id.to_string()))
+        .collect();
+    assert_eq!(
+        missing.len(),
+        1,
+        "exactly the malformed row is missing: {missing:?}"
+    );
+    // Without that row, what was delivered is exactly the truth (rows of the same page
+    // after it included).
+    truth.transactions.retain(|t| t.id != missing[0]);
+    assert_matches_truth(&ledger, &truth);
     sandbox.shutdown().await;
 }

@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 /// `serialize_with` of the `raw` fields.
 pub(crate) fn serialize<S: Serializer>(raw: &RawValue, serializer: S) -> Result<S::Ok, S::Error> {
     let text = raw.get();
-    if !text.contains(['\n', '\r']) {
+    // memchr scans a word (or a SIMD vector) at a time; `str::contains` with a char set
+    // checked each character and cost about a tenth of a whole sync.
+    if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() {
         return raw.serialize(serializer);
     }
     match RawValue::from_string(compact(text)) {
@@ -47,6 +49,21 @@ fn compact(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written(text: &str) -> String {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        let mut out = Vec::new();
+        serialize(&raw, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_line_payload_is_written_verbatim_and_any_line_break_outside_strings_is_dropped() {
+        let one_line = r#"{ "a" : 1.50 , "b":"x\ny" }"#;
+        assert_eq!(written(one_line), one_line);
+        assert_eq!(written("{\"a\":\r1.50}"), r#"{"a":1.50}"#);
+        assert_eq!(written("[1,\n2]"), "[1,2]");
+    }
 
     #[test]
     fn multi_line_payload_becomes_one_line_with_strings_and_numbers_untouched() {

@@ -35,6 +35,12 @@ pub fn card_network(card: &str) -> Option<PaymentScheme> {
     let prefix = |n: usize| -> Option<u32> {
         (n <= count).then(|| digits.iter().take(n).fold(0, |acc, d| acc * 10 + d))
     };
+    network_of(prefix)
+}
+
+/// The card network of the leading digits; `prefix(n)` is the number formed by the first `n`
+/// digits (`None` when there are fewer).
+fn network_of(prefix: impl Fn(usize) -> Option<u32>) -> Option<PaymentScheme> {
     let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
     if prefix(1) == Some(4) {
         Some(PaymentScheme::CardVisa)
@@ -69,25 +75,7 @@ mod tests {
             .take(4)
             .collect();
         let prefix = |n: usize| -> Option<u32> { digits.get(..n).and_then(|p| p.parse().ok()) };
-        let in_range =
-            |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
-        if prefix(1) == Some(4) {
-            Some(PaymentScheme::CardVisa)
-        } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
-            Some(PaymentScheme::CardMastercard)
-        } else if matches!(prefix(2), Some(34 | 37)) {
-            Some(PaymentScheme::CardAmex)
-        } else if in_range(4, 3528, 3589) {
-            Some(PaymentScheme::CardJcb)
-        } else if prefix(2) == Some(62) {
-            Some(PaymentScheme::CardUnionPay)
-        } else if prefix(4) == Some(6011) || in_range(3, 644, 649) || prefix(2) == Some(65) {
-            Some(PaymentScheme::CardDiscover)
-        } else if in_range(3, 300, 305) || matches!(prefix(2), Some(36 | 38 | 39)) {
-            Some(PaymentScheme::CardDiners)
-        } else {
-            None
-        }
+        network_of(prefix)
     }
 
     proptest! {

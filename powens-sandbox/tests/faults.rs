@@ -217,31 +217,23 @@ async fn faults_can_be_installed_and_cleared_over_http() {
     assert_eq!(r.status(), 200);
 }
 
+/// The body of a successful GET as text.
+async fn get_text(url: &str, token: &str) -> String {
+    let r = client().get(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_malformed_row_fault_breaks_only_the_first_rows_value_and_keeps_the_rest_byte_for_byte() {
     let (s, u) = sandbox().await;
-    let clean = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let clean = get_text(&tx_url(&s.api_url()), &u.token).await;
     s.control().inject_fault(FaultRule::new(
         FaultRoute::Transactions,
         1,
         Fault::MalformedRow,
     ));
-    let r = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let faulty = r.text().await.unwrap();
+    let faulty = get_text(&tx_url(&s.api_url()), &u.token).await;
     let clean_page: Value = serde_json::from_str(&clean).unwrap();
     let faulty_page: Value = serde_json::from_str(&faulty).unwrap();
     let (clean_rows, faulty_rows) = (
@@ -259,15 +251,7 @@ async fn a_malformed_row_fault_breaks_only_the_first_rows_value_and_keeps_the_re
     let tail = |page: &str| page[page.find("},{").unwrap()..].to_owned();
     assert_eq!(tail(&faulty), tail(&clean));
     // The fault hit one call only.
-    let again = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = get_text(&tx_url(&s.api_url()), &u.token).await;
     assert_eq!(again, clean);
 }
 
@@ -275,25 +259,9 @@ async fn a_malformed_row_fault_breaks_only_the_first_rows_value_and_keeps_the_re
 async fn a_malformed_row_fault_leaves_an_answer_without_transactions_untouched() {
     let (s, u) = sandbox().await;
     let url = format!("{}/users/me/accounts", s.api_url());
-    let clean = client()
-        .get(&url)
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let clean = get_text(&url, &u.token).await;
     s.control()
         .inject_fault(FaultRule::new(FaultRoute::Any, 1, Fault::MalformedRow));
-    let faulty = client()
-        .get(&url)
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let faulty = get_text(&url, &u.token).await;
     assert_eq!(faulty, clean);
 }

@@ -297,6 +297,26 @@ pub fn engine_for(
     )
 }
 
+/// `engine`, cancelling `cancel` as soon as `pages` pages of `FETCH_PAYMENTS` are done: a
+/// crash in the middle of a scan, for restart tests.
+pub fn cancel_after_payments_pages(
+    engine: Engine,
+    pages: u32,
+    cancel: &CancellationToken,
+) -> Engine {
+    let done = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let cancel = cancel.clone();
+    engine.with_progress(move |event| {
+        if let connector_core::engine::ProgressEvent::PageDone { task, .. } = event {
+            if task.task_type == connector_core::model::TaskType::FetchPayments
+                && done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == pages
+            {
+                cancel.cancel();
+            }
+        }
+    })
+}
+
 /// One cycle of `engine`, failing on any failed task.
 pub async fn sync(engine: &Engine) -> Result<RunSummary, TestError> {
     let summary = engine.run_once(&CancellationToken::new()).await?;

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use connector_core::engine::{EngineError, ProgressEvent};
@@ -168,27 +167,16 @@ async fn a_restart_mid_scan_still_yields_every_counterparty() {
 
     // Process 1: stopped after the 3rd payments page of 10 rows.
     let cancel = CancellationToken::new();
-    let pages = Arc::new(AtomicU32::new(0));
     let engine = {
         let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
-        let cancel = cancel.clone();
-        let pages = Arc::clone(&pages);
-        engine_for(
+        let engine = engine_for(
             connector,
             Arc::new(FileStateStore::open(dir.path()).unwrap()),
             Arc::new(sink.clone()),
             vec![seeded_user(&user)],
         )
-        .unwrap()
-        .with_progress(move |event| {
-            if let ProgressEvent::PageDone { task, .. } = event {
-                if task.task_type == TaskType::FetchPayments
-                    && pages.fetch_add(1, Ordering::SeqCst) + 1 == 3
-                {
-                    cancel.cancel();
-                }
-            }
-        })
+        .unwrap();
+        cancel_after_payments_pages(engine, 3, &cancel)
     };
     let stopped = engine.run_once(&cancel).await;
     assert!(

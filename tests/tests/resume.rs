@@ -29,28 +29,17 @@ async fn resume_after_a_restart_from_the_committed_offset_on_the_same_file_store
 
     // Process 1: dropped after the 5th payments page.
     let cancel = CancellationToken::new();
-    let pages = Arc::new(AtomicU32::new(0));
     let engine = {
         let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
         let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
-        let cancel = cancel.clone();
-        let pages = Arc::clone(&pages);
-        engine_for(
+        let engine = engine_for(
             connector,
             store,
             Arc::new(sink.clone()),
             vec![seeded_user(&user)],
         )
-        .unwrap()
-        .with_progress(move |event| {
-            if let ProgressEvent::PageDone { task, .. } = event {
-                if task.task_type == TaskType::FetchPayments
-                    && pages.fetch_add(1, Ordering::SeqCst) + 1 == 5
-                {
-                    cancel.cancel();
-                }
-            }
-        })
+        .unwrap();
+        cancel_after_payments_pages(engine, 5, &cancel)
     };
     let stopped = engine.run_once(&cancel).await;
     assert!(

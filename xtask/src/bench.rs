@@ -7,6 +7,10 @@
 //! `VmHWM` polled from `/proc/<pid>/status`). Then the same with 250 transactions per account
 //! (100,000), to show that memory does not grow with history; and, as context on stderr,
 //! 100,000 as 20 PSUs × 2 × 2,500 (the same full pages as the 1M run).
+//!
+//! For experiments: `POWENS_BENCH_SYNC_ARGS` adds `powens sync` flags (`--concurrency 1`,
+//! `--page-size 250`), and `POWENS_BENCH_SIZES=250x200,2500x20` measures only the listed
+//! sizes (transactions per account × PSUs), one line each, instead of the three figures.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -157,7 +161,7 @@ fn measure(root: &Path, transactions: u32, users: u32) -> Result<Measure, String
 
     let time = Path::new("/usr/bin/time");
     let powens = release.join("powens");
-    let sync_args = [
+    let mut sync_args = vec![
         "sync".to_owned(),
         "--config".to_owned(),
         config_path.display().to_string(),
@@ -171,6 +175,10 @@ fn measure(root: &Path, transactions: u32, users: u32) -> Result<Measure, String
         "--rate-limit".to_owned(),
         "0".to_owned(),
     ];
+    // Experiments: extra `powens sync` flags (e.g. `--concurrency 1`), split on spaces.
+    if let Ok(extra) = std::env::var("POWENS_BENCH_SYNC_ARGS") {
+        sync_args.extend(extra.split_whitespace().map(str::to_owned));
+    }
     let started = Instant::now();
     let (status, peak) = if time.exists() {
         let output = Command::new(time)
@@ -247,6 +255,26 @@ pub fn sync(root: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     if !status.success() {
         return Err("the release build failed".into());
+    }
+    // Experiments: `POWENS_BENCH_SIZES=250x200,2500x20` measures only these
+    // (transactions per account × PSUs) and prints one context line each.
+    if let Ok(spec) = std::env::var("POWENS_BENCH_SIZES") {
+        for pair in spec.split(',') {
+            let parsed = pair.trim().split_once('x').and_then(|(t, u)| {
+                Some((t.trim().parse::<u32>().ok()?, u.trim().parse::<u32>().ok()?))
+            });
+            let Some((transactions, users)) = parsed else {
+                return Err(format!(
+                    "POWENS_BENCH_SIZES: {pair:?} is not <transactions per account>x<PSUs>, e.g. 250x200"
+                ));
+            };
+            let m = measure(root, transactions, users)?;
+            eprintln!(
+                "{transactions} tx/account x {users} PSUs: {} payments in {:.2} s, peak RSS {} KiB",
+                m.payments, m.seconds, m.peak_rss_kib
+            );
+        }
+        return Ok(());
     }
     let large = measure(root, 2_500, 200)?;
     eprintln!(

@@ -1,10 +1,8 @@
 //! Building the records' `raw` payloads ([`RawValue`]: JSON text embedded verbatim when a
 //! record is serialised) without a `serde_json::Value` tree.
 
-use std::fmt;
-
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use connector_core::model::RawObject;
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 /// `null`, the placeholder of a record whose `raw` is set later.
@@ -29,8 +27,8 @@ pub(crate) fn serialised<T: Serialize + ?Sized>(value: &T) -> Box<RawValue> {
 /// `raw` without the object member `key` (other members, their order and their text kept);
 /// anything that is not an object, or has no such member, is returned unchanged.
 pub(crate) fn without_member(raw: Box<RawValue>, key: &str) -> Box<RawValue> {
-    let rewritten = match serde_json::from_str::<Members<'_>>(raw.get()) {
-        Ok(Members(members)) if members.iter().any(|(k, _)| k == key) => {
+    let rewritten = match serde_json::from_str::<RawObject<'_>>(raw.get()) {
+        Ok(RawObject(members)) if members.iter().any(|(k, _)| k == key) => {
             let mut out = String::with_capacity(raw.get().len());
             out.push('{');
             for (k, v) in members.iter().filter(|(k, _)| k != key) {
@@ -47,29 +45,6 @@ pub(crate) fn without_member(raw: Box<RawValue>, key: &str) -> Box<RawValue> {
         _ => None,
     };
     rewritten.unwrap_or(raw)
-}
-
-/// An object's members in arrival order, values as borrowed text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(key) = map.next_key::<String>()? {
-                    members.push((key, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
 }
 
 #[cfg(test)]

@@ -23,5 +23,6 @@ pub use metadata::{CompactString, Metadata, MetadataKey};
 pub use payment::{
     Payment, PaymentScheme, PaymentStatus, PaymentToCancel, PaymentToDelete, PaymentType,
 };
+pub use raw::RawObject;
 pub use record::Record;
 pub use wire_enum::UnknownWireValue;

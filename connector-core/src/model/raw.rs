@@ -3,8 +3,52 @@
 //! whitespace, so a record always stays one JSON-lines line. Numbers and strings are never
 //! re-encoded.
 
-use serde::{Serialize, Serializer};
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
+
+/// A JSON object's members in arrival order, each value the exact text received (borrowed):
+/// for rewriting a provider payload (dropping or splitting a member) without re-encoding a
+/// single number.
+///
+/// ```
+/// use connector_core::model::RawObject;
+///
+/// let object: RawObject<'_> = serde_json::from_str(r#"{"b": 1.50, "a": [1]}"#).unwrap();
+/// assert_eq!(object.get("b").map(|v| v.get()), Some("1.50"));
+/// assert_eq!(object.0.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+/// ```
+#[derive(Debug)]
+pub struct RawObject<'a>(pub Vec<(String, &'a RawValue)>);
+
+impl<'a> RawObject<'a> {
+    /// The value of the first member named `key`.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(key) = map.next_key::<String>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(RawObject(members))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
 
 /// `serialize_with` of the `raw` fields.
 pub(crate) fn serialize<S: Serializer>(raw: &RawValue, serializer: S) -> Result<S::Ok, S::Error> {

@@ -297,24 +297,38 @@ pub fn engine_for(
     )
 }
 
-/// `engine`, cancelling `cancel` as soon as `pages` pages of `FETCH_PAYMENTS` are done: a
-/// crash in the middle of a scan, for restart tests.
-pub fn cancel_after_payments_pages(
-    engine: Engine,
+/// A process that dies in the middle of a scan: one engine (page size 10) on a file state
+/// store in `state_dir`, cancelled as soon as `pages` pages of `FETCH_PAYMENTS` are done.
+/// Fails unless the run ends cancelled; what it committed stays in `state_dir` and `sink`.
+pub async fn sync_interrupted_after_payments_pages(
+    sandbox: &SandboxHandle,
+    state_dir: &std::path::Path,
+    sink: Arc<dyn Sink>,
+    user: &SeededUser,
     pages: u32,
-    cancel: &CancellationToken,
-) -> Engine {
+) -> Result<(), TestError> {
+    let (connector, _clock) = connector_for(sandbox, 10)?;
+    let store = Arc::new(connector_core::state::FileStateStore::open(state_dir)?);
+    let cancel = CancellationToken::new();
     let done = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let cancel = cancel.clone();
-    engine.with_progress(move |event| {
-        if let connector_core::engine::ProgressEvent::PageDone { task, .. } = event {
-            if task.task_type == connector_core::model::TaskType::FetchPayments
-                && done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == pages
-            {
-                cancel.cancel();
+    let stop = cancel.clone();
+    let engine =
+        engine_for(connector, store, sink, vec![seeded_user(user)])?.with_progress(move |event| {
+            if let connector_core::engine::ProgressEvent::PageDone { task, .. } = event {
+                if task.task_type == connector_core::model::TaskType::FetchPayments
+                    && done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == pages
+                {
+                    stop.cancel();
+                }
             }
-        }
-    })
+        });
+    match engine.run_once(&cancel).await {
+        Err(connector_core::engine::EngineError::Cancelled) => Ok(()),
+        other => Err(format!(
+            "expected the run to be cancelled after {pages} pages, got {other:?}"
+        )
+        .into()),
+    }
 }
 
 /// One cycle of `engine`, failing on any failed task.

@@ -6,14 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use connector_core::engine::{EngineError, ProgressEvent};
+use connector_core::engine::ProgressEvent;
 use connector_core::model::{Record, TaskType};
 use connector_core::sink::{Sink, SinkError};
 use connector_core::state::{FileStateStore, MemoryStateStore};
 use futures::future::BoxFuture;
 use powens_sandbox::SandboxSize;
 use tests::*;
-use tokio_util::sync::CancellationToken;
 
 /// Every record in delivery order, and the ledger they make.
 #[derive(Clone, Default)]
@@ -166,24 +165,9 @@ async fn a_restart_mid_scan_still_yields_every_counterparty() {
     let sink = OrderedSink::default();
 
     // Process 1: stopped after the 3rd payments page of 10 rows.
-    let cancel = CancellationToken::new();
-    let engine = {
-        let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
-        let engine = engine_for(
-            connector,
-            Arc::new(FileStateStore::open(dir.path()).unwrap()),
-            Arc::new(sink.clone()),
-            vec![seeded_user(&user)],
-        )
+    sync_interrupted_after_payments_pages(&sandbox, dir.path(), Arc::new(sink.clone()), &user, 3)
+        .await
         .unwrap();
-        cancel_after_payments_pages(engine, 3, &cancel)
-    };
-    let stopped = engine.run_once(&cancel).await;
-    assert!(
-        matches!(stopped, Err(EngineError::Cancelled)),
-        "{stopped:?}"
-    );
-    drop(engine);
     let before_restart: BTreeSet<String> = sink
         .ledger
         .snapshot()

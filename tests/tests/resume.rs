@@ -5,13 +5,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use connector_core::engine::{EngineError, ProgressEvent};
+use connector_core::engine::ProgressEvent;
 use connector_core::model::{Capability, TaskType};
 use connector_core::state::FileStateStore;
 use connector_powens::PaymentsState;
 use powens_sandbox::SandboxSize;
 use tests::*;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_a_restart_from_the_committed_offset_on_the_same_file_store() {
@@ -28,25 +27,9 @@ async fn resume_after_a_restart_from_the_committed_offset_on_the_same_file_store
     let sink = LedgerSink::new(); // the downstream store outlives both processes
 
     // Process 1: dropped after the 5th payments page.
-    let cancel = CancellationToken::new();
-    let engine = {
-        let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
-        let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
-        let engine = engine_for(
-            connector,
-            store,
-            Arc::new(sink.clone()),
-            vec![seeded_user(&user)],
-        )
+    sync_interrupted_after_payments_pages(&sandbox, dir.path(), Arc::new(sink.clone()), &user, 5)
+        .await
         .unwrap();
-        cancel_after_payments_pages(engine, 5, &cancel)
-    };
-    let stopped = engine.run_once(&cancel).await;
-    assert!(
-        matches!(stopped, Err(EngineError::Cancelled)),
-        "{stopped:?}"
-    );
-    drop(engine);
     let after_stop = sink.snapshot();
     assert!(after_stop.live_payments().count() >= 50);
 

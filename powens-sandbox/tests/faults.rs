@@ -4,7 +4,7 @@
 mod common;
 
 use common::{client, sandbox};
-use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, MALFORMED_VALUE};
+use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, SandboxHandle, MALFORMED_VALUE};
 use serde_json::Value;
 
 fn tx_url(api: &str) -> String {
@@ -21,12 +21,7 @@ async fn the_third_call_to_transactions_gets_a_429_with_retry_after_seconds() {
             retry_after: RetryAfter::Seconds(7),
         },
     ));
-    let call = || {
-        client()
-            .get(tx_url(&s.api_url()))
-            .bearer_auth(&u.token)
-            .send()
-    };
+    let call = || get_tx(&s, &u.token);
     assert_eq!(call().await.unwrap().status(), 200);
     // Other routes do not count.
     let r = client()
@@ -121,24 +116,14 @@ async fn a_dropped_connection_closes_without_any_response() {
         1,
         Fault::DropConnection,
     ));
-    let err = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap_err();
+    let err = get_tx(&s, &u.token).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(
         err.is_request() || err.is_connect() || err.is_body(),
         "{err:?}"
     );
     // The next call is served normally.
-    let r = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap();
+    let r = get_tx(&s, &u.token).await.unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -150,12 +135,7 @@ async fn a_truncated_body_has_consistent_headers_but_is_not_valid_json() {
         1,
         Fault::TruncatedBody,
     ));
-    let r = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap();
+    let r = get_tx(&s, &u.token).await.unwrap();
     assert_eq!(r.status(), 200);
     let declared: usize = r.headers()["content-length"]
         .to_str()
@@ -177,12 +157,7 @@ async fn a_delayed_call_still_answers_normally() {
         1,
         Fault::Delay { millis: 50 },
     ));
-    let r = client()
-        .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
-        .send()
-        .await
-        .unwrap();
+    let r = get_tx(&s, &u.token).await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["transactions"].as_array().unwrap().len(), 5);
@@ -208,13 +183,17 @@ async fn faults_can_be_installed_and_cleared_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let r = client()
+    let r = get_tx(&s, &u.token).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// `GET /users/me/transactions?limit=5` of the sandbox `s` with `token`.
+async fn get_tx(s: &SandboxHandle, token: &str) -> reqwest::Result<reqwest::Response> {
+    client()
         .get(tx_url(&s.api_url()))
-        .bearer_auth(&u.token)
+        .bearer_auth(token)
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
 }
 
 /// The body of a successful GET as text.

@@ -2,6 +2,7 @@
 //! ([`Endpoint`]) and the one send path every endpoint method goes through (retries, timeouts,
 //! rate limit, concurrency bound, error mapping, decoding).
 
+mod body;
 mod builder;
 pub(crate) mod endpoint;
 mod rate_limit;
@@ -11,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use body::ResponseBody;
 pub use builder::{PowensClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use endpoint::Endpoint;
 pub use rate_limit::RateLimit;

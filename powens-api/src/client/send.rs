@@ -2,6 +2,7 @@
 //! [`PowensClient::send_json`] / [`PowensClient::send_no_content`]. Here live the rate limit,
 //! the concurrency bound, the timeouts, the retry loop and the mapping of answers to errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::PowensClient;
+use super::{PowensClient, ResponseBody};
 use crate::error::{ApiError, Error, ErrorBody};
 use crate::retry::{self, AttemptOutcome, Replay, RetryAfter, RetryDecision};
 use crate::wire::decode_json;
@@ -53,6 +54,14 @@ impl<'a> ApiRequest<'a> {
 /// A successful answer.
 pub(crate) struct Answer {
     pub(crate) body: Bytes,
+}
+
+/// What the retry loop ends with.
+enum Received {
+    /// The whole body.
+    Whole(Answer),
+    /// A 2xx answer, its body not read yet.
+    Streamed(ResponseBody),
 }
 
 /// At most this many characters of a non-JSON error body are kept.
@@ -99,8 +108,45 @@ impl PowensClient {
         self.send(request).await.map(|_| ())
     }
 
-    /// The retry loop.
+    /// The retry loop, the whole body read.
     pub(crate) async fn send(&self, request: ApiRequest<'_>) -> Result<Answer, Error> {
+        match self.exchange(request, false).await? {
+            Received::Whole(answer) => Ok(answer),
+            // Only returned when asked for; read whole all the same.
+            Received::Streamed(mut body) => {
+                let mut whole = Vec::new();
+                while let Some(chunk) = body.chunk().await? {
+                    whole.extend_from_slice(&chunk);
+                }
+                Ok(Answer {
+                    body: Bytes::from(whole),
+                })
+            }
+        }
+    }
+
+    /// The retry loop, a successful answer's body left to be read as it arrives (see
+    /// [`ResponseBody`] for what is and is not retried).
+    pub(crate) async fn send_streamed(
+        &self,
+        request: ApiRequest<'_>,
+    ) -> Result<ResponseBody, Error> {
+        let method = request.method.clone();
+        let path = request.url.path().to_owned();
+        match self.exchange(request, true).await? {
+            Received::Streamed(body) => Ok(body),
+            // A 404 on a retried DELETE is answered without a body.
+            Received::Whole(answer) => Ok(ResponseBody::buffered(
+                answer.body,
+                method,
+                path,
+                self.inner.max_response_bytes,
+            )),
+        }
+    }
+
+    /// The retry loop. With `stream`, a 2xx answer is returned before its body is read.
+    async fn exchange(&self, request: ApiRequest<'_>, stream: bool) -> Result<Received, Error> {
         let inner = &self.inner;
         let clock = &*inner.clock;
         let method = request.method.clone();
@@ -120,9 +166,8 @@ impl PowensClient {
             if let Some(limiter) = &inner.rate_limiter {
                 limiter.acquire(clock).await;
             }
-            let permit = inner
-                .concurrency
-                .acquire()
+            let permit = Arc::clone(&inner.concurrency)
+                .acquire_owned()
                 .await
                 .map_err(|_| Error::Config {
                     message: "the client's concurrency limiter was closed".to_owned(),
@@ -142,6 +187,18 @@ impl PowensClient {
                     .body(body.clone());
             }
             let result = match builder.send().await {
+                Ok(response) if stream && response.status().is_success() => {
+                    tracing::debug!(%method, %path, attempt, status = response.status().as_u16(), "powens call answered, body streamed");
+                    return ResponseBody::new(
+                        response,
+                        permit,
+                        method,
+                        path,
+                        attempt,
+                        inner.max_response_bytes,
+                    )
+                    .map(Received::Streamed);
+                }
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
@@ -164,13 +221,13 @@ impl PowensClient {
             let (outcome, failure) = match result {
                 Ok((status, _, body)) if status.is_success() => {
                     tracing::debug!(%method, %path, attempt, status = status.as_u16(), "powens call succeeded");
-                    return Ok(Answer { body });
+                    return Ok(Received::Whole(Answer { body }));
                 }
                 Ok((status, _, _))
                     if delete_maybe_applied && status == http::StatusCode::NOT_FOUND =>
                 {
                     tracing::info!(%method, %path, attempt, "404 on a retried DELETE: an earlier attempt deleted it");
-                    return Ok(Answer { body: Bytes::new() });
+                    return Ok(Received::Whole(Answer { body: Bytes::new() }));
                 }
                 Ok((status, headers, body)) => {
                     let retry_after = headers

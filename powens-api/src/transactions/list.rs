@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::TransactionsPage;
 use crate::client::send::ApiRequest;
-use crate::client::PowensClient;
+use crate::client::{PowensClient, ResponseBody};
 use crate::error::Error;
 use crate::pagination::NextLink;
 use crate::query::Query;
@@ -229,6 +229,21 @@ impl PowensClient {
     ) -> Result<Bytes, Error> {
         let request = self.account_transactions_request(user_token, account_id, query)?;
         Ok(self.send(request).await?.body)
+    }
+
+    /// `GET /users/me/accounts/{account_id}/transactions` like
+    /// [`PowensClient::list_account_transactions_raw`], but the body is read as it arrives
+    /// ([`ResponseBody`]): for a caller that maps a page in parts, so that its memory does not
+    /// follow the page size. Retries cover everything up to a 2xx status; a failure while
+    /// reading the body is returned, not retried.
+    pub async fn list_account_transactions_streamed(
+        &self,
+        user_token: &SecretString,
+        account_id: i64,
+        query: &TransactionsQuery,
+    ) -> Result<ResponseBody, Error> {
+        let request = self.account_transactions_request(user_token, account_id, query)?;
+        self.send_streamed(request).await
     }
 
     /// Fetches the page a resolved `_links.next` points at (see

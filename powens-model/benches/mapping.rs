@@ -5,8 +5,9 @@
 //! Run: `cargo bench -p powens-model --bench mapping`. The two loops alternate in 8 rounds of
 //! 250 ms each (2 s per loop in total) and each keeps its best round, so that load from other
 //! processes on a shared machine skews neither side. Prints exactly
-//! `bench mapping_tx_per_s: …` and `bench serde_walk_tx_per_s: …` on stdout; context figures
-//! go to stderr.
+//! `bench mapping_tx_per_s: …` and `bench serde_walk_tx_per_s: …` on stdout, then
+//! `bench split_mb_per_s: …` (the page split into parts by `page::PageSplitter`, pushed in
+//! 16 KiB chunks, best of 8 rounds, in MB of body per second); context figures go to stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
@@ -51,6 +52,23 @@ fn page_bytes(rows: usize) -> Vec<u8> {
     }
     s.push_str(r#"],"first_date":"2019-03-01","last_date":"2026-08-12","result_min_date":"2026-06-01","result_max_date":"2026-06-28","total":1000,"_links":{"self":{"href":"https://acme.biapi.pro/2.0/users/me/transactions?limit=1000"},"prev":null,"next":null}}"#);
     s.into_bytes()
+}
+
+/// Splits `bytes` pushed in 16 KiB chunks into parts of at most 100 rows, as the connector
+/// does; returns the rows seen (checked by the caller).
+fn split_page(bytes: &[u8]) -> usize {
+    let mut splitter = page::PageSplitter::new(100, 256 * 1024);
+    let mut rows = 0;
+    for chunk in bytes.chunks(16 * 1024) {
+        splitter.push(chunk);
+        while let Some(part) = splitter.next_part() {
+            rows += part.rows;
+            black_box(&part);
+        }
+    }
+    let (last, envelope) = splitter.finish();
+    black_box(&envelope);
+    rows + last.map_or(0, |part| part.rows)
 }
 
 /// Runs `f` (one page per call) until `MIN_TIME` has passed; returns transactions per second.
@@ -111,6 +129,14 @@ fn main() {
     }
     println!("bench mapping_tx_per_s: {mapping:.0}");
     println!("bench serde_walk_tx_per_s: {walk:.0}");
+    assert_eq!(split_page(&bytes), ROWS);
+    let mut split = 0.0f64;
+    for _ in 0..ROUNDS {
+        split = split.max(rate_for(ROUND_TIME, || split_page(black_box(&bytes))));
+    }
+    // Pages per second times the page size.
+    let split_mb = split / ROWS as f64 * bytes.len() as f64 / 1e6;
+    println!("bench split_mb_per_s: {split_mb:.0}");
     eprintln!(
         "page: {} bytes, {} rows ({} bytes/row); ratio mapping/walk = {:.2}",
         bytes.len(),

@@ -33,6 +33,7 @@
 mod fields;
 mod forms;
 mod row;
+pub mod split;
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -45,6 +46,7 @@ use crate::payment::{map_parts, Parts, RowMemo, Tombstone};
 use crate::scan::{Reader, Stop, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
 use row::{LeanRow, RowReader};
+pub use split::{PagePart, PageSplitter};
 
 /// The page bytes are not a JSON transactions page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

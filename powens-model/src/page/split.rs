@@ -1,0 +1,667 @@
+//! A transactions page split, as its bytes arrive, into *parts*: small page bodies of whole
+//! rows, so that reading and mapping a page keeps memory flat whatever the page size.
+//!
+//! A page of `GET …/transactions?limit=1000` is about 1 MB. Rather than hold the whole body
+//! before mapping it, the connector feeds each chunk of the HTTP body to a [`PageSplitter`]
+//! and maps each [`PagePart`] as soon as it is complete, with the unchanged
+//! [`map_transactions_page`](super::map_transactions_page): a part is itself a page body,
+//! `{"transactions":[row,row,…]}`, its rows *verbatim* (the bytes exactly as received,
+//! trimmed of surrounding whitespace, joined with `,`), so every payment keeps its raw row
+//! text and a bad row is reported exactly as in a whole page.
+//!
+//! What is not a row is the *envelope*: every other byte of the body, i.e. the body with the
+//! array of its top-level `transactions` member emptied
+//! (`{"transactions":[],"first_date":…,"_links":{"next":{"href":…}}}`). Mapping it gives the
+//! `next_href` (and reports a body that is not a page, or is truncated, as today).
+//!
+//! The splitter reads JSON just enough to find row boundaries (strings, escapes and nesting);
+//! it never validates a row. Only the array of the first member named exactly
+//! `"transactions"` (no escapes) of a top-level object is split. A body that is not an
+//! object, has no such member, or whose member is not an array gives no part and is all
+//! envelope. Separators it cannot read as such stay in the rows or the envelope (an empty
+//! element such as the one of `[1,]` is an empty row), so whatever the mapper refuses in the
+//! whole body it refuses in a part or in the envelope. A truncated body gives its complete
+//! rows and a truncated envelope; a row is emitted only once the `,` or `]` that ends it has
+//! arrived.
+//!
+//! It runs on every byte of every page, so it jumps rather than steps: across strings with
+//! `memchr2` (to the next `"` or `\`), across numbers and literals with a byte-class table;
+//! rows are copied into the part by runs, and each part reserves the size of the largest
+//! part so far. The figure is `bench split_mb_per_s` of `cargo bench -p powens-model --bench
+//! mapping`.
+//!
+//! ```
+//! use powens_model::page::PageSplitter;
+//!
+//! let body = br#"{"transactions":[{"id":1},{"id":2,"w":"a\"]"},{"id":3}],"_links":{"next":null}}"#;
+//! let mut splitter = PageSplitter::new(2, 64 * 1024);
+//! let mut parts = Vec::new();
+//! for chunk in body.chunks(7) {
+//!     splitter.push(chunk);
+//!     while let Some(part) = splitter.next_part() {
+//!         parts.push(part);
+//!     }
+//! }
+//! assert_eq!(splitter.rows_seen(), 3);
+//! let (last, envelope) = splitter.finish();
+//! parts.extend(last);
+//! assert_eq!(parts[0].body, br#"{"transactions":[{"id":1},{"id":2,"w":"a\"]"}]}"#);
+//! assert_eq!(parts[1].body, br#"{"transactions":[{"id":3}]}"#);
+//! assert_eq!(envelope, br#"{"transactions":[],"_links":{"next":null}}"#);
+//! ```
+
+use std::collections::VecDeque;
+
+use memchr::memchr2;
+
+/// What every part starts with.
+const HEADER: &[u8] = b"{\"transactions\":[";
+/// What every part ends with.
+const TRAILER: &[u8] = b"]}";
+/// The member whose array is split.
+const KEY: &[u8] = b"transactions";
+
+/// One part of a page: a page body of its own, `{"transactions":[row,row,…]}`, its rows
+/// verbatim (bytes exactly as received, joined with `,`), for
+/// [`map_transactions_page`](super::map_transactions_page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagePart {
+    /// The part as a page body.
+    pub body: Vec<u8>,
+    /// How many rows it holds (at least one).
+    pub rows: usize,
+}
+
+/// Where the splitter is in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Before the body's first byte other than whitespace.
+    Start,
+    /// Inside the top-level object, before its first `transactions` member.
+    Prefix,
+    /// After the key `"transactions"` of the top-level object: `:` expected.
+    AfterKey,
+    /// After `"transactions":`: `[` expected.
+    AfterColon,
+    /// In the array, before a row; `after_comma` once a `,` ended the previous element.
+    BeforeRow {
+        /// Whether a `,` was the last byte read (then `]` ends an empty element).
+        after_comma: bool,
+    },
+    /// In a row.
+    InRow,
+    /// The rest of the body goes to the envelope unread (the array is over, or there is none).
+    Passthrough,
+}
+
+/// Splits a transactions page body that arrives in chunks into parts of whole rows (see the
+/// [module documentation](self)).
+#[derive(Debug)]
+pub struct PageSplitter {
+    max_rows: usize,
+    max_bytes: usize,
+    mode: Mode,
+    /// In a string (of the prefix or of a row).
+    in_string: bool,
+    /// The previous byte was the `\` of an escape in a string.
+    escape: bool,
+    /// Nesting: from the top level in the prefix (1 inside the top-level object), from the
+    /// row's own level in a row.
+    depth: usize,
+    /// In the prefix: the next string at depth 1 is a key.
+    expect_key: bool,
+    /// In the prefix: while reading a depth-1 key that may still be `transactions`, how many
+    /// of its bytes matched.
+    key: Option<usize>,
+    envelope: Vec<u8>,
+    /// The part being filled: [`HEADER`] and its rows so far (empty before its first row).
+    part: Vec<u8>,
+    part_rows: usize,
+    /// `part.len()` before the current row and its separator (where a partial row is cut).
+    row_mark: usize,
+    /// `part.len()` at the current row's first byte (how far trailing whitespace is trimmed).
+    row_start: usize,
+    /// The capacity of the last part, reserved for the next one.
+    part_capacity: usize,
+    ready: VecDeque<PagePart>,
+    rows_seen: usize,
+}
+
+/// Byte classes outside strings in a row.
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE_BRACE: u8 = 3;
+const CLOSE_BRACKET: u8 = 4;
+const COMMA: u8 = 5;
+
+const CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    table[b'"' as usize] = QUOTE;
+    table[b'{' as usize] = OPEN;
+    table[b'[' as usize] = OPEN;
+    table[b'}' as usize] = CLOSE_BRACE;
+    table[b']' as usize] = CLOSE_BRACKET;
+    table[b',' as usize] = COMMA;
+    table
+};
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl PageSplitter {
+    /// A splitter whose parts close when they hold `max_rows` rows, or when their rows reach
+    /// `max_bytes` bytes, whichever first (a part always holds at least one row, so a row
+    /// longer than `max_bytes` is a part of its own).
+    pub fn new(max_rows: usize, max_bytes: usize) -> Self {
+        Self {
+            max_rows: max_rows.max(1),
+            max_bytes,
+            mode: Mode::Start,
+            in_string: false,
+            escape: false,
+            depth: 0,
+            expect_key: false,
+            key: None,
+            envelope: Vec::new(),
+            part: Vec::new(),
+            part_rows: 0,
+            row_mark: 0,
+            row_start: 0,
+            part_capacity: 0,
+            ready: VecDeque::new(),
+            rows_seen: 0,
+        }
+    }
+
+    /// Feeds the next bytes of the body; a chunk may end anywhere (inside a string, an
+    /// escape, a number, a key). Complete parts are then available from
+    /// [`next_part`](Self::next_part).
+    pub fn push(&mut self, chunk: &[u8]) {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let used = match self.mode {
+                Mode::Passthrough => {
+                    self.envelope.extend_from_slice(rest);
+                    return;
+                }
+                Mode::BeforeRow { .. } | Mode::InRow => self.scan_rows(rest),
+                Mode::Start | Mode::Prefix | Mode::AfterKey | Mode::AfterColon => {
+                    let used = self.scan_prefix(rest);
+                    self.envelope
+                        .extend_from_slice(rest.get(..used).unwrap_or(rest));
+                    used
+                }
+            };
+            rest = rest.get(used..).unwrap_or_default();
+        }
+    }
+
+    /// The next complete part, in row order, if any: call it in a loop after each
+    /// [`push`](Self::push).
+    pub fn next_part(&mut self) -> Option<PagePart> {
+        self.ready.pop_front()
+    }
+
+    /// How many complete rows were read so far (in the parts given and to come).
+    pub fn rows_seen(&self) -> usize {
+        self.rows_seen
+    }
+
+    /// Ends the body: the rows not yet given as a last part (`None` when none is left), and
+    /// the envelope (the body without its rows; the whole body when it has no
+    /// `transactions` array; truncated when the body is).
+    ///
+    /// A row still incomplete (the body ends inside it) is dropped: the envelope then ends
+    /// inside the array, so mapping it reports the truncation. Parts not taken with
+    /// [`next_part`](Self::next_part) are not lost: they are joined into the last part.
+    pub fn finish(mut self) -> (Option<PagePart>, Vec<u8>) {
+        if self.mode == Mode::InRow {
+            self.part.truncate(self.row_mark);
+        }
+        if self.part_rows > 0 {
+            self.close_part();
+        }
+        let last = if self.ready.len() > 1 {
+            Some(join(self.ready))
+        } else {
+            self.ready.pop_front()
+        };
+        (last, self.envelope)
+    }
+
+    /// Reads the body before the array; returns how many bytes of `chunk` were read (they
+    /// belong to the envelope). Stops after the array's `[`, or where the body turns out to
+    /// have no array to split ([`Mode::Passthrough`]).
+    fn scan_prefix(&mut self, chunk: &[u8]) -> usize {
+        for (at, &byte) in chunk.iter().enumerate() {
+            match self.mode {
+                Mode::Start => match byte {
+                    b'{' => {
+                        self.mode = Mode::Prefix;
+                        self.depth = 1;
+                        self.expect_key = true;
+                    }
+                    _ if is_space(byte) => {}
+                    _ => {
+                        self.mode = Mode::Passthrough;
+                        return at;
+                    }
+                },
+                Mode::Prefix => self.prefix_byte(byte),
+                Mode::AfterKey => match byte {
+                    b':' => self.mode = Mode::AfterColon,
+                    _ if is_space(byte) => {}
+                    _ => {
+                        self.mode = Mode::Passthrough;
+                        return at;
+                    }
+                },
+                Mode::AfterColon => match byte {
+                    b'[' => {
+                        self.mode = Mode::BeforeRow { after_comma: false };
+                        return at + 1;
+                    }
+                    _ if is_space(byte) => {}
+                    _ => {
+                        self.mode = Mode::Passthrough;
+                        return at;
+                    }
+                },
+                Mode::BeforeRow { .. } | Mode::InRow | Mode::Passthrough => return at,
+            }
+        }
+        chunk.len()
+    }
+
+    /// One byte of the top-level object before its `transactions` member.
+    fn prefix_byte(&mut self, byte: u8) {
+        if self.escape {
+            self.escape = false;
+            return;
+        }
+        if self.in_string {
+            match byte {
+                b'"' => {
+                    self.in_string = false;
+                    if self.key == Some(KEY.len()) {
+                        self.mode = Mode::AfterKey;
+                    }
+                    self.key = None;
+                }
+                b'\\' => {
+                    self.escape = true;
+                    self.key = None;
+                }
+                _ => {
+                    self.key = self
+                        .key
+                        .and_then(|n| (KEY.get(n) == Some(&byte)).then_some(n + 1));
+                }
+            }
+            return;
+        }
+        match byte {
+            b'"' => {
+                self.in_string = true;
+                self.key = (self.depth == 1 && self.expect_key).then_some(0);
+                self.expect_key = false;
+            }
+            b'{' | b'[' => {
+                self.depth = self.depth.saturating_add(1);
+                self.expect_key = false;
+            }
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 {
+                    // The top-level object ended without a `transactions` array.
+                    self.mode = Mode::Passthrough;
+                }
+            }
+            b',' => self.expect_key = self.depth == 1,
+            _ if is_space(byte) => {}
+            _ => self.expect_key = false,
+        }
+    }
+
+    /// Reads the array's rows; returns how many bytes of `chunk` were read. Row bytes go to
+    /// the part, the array's closing `]` to the envelope.
+    fn scan_rows(&mut self, chunk: &[u8]) -> usize {
+        let mut at = 0;
+        // Where the current row's bytes in this chunk start (copied to the part as one run).
+        let mut run = 0;
+        while let Some(&byte) = chunk.get(at) {
+            if let Mode::BeforeRow { after_comma } = self.mode {
+                match byte {
+                    b',' => {
+                        // An empty element: kept as an empty row, which the mapper refuses.
+                        self.begin_row();
+                        self.end_row();
+                        self.mode = Mode::BeforeRow { after_comma: true };
+                    }
+                    b']' => {
+                        if after_comma {
+                            self.begin_row();
+                            self.end_row();
+                        }
+                        return self.end_array(at);
+                    }
+                    _ if is_space(byte) => {}
+                    _ => {
+                        self.begin_row();
+                        self.mode = Mode::InRow;
+                        run = at;
+                        continue;
+                    }
+                }
+                at += 1;
+                continue;
+            }
+            if self.escape {
+                self.escape = false;
+                at += 1;
+                continue;
+            }
+            if self.in_string {
+                let tail = chunk.get(at..).unwrap_or_default();
+                match memchr2(b'"', b'\\', tail) {
+                    Some(found) => {
+                        at += found;
+                        if chunk.get(at) == Some(&b'"') {
+                            self.in_string = false;
+                        } else {
+                            self.escape = true;
+                        }
+                        at += 1;
+                    }
+                    None => at = chunk.len(),
+                }
+                continue;
+            }
+            match CLASS[usize::from(byte)] {
+                QUOTE => self.in_string = true,
+                OPEN => self.depth = self.depth.saturating_add(1),
+                // A `}` at the row's own level is not JSON: kept in the row for the mapper.
+                CLOSE_BRACE => self.depth = self.depth.saturating_sub(1),
+                CLOSE_BRACKET if self.depth > 0 => self.depth -= 1,
+                CLOSE_BRACKET => {
+                    self.part
+                        .extend_from_slice(chunk.get(run..at).unwrap_or_default());
+                    self.end_row();
+                    return self.end_array(at);
+                }
+                COMMA if self.depth == 0 => {
+                    self.part
+                        .extend_from_slice(chunk.get(run..at).unwrap_or_default());
+                    self.end_row();
+                    self.mode = Mode::BeforeRow { after_comma: true };
+                }
+                _ => {
+                    // Plain bytes (numbers, literals, `:`, whitespace) up to the next
+                    // structural one.
+                    at += 1;
+                    while let Some(&next) = chunk.get(at) {
+                        if CLASS[usize::from(next)] != PLAIN {
+                            break;
+                        }
+                        at += 1;
+                    }
+                    continue;
+                }
+            }
+            at += 1;
+        }
+        if self.mode == Mode::InRow {
+            self.part
+                .extend_from_slice(chunk.get(run..).unwrap_or_default());
+        }
+        chunk.len()
+    }
+
+    /// The array's `]` at `at`: it goes to the envelope, with the rest of the body.
+    fn end_array(&mut self, at: usize) -> usize {
+        self.envelope.push(b']');
+        self.mode = Mode::Passthrough;
+        at + 1
+    }
+
+    fn begin_row(&mut self) {
+        if self.part.is_empty() {
+            self.part.reserve(self.part_capacity);
+            self.part.extend_from_slice(HEADER);
+        }
+        self.row_mark = self.part.len();
+        if self.part_rows > 0 {
+            self.part.push(b',');
+        }
+        self.row_start = self.part.len();
+        self.depth = 0;
+        self.in_string = false;
+        self.escape = false;
+    }
+
+    fn end_row(&mut self) {
+        while self.part.len() > self.row_start && self.part.last().is_some_and(|&b| is_space(b)) {
+            self.part.pop();
+        }
+        self.part_rows += 1;
+        self.rows_seen += 1;
+        let row_bytes = self.part.len().saturating_sub(HEADER.len());
+        if self.part_rows >= self.max_rows || row_bytes >= self.max_bytes {
+            self.close_part();
+        }
+    }
+
+    fn close_part(&mut self) {
+        self.part.extend_from_slice(TRAILER);
+        self.part_capacity = self.part_capacity.max(self.part.len());
+        let body = std::mem::take(&mut self.part);
+        let rows = std::mem::take(&mut self.part_rows);
+        self.ready.push_back(PagePart { body, rows });
+    }
+}
+
+/// Parts joined into one (their rows in order).
+fn join(parts: VecDeque<PagePart>) -> PagePart {
+    let mut body = HEADER.to_vec();
+    let mut rows = 0;
+    for part in parts {
+        let end = part.body.len().saturating_sub(TRAILER.len());
+        if rows > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(part.body.get(HEADER.len()..end).unwrap_or_default());
+        rows += part.rows;
+    }
+    body.extend_from_slice(TRAILER);
+    PagePart { body, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits `body` pushed in chunks of `chunk` bytes: the parts' bodies as text (with their
+    /// row counts checked), the envelope as text, and the rows seen.
+    fn split(body: &str, chunk: usize, max_rows: usize, max_bytes: usize) -> (Vec<String>, String) {
+        let mut splitter = PageSplitter::new(max_rows, max_bytes);
+        let mut parts = Vec::new();
+        for piece in body.as_bytes().chunks(chunk.max(1)) {
+            splitter.push(piece);
+            while let Some(part) = splitter.next_part() {
+                parts.push(part);
+            }
+        }
+        let seen = splitter.rows_seen();
+        let (last, envelope) = splitter.finish();
+        parts.extend(last);
+        assert_eq!(parts.iter().map(|p| p.rows).sum::<usize>(), seen);
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        (
+            parts.into_iter().map(|p| text(p.body)).collect(),
+            text(envelope),
+        )
+    }
+
+    /// The same split for every chunk size from 1 byte to the whole body.
+    fn split_all_chunkings(body: &str, max_rows: usize, max_bytes: usize) -> (Vec<String>, String) {
+        let whole = split(body, body.len(), max_rows, max_bytes);
+        for chunk in 1..body.len() {
+            assert_eq!(
+                split(body, chunk, max_rows, max_bytes),
+                whole,
+                "chunk {chunk}"
+            );
+        }
+        whole
+    }
+
+    #[test]
+    fn rows_are_split_verbatim_by_row_count_and_the_envelope_keeps_every_other_byte() {
+        let body = "{ \"first_date\" : \"2019-03-01\",\n \"transactions\" : [ {\"id\":1} ,\n\t{ \"id\" : 2 }\r\n,{\"id\":3}\n ] ,\"_links\":{\"next\":{\"href\":\"/t?offset=3\"}} }";
+        let (parts, envelope) = split_all_chunkings(body, 2, usize::MAX);
+        assert_eq!(
+            parts,
+            [
+                r#"{"transactions":[{"id":1},{ "id" : 2 }]}"#,
+                r#"{"transactions":[{"id":3}]}"#
+            ]
+        );
+        assert_eq!(
+            envelope,
+            "{ \"first_date\" : \"2019-03-01\",\n \"transactions\" : [] ,\"_links\":{\"next\":{\"href\":\"/t?offset=3\"}} }"
+        );
+    }
+
+    #[test]
+    fn a_part_closes_when_its_rows_reach_max_bytes_and_holds_at_least_one_row() {
+        let body =
+            r#"{"transactions":[{"a":"12345678"},1,2,{"a":"123456789012345678901234567890"},3]}"#;
+        // Rows of 16, 1, 1, 38 and 1 bytes: 18 bytes with the separator after the second
+        // row, 20 after the third.
+        let (parts, envelope) = split_all_chunkings(body, 100, 19);
+        assert_eq!(
+            parts,
+            [
+                r#"{"transactions":[{"a":"12345678"},1,2]}"#,
+                r#"{"transactions":[{"a":"123456789012345678901234567890"}]}"#,
+                r#"{"transactions":[3]}"#
+            ]
+        );
+        assert_eq!(envelope, r#"{"transactions":[]}"#);
+        let (parts, _) = split(body, 5, 0, 0);
+        assert_eq!(parts.len(), 5, "max 0 rows or 0 bytes: one row per part");
+    }
+
+    #[test]
+    fn rows_may_be_any_value_and_strings_may_hold_quotes_escapes_and_brackets() {
+        let body = r#"{"transactions":[{"w":"a\"b\\","x":"]},[{\\\"","n":{"transactions":[1,{"y":[]}]}},42,"s,]\"",null,[1,[2,{"z":"]"}]],-1.5e3,true,{}],"z":0}"#;
+        let (parts, envelope) = split_all_chunkings(body, 3, usize::MAX);
+        assert_eq!(
+            parts,
+            [
+                r#"{"transactions":[{"w":"a\"b\\","x":"]},[{\\\"","n":{"transactions":[1,{"y":[]}]}},42,"s,]\""]}"#,
+                r#"{"transactions":[null,[1,[2,{"z":"]"}]],-1.5e3]}"#,
+                r#"{"transactions":[true,{}]}"#,
+            ]
+        );
+        assert_eq!(envelope, r#"{"transactions":[],"z":0}"#);
+    }
+
+    #[test]
+    fn only_the_array_of_the_first_top_level_member_named_exactly_transactions_is_split() {
+        let body = r#"{"_links":{"transactions":[1]},"a":"transactions","transaction\u0073":[2],"b":["transactions",[3]],"transactions":[4,5],"transactions":[6]}"#;
+        let (parts, envelope) = split_all_chunkings(body, 10, usize::MAX);
+        assert_eq!(parts, [r#"{"transactions":[4,5]}"#]);
+        assert_eq!(
+            envelope,
+            r#"{"_links":{"transactions":[1]},"a":"transactions","transaction\u0073":[2],"b":["transactions",[3]],"transactions":[],"transactions":[6]}"#
+        );
+    }
+
+    #[test]
+    fn a_body_without_a_transactions_array_is_all_envelope() {
+        for body in [
+            "",
+            "  ",
+            "[]",
+            r#"[{"transactions":[1]}]"#,
+            "null",
+            r#""transactions""#,
+            "{}",
+            r#"{"total":0}"#,
+            r#"{"transactions":null,"transactions":[1]}"#,
+            r#"{"transactions":{"a":[1]}}"#,
+            r#"{"transactions" "x":[1]}"#,
+            r#"{"transactions":"[1]"}"#,
+            r#"{"transactionsx":[1]}"#,
+            r#"{"transaction":[1]}"#,
+            r#"{"a":1}{"transactions":[1]}"#,
+            "\u{feff}{\"transactions\":[1]}",
+            r#"{"code":"wrongpass","message":"Wrong password"}"#,
+        ] {
+            let (parts, envelope) = split_all_chunkings(body, 1, usize::MAX);
+            assert!(parts.is_empty(), "{body}: {parts:?}");
+            assert_eq!(envelope, body);
+        }
+    }
+
+    #[test]
+    fn a_truncated_body_gives_its_complete_rows_and_a_truncated_envelope() {
+        let body = r#"{"first_date":"2019-03-01","transactions":[{"id":1},{"id":2,"w":"a\"b"},{"id":3,"w":"c,d"}],"total":3}"#;
+        let rows = [
+            r#"{"id":1}"#,
+            r#"{"id":2,"w":"a\"b"}"#,
+            r#"{"id":3,"w":"c,d"}"#,
+        ];
+        let array = body.find('[').unwrap_or_default();
+        // Each row is complete once the `,` or `]` after it has arrived.
+        let ends = rows.map(|row| body.find(row).unwrap_or_default() + row.len());
+        for cut in 0..=body.len() {
+            let (parts, envelope) = split(&body[..cut], 4, 1, usize::MAX);
+            let complete: Vec<String> = (0..3)
+                .filter(|&row| cut > ends[row])
+                .map(|row| format!(r#"{{"transactions":[{}]}}"#, rows[row]))
+                .collect();
+            assert_eq!(parts, complete, "cut at {cut}");
+            let expected = if cut <= array {
+                body[..cut].to_owned()
+            } else if cut <= ends[2] {
+                body[..=array].to_owned()
+            } else {
+                format!("{}{}", &body[..=array], &body[ends[2]..cut])
+            };
+            assert_eq!(envelope, expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn empty_elements_stay_as_empty_rows_so_their_part_is_refused_like_the_whole_page() {
+        let (parts, envelope) = split_all_chunkings(r#"{"transactions":[1,,2,]}"#, 10, usize::MAX);
+        assert_eq!(parts, [r#"{"transactions":[1,,2,]}"#]);
+        assert_eq!(envelope, r#"{"transactions":[]}"#);
+        let (parts, _) = split_all_chunkings(r#"{"transactions":[ ]}"#, 10, usize::MAX);
+        assert!(parts.is_empty());
+        let (parts, _) = split_all_chunkings(r#"{"transactions":[,]}"#, 10, usize::MAX);
+        assert_eq!(parts, [r#"{"transactions":[,]}"#]);
+    }
+
+    #[test]
+    fn parts_not_taken_before_finish_are_joined_into_the_last_part() {
+        let mut splitter = PageSplitter::new(1, usize::MAX);
+        splitter.push(br#"{"transactions":[1,{"a":2},3,4"#);
+        let first = splitter.next_part().map(|p| p.body);
+        assert_eq!(first.as_deref(), Some(&br#"{"transactions":[1]}"#[..]));
+        let (last, envelope) = splitter.finish();
+        let last = last.unwrap_or_else(|| PagePart {
+            body: Vec::new(),
+            rows: 0,
+        });
+        assert_eq!(
+            (String::from_utf8_lossy(&last.body), last.rows),
+            (r#"{"transactions":[{"a":2},3]}"#.into(), 2)
+        );
+        assert_eq!(envelope, br#"{"transactions":["#);
+    }
+}

@@ -19,7 +19,7 @@
 //! `"transactions"` (no escapes) of a top-level object is split. A body that is not an
 //! object, has no such member, or whose member is not an array gives no part and is all
 //! envelope. Separators it cannot read as such stay in the rows or the envelope (an empty
-//! element such as the one of `[1,]` is an empty row), so whatever the mapper refuses in the
+//! element such as the one of `[1,]` is a row of its `,`), so whatever the mapper refuses in the
 //! whole body it refuses in a part or in the envelope. A truncated body gives its complete
 //! rows and a truncated envelope; a row is emitted only once the `,` or `]` that ends it has
 //! arrived.
@@ -125,6 +125,13 @@ pub struct PageSplitter {
     part_capacity: usize,
     ready: VecDeque<PagePart>,
     rows_seen: usize,
+}
+
+/// Where a row ends: the offset of the `,` or `]` after it, and whether it is the `]` that
+/// ends the array.
+struct RowEnd {
+    at: usize,
+    array: bool,
 }
 
 /// Byte classes outside strings in a row.
@@ -329,21 +336,19 @@ impl PageSplitter {
     /// the part, the array's closing `]` to the envelope.
     fn scan_rows(&mut self, chunk: &[u8]) -> usize {
         let mut at = 0;
-        // Where the current row's bytes in this chunk start (copied to the part as one run).
-        let mut run = 0;
-        while let Some(&byte) = chunk.get(at) {
+        loop {
             if let Mode::BeforeRow { after_comma } = self.mode {
+                let Some(&byte) = chunk.get(at) else {
+                    return chunk.len();
+                };
                 match byte {
                     b',' => {
-                        // An empty element: kept as an empty row, which the mapper refuses.
-                        self.begin_row();
-                        self.end_row();
+                        self.empty_row();
                         self.mode = Mode::BeforeRow { after_comma: true };
                     }
                     b']' => {
                         if after_comma {
-                            self.begin_row();
-                            self.end_row();
+                            self.empty_row();
                         }
                         return self.end_array(at);
                     }
@@ -351,72 +356,94 @@ impl PageSplitter {
                     _ => {
                         self.begin_row();
                         self.mode = Mode::InRow;
-                        run = at;
                         continue;
                     }
                 }
                 at += 1;
                 continue;
             }
-            if self.escape {
-                self.escape = false;
-                at += 1;
-                continue;
-            }
-            if self.in_string {
-                let tail = chunk.get(at..).unwrap_or_default();
-                match memchr2(b'"', b'\\', tail) {
-                    Some(found) => {
-                        at += found;
-                        if chunk.get(at) == Some(&b'"') {
-                            self.in_string = false;
-                        } else {
-                            self.escape = true;
-                        }
-                        at += 1;
+            let run = at;
+            match self.scan_row(chunk, at) {
+                None => {
+                    self.part
+                        .extend_from_slice(chunk.get(run..).unwrap_or_default());
+                    return chunk.len();
+                }
+                Some(RowEnd { at: end, array }) => {
+                    self.part
+                        .extend_from_slice(chunk.get(run..end).unwrap_or_default());
+                    self.end_row();
+                    if array {
+                        return self.end_array(end);
                     }
-                    None => at = chunk.len(),
-                }
-                continue;
-            }
-            match CLASS[usize::from(byte)] {
-                QUOTE => self.in_string = true,
-                OPEN => self.depth = self.depth.saturating_add(1),
-                // A `}` at the row's own level is not JSON: kept in the row for the mapper.
-                CLOSE_BRACE => self.depth = self.depth.saturating_sub(1),
-                CLOSE_BRACKET if self.depth > 0 => self.depth -= 1,
-                CLOSE_BRACKET => {
-                    self.part
-                        .extend_from_slice(chunk.get(run..at).unwrap_or_default());
-                    self.end_row();
-                    return self.end_array(at);
-                }
-                COMMA if self.depth == 0 => {
-                    self.part
-                        .extend_from_slice(chunk.get(run..at).unwrap_or_default());
-                    self.end_row();
                     self.mode = Mode::BeforeRow { after_comma: true };
+                    at = end + 1;
                 }
-                _ => {
-                    // Plain bytes (numbers, literals, `:`, whitespace) up to the next
-                    // structural one.
+            }
+        }
+    }
+
+    /// Reads a row from `at` to the `,` or `]` that ends it, if it is in `chunk`. The scan
+    /// state lives in locals (the position in the code says whether it is in a string) and is
+    /// saved only when the chunk ends.
+    fn scan_row(&mut self, chunk: &[u8], mut at: usize) -> Option<RowEnd> {
+        let mut depth = self.depth;
+        let mut in_string = self.in_string;
+        if self.escape {
+            self.escape = false;
+            at += 1;
+        }
+        let end = 'scan: loop {
+            if in_string {
+                let Some(found) = string_stop(chunk.get(at..).unwrap_or_default()) else {
+                    break None;
+                };
+                at += found;
+                if chunk.get(at) == Some(&b'"') {
+                    in_string = false;
                     at += 1;
-                    while let Some(&next) = chunk.get(at) {
-                        if CLASS[usize::from(next)] != PLAIN {
-                            break;
-                        }
-                        at += 1;
+                } else {
+                    // A `\`: the next byte is escaped, perhaps in the next chunk.
+                    at += 2;
+                    if at > chunk.len() {
+                        self.escape = true;
+                        break None;
                     }
                     continue;
                 }
             }
-            at += 1;
-        }
-        if self.mode == Mode::InRow {
-            self.part
-                .extend_from_slice(chunk.get(run..).unwrap_or_default());
-        }
-        chunk.len()
+            while let Some(&byte) = chunk.get(at) {
+                at += 1;
+                match CLASS[usize::from(byte)] {
+                    PLAIN => {}
+                    QUOTE => {
+                        in_string = true;
+                        continue 'scan;
+                    }
+                    OPEN => depth = depth.saturating_add(1),
+                    // A `}` at the row's own level is not JSON: kept in the row for the mapper.
+                    CLOSE_BRACE => depth = depth.saturating_sub(1),
+                    CLOSE_BRACKET if depth > 0 => depth -= 1,
+                    CLOSE_BRACKET => {
+                        break 'scan Some(RowEnd {
+                            at: at - 1,
+                            array: true,
+                        })
+                    }
+                    COMMA if depth == 0 => {
+                        break 'scan Some(RowEnd {
+                            at: at - 1,
+                            array: false,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            break None;
+        };
+        self.depth = depth;
+        self.in_string = in_string;
+        end
     }
 
     /// The array's `]` at `at`: it goes to the envelope, with the rest of the body.
@@ -424,6 +451,14 @@ impl PageSplitter {
         self.envelope.push(b']');
         self.mode = Mode::Passthrough;
         at + 1
+    }
+
+    /// An empty element (`[,1]`, `[1,,2]`, `[1,]`): not JSON, so its part must not be either
+    /// (an empty row alone would make `[]`). It is kept as a row of the `,` received there.
+    fn empty_row(&mut self) {
+        self.begin_row();
+        self.part.push(b',');
+        self.end_row();
     }
 
     fn begin_row(&mut self) {
@@ -460,6 +495,44 @@ impl PageSplitter {
         let rows = std::mem::take(&mut self.part_rows);
         self.ready.push_back(PagePart { body, rows });
     }
+}
+
+/// Eight copies of a byte.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// Strings longer than this are crossed with `memchr2` (SIMD); shorter ones, the most
+/// common in a row (keys, dates, codes), eight bytes at a time in a register, which costs
+/// less than a call.
+const SHORT_STRING: usize = 32;
+
+/// The offset of the first `"` or `\` in `bytes` (where a string ends or an escape starts).
+#[inline]
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = splat(0x01);
+    const HIGH: u64 = splat(0x80);
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        if at >= SHORT_STRING {
+            return memchr2(b'"', b'\\', bytes.get(at..)?).map(|found| at + found);
+        }
+        let word = <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes);
+        let quote = word ^ splat(b'"');
+        let backslash = word ^ splat(b'\\');
+        // The high bit of each zero byte of `quote` or `backslash` (a borrow may also mark
+        // bytes above the first zero, never below: the lowest mark is exact).
+        let marks =
+            (quote.wrapping_sub(LOW) & !quote | backslash.wrapping_sub(LOW) & !backslash) & HIGH;
+        if marks != 0 {
+            return Some(at + (marks.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter()
+        .position(|&byte| byte == b'"' || byte == b'\\')
+        .map(|found| at + found)
 }
 
 /// Parts joined into one (their rows in order).
@@ -637,14 +710,23 @@ mod tests {
     }
 
     #[test]
-    fn empty_elements_stay_as_empty_rows_so_their_part_is_refused_like_the_whole_page() {
+    fn an_empty_element_is_a_row_of_its_comma_so_its_part_is_refused_like_the_whole_page() {
         let (parts, envelope) = split_all_chunkings(r#"{"transactions":[1,,2,]}"#, 10, usize::MAX);
-        assert_eq!(parts, [r#"{"transactions":[1,,2,]}"#]);
+        assert_eq!(parts, [r#"{"transactions":[1,,,2,,]}"#]);
+        let (parts, _) = split_all_chunkings(r#"{"transactions":[1, ,2]}"#, 1, usize::MAX);
+        assert_eq!(
+            parts,
+            [
+                r#"{"transactions":[1]}"#,
+                r#"{"transactions":[,]}"#,
+                r#"{"transactions":[2]}"#
+            ]
+        );
         assert_eq!(envelope, r#"{"transactions":[]}"#);
         let (parts, _) = split_all_chunkings(r#"{"transactions":[ ]}"#, 10, usize::MAX);
         assert!(parts.is_empty());
         let (parts, _) = split_all_chunkings(r#"{"transactions":[,]}"#, 10, usize::MAX);
-        assert_eq!(parts, [r#"{"transactions":[,]}"#]);
+        assert_eq!(parts, [r#"{"transactions":[,,,]}"#]);
     }
 
     #[test]

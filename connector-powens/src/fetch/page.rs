@@ -40,6 +40,22 @@ pub(crate) fn read_page<'a>(
     watermark: &mut Watermark,
     psu: &str,
 ) -> Result<PageRead<'a>, ConnectorError> {
+    let mapped = read_part(body, book, ctx, watermark, psu)?;
+    let rows = mapped.payments.len() + mapped.tombstones.len() + mapped.skipped.len();
+    let last_page = is_last_page(&mapped, body, rows, limit);
+    Ok(PageRead { mapped, last_page })
+}
+
+/// Maps a page body, or a part of one (a body of whole rows, see
+/// [`powens_model::page::PageSplitter`]), observes its server timestamps in `watermark` and
+/// logs its skipped rows for `psu`.
+pub(crate) fn read_part<'a>(
+    body: &'a [u8],
+    book: &AccountBook,
+    ctx: &MappingContext,
+    watermark: &mut Watermark,
+    psu: &str,
+) -> Result<PageMapped<'a>, ConnectorError> {
     let mapped = map_transactions_page(body, book, ctx).map_err(|err| {
         // Like a `powens_api::Error::Decode` (e.g. a truncated page): retried by the engine.
         ConnectorError::other(
@@ -60,10 +76,20 @@ pub(crate) fn read_page<'a>(
         watermark.observe(Some(tombstone.deleted_at));
     }
     log_skipped(psu, &mapped.skipped);
-    let rows = mapped.payments.len() + mapped.tombstones.len() + mapped.skipped.len();
-    let last_page = mapped.next_href.is_none()
-        && (has_links(body) || rows < usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(PageRead { mapped, last_page })
+    Ok(mapped)
+}
+
+/// Whether a page of `rows` rows, whose envelope (the body, or the body without its rows)
+/// mapped to `envelope`, ends its scan: no `_links.next`, and either a `_links` member or a
+/// short page.
+pub(crate) fn is_last_page(
+    envelope: &PageMapped<'_>,
+    body: &[u8],
+    rows: usize,
+    limit: u32,
+) -> bool {
+    envelope.next_href.is_none()
+        && (has_links(body) || rows < usize::try_from(limit).unwrap_or(usize::MAX))
 }
 
 fn parse_instant(text: &str) -> Option<DateTime<Utc>> {

@@ -6,8 +6,8 @@
 //! a restart resumes at the committed offset. The last page of a scan is the one without a
 //! `_links.next` (or, when the server sends no `_links`, a short page).
 //!
-//! Each page is fetched as raw bytes and read in one pass by `powens-model`
-//! ([`super::page::read_page`]: `coming` → `PENDING`/`SUCCEEDED`; deleted rows → tombstones;
+//! Each part is read in one pass by `powens-model`
+//! ([`super::page::read_part`]: `coming` → `PENDING`/`SUCCEEDED`; deleted rows → tombstones;
 //! a malformed row is logged and skipped, never failing the page), and each page goes through `powens_model::maturation::mature`:
 //!
 //! * a pending row that posts under the same id is simply emitted again as `SUCCEEDED`;
@@ -27,10 +27,16 @@
 //! [`super::external`] for why the polling tree has no second scan for them). They share the
 //! page's state commit, so a restart that replays a page replays its counterparties.
 //!
-//! Memory: one page at a time (its body is dropped once its rows are mapped and their raw
-//! text copied; its items become the engine's records in place); the state holds the
-//! watermark and only the provisional rows deleted during the current scan and not yet
-//! matched (no per-account pending set: a tombstone says itself whether it was pending).
+//! Memory: a page is never held whole. Its body is read as it arrives
+//! (`list_account_transactions_streamed`) and cut into parts of whole rows
+//! ([`PageSplitter`], at most [`PART_ROWS`] rows or [`PART_BYTES`] bytes); each part is mapped
+//! and delivered with the offset after its last row, so what is held at once does not follow
+//! the page size, and a failure mid-page (a truncated body, a reset) resumes after the last
+//! part delivered. The page's end (the body without its rows: `_links`, …) decides whether
+//! the scan is over. The state holds the watermark and only the provisional rows deleted
+//! during the current scan and not yet matched (no per-account pending set: a tombstone says
+//! itself whether it was pending); a part boundary is handled like a page boundary (an
+//! unmatched provisional tombstone is carried to the next parts).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -41,16 +47,17 @@ use connector_core::contract::{
 };
 use connector_core::model::Record;
 use connector_core::money::Amount;
+use connector_core::ConnectorError;
 use futures::StreamExt;
 use powens_model::account;
 use powens_model::maturation::{mature, Retirement};
-use powens_model::page::PaymentRow;
+use powens_model::page::{PageMapped, PagePart, PageSplitter, PaymentRow};
 use powens_model::payment::Tombstone;
 use powens_model::AccountBook;
 use serde::{Deserialize, Serialize};
 
 use super::external::SeenCounterparties;
-use super::page::read_page;
+use super::page::{is_last_page, read_part};
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
 use crate::connector::PowensConnector;
@@ -162,6 +169,109 @@ fn retire(
     (changes, waiting)
 }
 
+/// A page is mapped and delivered in parts of at most this many rows (or [`PART_BYTES`] of
+/// row text), each committed with the offset after its last row: what the connector holds at
+/// once does not follow the configured page size, and a restart resumes after the last part
+/// delivered rather than at the page's start.
+const PART_ROWS: usize = 250;
+
+/// A part ends once its rows reach this many bytes, whichever of this and [`PART_ROWS`]
+/// comes first.
+const PART_BYTES: usize = 256 * 1024;
+
+/// The changes of one mapped part (or page) and the provisional rows still unmatched.
+///
+/// Counterparties not yet sent in this run come first; tombstones count only after the
+/// first scan (the first reads the whole history: its tombstones are rows deleted before
+/// this connector ever emitted them).
+fn page_changes(
+    mapped: PageMapped<'_>,
+    full_scan: bool,
+    seen: &mut SeenCounterparties,
+    carried: &[RetiringProvisional],
+    last_page: bool,
+    rule: powens_model::maturation::MaturationRule,
+) -> (Vec<PaymentChange>, Vec<RetiringProvisional>) {
+    let tombstones = if full_scan {
+        Vec::new()
+    } else {
+        mapped.tombstones
+    };
+    let counterparties: Vec<PaymentChange> = mapped
+        .external_accounts
+        .into_iter()
+        .filter(|external| seen.first_sight(&external.reference))
+        .map(PaymentChange::ExternalAccount)
+        .collect();
+    let payments: Vec<_> = mapped
+        .payments
+        .into_iter()
+        .map(PaymentRow::into_payment)
+        .collect();
+    retire(
+        counterparties,
+        payments,
+        tombstones,
+        carried,
+        last_page,
+        rule,
+    )
+}
+
+/// What mapping the parts of one page needs.
+struct PartScan<'a> {
+    book: &'a AccountBook,
+    ctx: &'a powens_model::MappingContext,
+    psu: &'a str,
+    full_scan: bool,
+    rule: powens_model::maturation::MaturationRule,
+}
+
+impl PartScan<'_> {
+    /// Maps a part (or the page's envelope), observing its timestamps in `watermark`.
+    fn read<'b>(
+        &self,
+        body: &'b [u8],
+        watermark: &mut Watermark,
+    ) -> Result<PageMapped<'b>, ConnectorError> {
+        read_part(body, self.book, self.ctx, watermark, self.psu)
+    }
+
+    /// The changes of a part that is not the page's last; moves the state past its rows.
+    fn deliver_part(
+        &self,
+        part: &PagePart,
+        state: &mut PaymentsState,
+        seen: &mut SeenCounterparties,
+    ) -> Result<Vec<PaymentChange>, ConnectorError> {
+        let mapped = self.read(&part.body, &mut state.watermark)?;
+        let (changes, waiting) = page_changes(
+            mapped,
+            self.full_scan,
+            seen,
+            &state.retiring,
+            false,
+            self.rule,
+        );
+        state.retiring = waiting;
+        state
+            .watermark
+            .advance_rows(u64::try_from(part.rows).unwrap_or(u64::MAX));
+        Ok(changes)
+    }
+}
+
+/// Appends the rows `extra` mapped to `mapped`; returns how many rows that was.
+fn append_rows<'a>(mapped: &mut PageMapped<'a>, extra: &PageMapped<'a>) -> usize {
+    mapped.payments.extend(extra.payments.iter().cloned());
+    mapped.tombstones.extend(extra.tombstones.iter().cloned());
+    mapped.skipped.extend(extra.skipped.iter().cloned());
+    mapped
+        .external_accounts
+        .extend(extra.external_accounts.iter().cloned());
+    extra.payments.len() + extra.tombstones.len() + extra.skipped.len()
+}
+
 impl PaymentsFetcher for PowensConnector {
     fn fetch_payments(&self, request: FetchRequest) -> PageStream<'_, PaymentChange> {
         let shared = Arc::clone(&self.shared);
@@ -192,43 +302,80 @@ impl PaymentsFetcher for PowensConnector {
             let mut seen = SeenCounterparties::default();
             loop {
                 let query = state.watermark.query(limit, zone);
-                let body = shared
+                let full_scan = state.watermark.is_full_scan();
+                let scan = PartScan {
+                    book: &book,
+                    ctx: &ctx,
+                    psu: &psu.psu_id,
+                    full_scan,
+                    rule: shared.maturation,
+                };
+                let mut body = shared
                     .client
-                    .list_account_transactions_raw(&token, bank_account.id, &query)
+                    .list_account_transactions_streamed(&token, bank_account.id, &query)
                     .await
                     .map_err(to_connector_error)?;
-                let full_scan = state.watermark.is_full_scan();
-                let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
-                let last_page = page.last_page;
-                let tombstones = if full_scan {
-                    Vec::new()
-                } else {
-                    page.mapped.tombstones
-                };
-                let counterparties: Vec<PaymentChange> = page
-                    .mapped
-                    .external_accounts
-                    .into_iter()
-                    .filter(|external| seen.first_sight(&external.reference))
-                    .map(PaymentChange::ExternalAccount)
-                    .collect();
-                let payments: Vec<_> = page
-                    .mapped
-                    .payments
-                    .into_iter()
-                    .map(PaymentRow::into_payment)
-                    .collect();
+                let mut splitter = PageSplitter::new(PART_ROWS, PART_BYTES);
+                // Rows of this page already delivered (in parts, before the page's end).
+                let mut delivered: u64 = 0;
+                // The latest complete part, delivered once another follows: the page's last
+                // part then travels with its end (one commit, not an empty one after it).
+                let mut held: Option<PagePart> = None;
+                while let Some(chunk) = body.chunk().await.map_err(to_connector_error)? {
+                    splitter.push(&chunk);
+                    drop(chunk);
+                    while let Some(part) = splitter.next_part() {
+                        if let Some(ready) = held.replace(part) {
+                            let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
+                            delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
+                            drop(ready);
+                            yield FetchPage::new(changes, &state, true)?;
+                        }
+                    }
+                }
                 drop(body);
-                let (changes, waiting) = retire(
-                    counterparties,
-                    payments,
-                    tombstones,
+                let (last, envelope) = splitter.finish();
+                let rest = match (held, last) {
+                    (Some(ready), Some(last)) => {
+                        let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
+                        delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
+                        drop(ready);
+                        yield FetchPage::new(changes, &state, true)?;
+                        Some(last)
+                    }
+                    (held, last) => held.or(last),
+                };
+                // The body without its rows: a body that is no page at all, or a truncated
+                // one, fails here (retried from the last delivered part).
+                let envelope_mapped = scan.read(&envelope, &mut state.watermark)?;
+                let mut mapped = match &rest {
+                    Some(part) => scan.read(&part.body, &mut state.watermark)?,
+                    None => PageMapped::default(),
+                };
+                // Rows the splitter could not tell apart from the envelope (a `transactions`
+                // key written with escapes, a second `transactions` member) were mapped with it.
+                let envelope_rows = append_rows(&mut mapped, &envelope_mapped);
+                let rest_rows = rest.as_ref().map_or(0, |part| part.rows);
+                let rows = usize::try_from(delivered)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(rest_rows)
+                    .saturating_add(envelope_rows);
+                let last_page = is_last_page(&envelope_mapped, &envelope, rows, limit);
+                let (changes, waiting) = page_changes(
+                    mapped,
+                    full_scan,
+                    &mut seen,
                     &state.retiring,
                     last_page,
                     shared.maturation,
                 );
+                drop(envelope_mapped);
+                drop(rest);
                 state.retiring = waiting;
-                state.watermark.advance(limit, last_page);
+                let rest_of_page = u64::from(limit).saturating_sub(delivered);
+                state
+                    .watermark
+                    .advance(u32::try_from(rest_of_page).unwrap_or(0), last_page);
                 yield FetchPage::new(changes, &state, !last_page)?;
                 if last_page {
                     break;

@@ -100,6 +100,15 @@ impl Watermark {
         query
     }
 
+    /// Moves past the first `rows` rows of the page at the current offset, when a part of the
+    /// page was delivered before its end: a restart resumes after them. The page's end then
+    /// moves past the rest of it (`advance(limit − rows, …)`).
+    pub fn advance_rows(&mut self, rows: u64) {
+        if let Some(scan) = self.scan.as_mut() {
+            scan.offset = scan.offset.saturating_add(rows);
+        }
+    }
+
     /// Moves past a page of `limit` rows; at the last page, the scan ends and the next one
     /// starts from its `next_since`.
     pub fn advance(&mut self, limit: u32, last_page: bool) {

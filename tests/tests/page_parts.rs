@@ -1,0 +1,104 @@
+//! A page is mapped and delivered in parts of at most 250 rows, each committed with the
+//! offset after its last row: memory does not follow the page size, and a page cut short
+//! keeps its whole parts and resumes after them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use connector_core::engine::ProgressEvent;
+use connector_core::model::TaskType;
+use connector_core::state::MemoryStateStore;
+use connector_core::Engine;
+use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxHandle, SandboxSize};
+use tests::*;
+
+/// One account of 1,200 transactions, read with 1,000-row pages.
+async fn one_account_of_1200() -> SandboxHandle {
+    start_sandbox(SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: 1,
+        transactions_per_account: 1_200,
+    })
+    .await
+    .unwrap()
+}
+
+/// For each payments page (or part) done, whether more follow.
+type Parts = Arc<Mutex<Vec<bool>>>;
+/// Each failed task's error.
+type Failures = Arc<Mutex<Vec<String>>>;
+
+/// An engine on `sandbox` with 1,000-row pages that records its parts and failures.
+fn recording_engine(sandbox: &SandboxHandle, sink: &LedgerSink) -> (Engine, Parts, Failures) {
+    let user = sandbox.users()[0].clone();
+    let (connector, _clock) = connector_for(sandbox, 1_000).unwrap();
+    let parts = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let (seen_parts, seen_failures) = (Arc::clone(&parts), Arc::clone(&failures));
+    let engine = engine_for(
+        connector,
+        Arc::new(MemoryStateStore::new()),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap()
+    .with_progress(move |event| match event {
+        ProgressEvent::PageDone { task, has_more, .. }
+            if task.task_type == TaskType::FetchPayments =>
+        {
+            seen_parts.lock().unwrap().push(*has_more);
+        }
+        ProgressEvent::TaskFailed { error, .. } => {
+            seen_failures.lock().unwrap().push(error.clone())
+        }
+        _ => {}
+    });
+    (engine, parts, failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1000_row_page_is_delivered_in_parts_of_250_rows_and_the_short_page_ends_the_scan() {
+    let sandbox = one_account_of_1200().await;
+    let user = sandbox.users()[0].clone();
+    let sink = LedgerSink::new();
+    let (engine, parts, failures) = recording_engine(&sandbox, &sink);
+
+    sync(&engine).await.unwrap();
+
+    assert_matches_truth(&sink.snapshot(), &sandbox.control().truth(user.id).unwrap());
+    assert!(failures.lock().unwrap().is_empty());
+    // Page 1 (rows 0..1000): 4 parts; page 2 (rows 1000..1200): 1 part, the last.
+    assert_eq!(*parts.lock().unwrap(), vec![true, true, true, true, false]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_cut_mid_body_keeps_its_whole_parts_and_resumes_after_them() {
+    let sandbox = one_account_of_1200().await;
+    let user = sandbox.users()[0].clone();
+    let control = sandbox.control();
+    // The first page's body stops halfway (about row 500).
+    control.inject_fault(FaultRule::new(
+        FaultRoute::Transactions,
+        1,
+        Fault::TruncatedBody,
+    ));
+    let sink = LedgerSink::new();
+    let (engine, parts, failures) = recording_engine(&sandbox, &sink);
+
+    sync(&engine).await.unwrap();
+
+    assert_matches_truth(&sink.snapshot(), &control.truth(user.id).unwrap());
+    let failures = failures.lock().unwrap().clone();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("cannot decode"), "{failures:?}");
+    // Before the cut: the whole parts (rows 0..250, and 250..500 when row 500 ended before
+    // the cut). The retry asks for offset 250 or 500 and reads the rest in parts up to
+    // row 1,200; restarting the page from row 0 would deliver 4 more parts.
+    let parts = parts.lock().unwrap().clone();
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(parts.last(), Some(&false));
+    assert!(parts[..4].iter().all(|more| *more), "{parts:?}");
+    sandbox.shutdown().await;
+}

@@ -44,4 +44,6 @@ pub mod webhooks;
 
 pub use config::{ConfigError, PowensConfig};
 pub use connector::{PowensConnector, PowensConnectorBuilder};
-pub use fetch::{ExternalAccountsState, PaymentsState, Watermark};
+pub use fetch::{
+    ExternalAccountsState, PaymentsState, Watermark, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS,
+};

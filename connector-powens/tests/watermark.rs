@@ -89,3 +89,22 @@ fn since_inside_the_autumn_fold_is_moved_one_more_hour_back() {
         .unwrap();
     assert_eq!(sent.naive, expected);
 }
+
+#[test]
+fn parts_move_the_offset_row_by_row_and_the_page_end_moves_past_the_rest_of_the_page() {
+    let mut w = Watermark::default();
+    w.observe(Some(at(6, 0, 0)));
+    w.begin(TimeDelta::minutes(10));
+    // Two parts of 50 rows of a 1,000-row page delivered: a restart asks for offset 100.
+    w.advance_rows(50);
+    w.advance_rows(50);
+    assert_eq!(w.query(1000, chrono_tz::Europe::Paris).offset, Some(100));
+    // The page's end moves past the rest of it: the next page starts at 1,000.
+    w.advance(1000 - 100, false);
+    assert_eq!(w.offset(), 1000);
+    // Between scans there is no offset to move.
+    w.advance(1000, true);
+    w.advance_rows(50);
+    assert_eq!(w.scan, None);
+    assert_eq!(w.offset(), 0);
+}

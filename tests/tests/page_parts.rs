@@ -1,6 +1,6 @@
-//! A page is mapped and delivered in parts of at most 250 rows, each committed with the
-//! offset after its last row: memory does not follow the page size, and a page cut short
-//! keeps its whole parts and resumes after them.
+//! A page is mapped and delivered in parts of at most `PAYMENTS_PART_ROWS` (50) rows, each
+//! committed with the offset after its last row: memory does not follow the page size, and a
+//! page cut short keeps its whole parts and resumes after them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use connector_core::engine::ProgressEvent;
 use connector_core::model::TaskType;
 use connector_core::state::MemoryStateStore;
 use connector_core::Engine;
+use connector_powens::PAYMENTS_PART_ROWS;
 use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxHandle, SandboxSize};
 use tests::*;
 
@@ -58,7 +59,7 @@ fn recording_engine(sandbox: &SandboxHandle, sink: &LedgerSink) -> (Engine, Part
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_1000_row_page_is_delivered_in_parts_of_250_rows_and_the_short_page_ends_the_scan() {
+async fn a_1000_row_page_is_delivered_in_parts_of_50_rows_and_the_short_page_ends_the_scan() {
     let sandbox = one_account_of_1200().await;
     let user = sandbox.users()[0].clone();
     let sink = LedgerSink::new();
@@ -68,8 +69,12 @@ async fn a_1000_row_page_is_delivered_in_parts_of_250_rows_and_the_short_page_en
 
     assert_matches_truth(&sink.snapshot(), &sandbox.control().truth(user.id).unwrap());
     assert!(failures.lock().unwrap().is_empty());
-    // Page 1 (rows 0..1000): 4 parts; page 2 (rows 1000..1200): 1 part, the last.
-    assert_eq!(*parts.lock().unwrap(), vec![true, true, true, true, false]);
+    // Page 1 (rows 0..1000): 20 parts; page 2 (rows 1000..1200): 4 parts, the last one
+    // ending the scan.
+    assert_eq!(PAYMENTS_PART_ROWS, 50);
+    let mut expected = vec![true; 23];
+    expected.push(false);
+    assert_eq!(*parts.lock().unwrap(), expected);
     sandbox.shutdown().await;
 }
 
@@ -93,12 +98,12 @@ async fn a_page_cut_mid_body_keeps_its_whole_parts_and_resumes_after_them() {
     let failures = failures.lock().unwrap().clone();
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].contains("cannot decode"), "{failures:?}");
-    // Before the cut: the whole parts (rows 0..250, and 250..500 when row 500 ended before
-    // the cut). The retry asks for offset 250 or 500 and reads the rest in parts up to
-    // row 1,200; restarting the page from row 0 would deliver 4 more parts.
+    // Before the cut (about row 500) come the whole parts d × 50 rows; the retry asks for
+    // offset 50·d and reads rows 50·d..1,200 as one short page of 24 − d parts: 24 in all.
+    // Restarting the page from row 0 would deliver d more.
     let parts = parts.lock().unwrap().clone();
-    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(parts.len(), 24, "{parts:?}");
     assert_eq!(parts.last(), Some(&false));
-    assert!(parts[..4].iter().all(|more| *more), "{parts:?}");
+    assert!(parts[..23].iter().all(|more| *more), "{parts:?}");
     sandbox.shutdown().await;
 }

@@ -21,7 +21,7 @@ pub mod payments;
 pub mod watermark;
 
 pub use external::ExternalAccountsState;
-pub use payments::{PaymentsState, RetiringProvisional};
+pub use payments::{PaymentsState, RetiringProvisional, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS};
 pub use watermark::{ScanProgress, Watermark};
 
 use chrono::{DateTime, Utc};

@@ -28,8 +28,8 @@
 //! page's state commit, so a restart that replays a page replays its counterparties.
 //!
 //! Memory: a page is never held whole. Its body is read as it arrives
-//! (`list_account_transactions_streamed`) and cut into parts of whole rows
-//! ([`PageSplitter`], at most [`PART_ROWS`] rows or [`PART_BYTES`] bytes); each part is mapped
+//! (`list_account_transactions_streamed`) and cut into parts of whole rows ([`PageSplitter`],
+//! at most [`PAYMENTS_PART_ROWS`] rows or [`PAYMENTS_PART_BYTES`] bytes); each part is mapped
 //! and delivered with the offset after its last row, so what is held at once does not follow
 //! the page size, and a failure mid-page (a truncated body, a reset) resumes after the last
 //! part delivered. The page's end (the body without its rows: `_links`, …) decides whether
@@ -169,15 +169,20 @@ fn retire(
     (changes, waiting)
 }
 
-/// A page is mapped and delivered in parts of at most this many rows (or [`PART_BYTES`] of
-/// row text), each committed with the offset after its last row: what the connector holds at
-/// once does not follow the configured page size, and a restart resumes after the last part
-/// delivered rather than at the page's start.
-const PART_ROWS: usize = 250;
+/// A page is mapped and delivered in parts of at most this many rows (or
+/// [`PAYMENTS_PART_BYTES`] of row text), each committed with the offset after its last row:
+/// what the connector holds at once does not follow the configured page size, and a restart
+/// resumes after the last part delivered rather than at the page's start.
+///
+/// 50 rows (about 40 KB of Powens rows): measured with `cargo xtask bench sync`, smaller
+/// parts cost throughput (one sink write and state commit each) and larger ones make the
+/// peak memory follow the page fill again (see `docs/BENCHMARKS.md`).
+pub const PAYMENTS_PART_ROWS: usize = 50;
 
-/// A part ends once its rows reach this many bytes, whichever of this and [`PART_ROWS`]
-/// comes first.
-const PART_BYTES: usize = 256 * 1024;
+/// A part also ends once its rows reach this many bytes (whichever of this and
+/// [`PAYMENTS_PART_ROWS`] comes first): rows far longer than Powens' usual ones do not make
+/// parts large.
+pub const PAYMENTS_PART_BYTES: usize = 64 * 1024;
 
 /// The changes of one mapped part (or page) and the provisional rows still unmatched.
 ///
@@ -315,7 +320,7 @@ impl PaymentsFetcher for PowensConnector {
                     .list_account_transactions_streamed(&token, bank_account.id, &query)
                     .await
                     .map_err(to_connector_error)?;
-                let mut splitter = PageSplitter::new(PART_ROWS, PART_BYTES);
+                let mut splitter = PageSplitter::new(PAYMENTS_PART_ROWS, PAYMENTS_PART_BYTES);
                 // Rows of this page already delivered (in parts, before the page's end).
                 let mut delivered: u64 = 0;
                 // The latest complete part, delivered once another follows: the page's last

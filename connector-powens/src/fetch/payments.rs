@@ -179,6 +179,9 @@ fn retire(
 /// peak memory follow the page fill again (see `docs/BENCHMARKS.md`).
 pub const PAYMENTS_PART_ROWS: usize = 50;
 
+/// Received bytes are fed to the splitter this many at a time (see the payments loop).
+const FEED_BYTES: usize = 16 * 1024;
+
 /// A part also ends once its rows reach this many bytes (whichever of this and
 /// [`PAYMENTS_PART_ROWS`] comes first): rows far longer than Powens' usual ones do not make
 /// parts large.
@@ -327,16 +330,21 @@ impl PaymentsFetcher for PowensConnector {
                 // part then travels with its end (one commit, not an empty one after it).
                 let mut held: Option<PagePart> = None;
                 while let Some(chunk) = body.chunk().await.map_err(to_connector_error)? {
-                    splitter.push(&chunk);
-                    drop(chunk);
-                    while let Some(part) = splitter.next_part() {
-                        if let Some(ready) = held.replace(part) {
-                            let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
-                            delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
-                            drop(ready);
-                            yield FetchPage::new(changes, &state, true)?;
+                    // A chunk can be as large as the HTTP client's read buffer (about 400 KB
+                    // for a large page): fed in slices, each part is delivered before the next
+                    // slice is copied, so the parts waiting never add up to a chunk's worth.
+                    for slice in chunk.chunks(FEED_BYTES) {
+                        splitter.push(slice);
+                        while let Some(part) = splitter.next_part() {
+                            if let Some(ready) = held.replace(part) {
+                                let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
+                                delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
+                                drop(ready);
+                                yield FetchPage::new(changes, &state, true)?;
+                            }
                         }
                     }
+                    drop(chunk);
                 }
                 drop(body);
                 let (last, envelope) = splitter.finish();

@@ -34,9 +34,13 @@ fn a_small_sync_writes_records_and_ends_with_the_verified_line() {
     // The default output file, one record per line, each with its kind.
     let text = std::fs::read_to_string(dir.path().join("powens-sync.jsonl")).unwrap();
     let mut payments = 0;
+    let mut counterparties = std::collections::BTreeSet::new();
     for line in text.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         let kind = record["kind"].as_str().unwrap();
+        if kind == "external_account" {
+            counterparties.insert(record["reference"].as_str().unwrap().to_owned());
+        }
         assert!(
             ["account", "balance", "payment", "external_account"].contains(&kind),
             "{kind}"
@@ -58,6 +62,15 @@ fn a_small_sync_writes_records_and_ends_with_the_verified_line() {
     ] {
         assert!(run.stdout.contains(row), "{row} in {}", run.stdout);
     }
+    // External accounts are counted once each, whatever the lines repeating them.
+    let shown: usize = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("external accounts"))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no external accounts row in {}", run.stdout));
+    assert!(!counterparties.is_empty());
+    assert_eq!(shown, counterparties.len(), "{}", run.stdout);
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! (100,000), to show that memory does not grow with history; and, as context on stderr,
 //! 100,000 as 20 PSUs × 2 × 2,500 (the same full pages as the 1M run).
 //!
+//! Each size runs `POWENS_BENCH_REPEAT` times (default 3) and the figures are the medians.
+//!
 //! For experiments: `POWENS_BENCH_SYNC_ARGS` adds `powens sync` flags (`--concurrency 1`,
 //! `--page-size 250`), and `POWENS_BENCH_SIZES=250x200,2500x20` measures only the listed
 //! sizes (transactions per account × PSUs), one line each, instead of the three figures.
@@ -239,6 +241,52 @@ fn measure(root: &Path, transactions: u32, users: u32) -> Result<Measure, String
     })
 }
 
+/// How many times each size is run (`POWENS_BENCH_REPEAT`, default 3): the figures are the
+/// medians, because one run's peak RSS moves by several hundred KiB with the scheduling of the
+/// two processes on two cores.
+fn repeats() -> Result<usize, String> {
+    match std::env::var("POWENS_BENCH_REPEAT") {
+        Ok(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or(format!(
+                "POWENS_BENCH_REPEAT: {text:?} is not a whole number of runs, at least 1"
+            )),
+        Err(_) => Ok(3),
+    }
+}
+
+/// The median of a few runs of one size: the median peak RSS and the median duration (taken
+/// separately), each run printed on stderr.
+fn measure_median(root: &Path, transactions: u32, users: u32) -> Result<Measure, String> {
+    let mut runs = Vec::new();
+    for _ in 0..repeats()? {
+        let m = measure(root, transactions, users)?;
+        eprintln!(
+            "  {transactions} tx/account x {users} PSUs: {} payments in {:.2} s, peak RSS {} KiB",
+            m.payments, m.seconds, m.peak_rss_kib
+        );
+        runs.push(m);
+    }
+    let payments = runs.first().map_or(0, |m| m.payments);
+    if runs.iter().any(|m| m.payments != payments) {
+        return Err(format!(
+            "runs of {transactions} tx/account x {users} PSUs wrote different payment counts"
+        ));
+    }
+    let mut peaks: Vec<u64> = runs.iter().map(|m| m.peak_rss_kib).collect();
+    peaks.sort_unstable();
+    let mut seconds: Vec<f64> = runs.iter().map(|m| m.seconds).collect();
+    seconds.sort_by(f64::total_cmp);
+    Ok(Measure {
+        payments,
+        seconds: seconds.get(seconds.len() / 2).copied().unwrap_or_default(),
+        peak_rss_kib: peaks.get(peaks.len() / 2).copied().unwrap_or_default(),
+    })
+}
+
 /// Runs the sync benchmark and prints its three `bench` lines.
 pub fn sync(root: &Path) -> Result<(), String> {
     let status = Command::new(cargo())
@@ -276,21 +324,21 @@ pub fn sync(root: &Path) -> Result<(), String> {
         }
         return Ok(());
     }
-    let large = measure(root, 2_500, 200)?;
+    let large = measure_median(root, 2_500, 200)?;
     eprintln!(
-        "1M run: {} payments in {:.2} s, peak RSS {} KiB",
+        "1M (median): {} payments in {:.2} s, peak RSS {} KiB",
         large.payments, large.seconds, large.peak_rss_kib
     );
-    let small = measure(root, 250, 200)?;
+    let small = measure_median(root, 250, 200)?;
     eprintln!(
-        "100k run: {} payments in {:.2} s, peak RSS {} KiB",
+        "100k (median): {} payments in {:.2} s, peak RSS {} KiB",
         small.payments, small.seconds, small.peak_rss_kib
     );
     // Context: 100k with the same per-account history (full 1,000-row pages) and ten times
     // fewer PSUs, which separates page fill from history.
-    let fewer = measure(root, 2_500, 20)?;
+    let fewer = measure_median(root, 2_500, 20)?;
     eprintln!(
-        "100k as 20 PSUs x 2 x 2,500: {} payments in {:.2} s, peak RSS {} KiB (1M/this = {:.2})",
+        "100k as 20 PSUs x 2 x 2,500 (median): {} payments in {:.2} s, peak RSS {} KiB (1M/this = {:.2})",
         fewer.payments,
         fewer.seconds,
         fewer.peak_rss_kib,

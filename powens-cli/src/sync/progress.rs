@@ -1,7 +1,7 @@
 //! Counting what the sink receives, and showing it: a spinner with live counters on stderr
 //! (totals are unknown until the end), hidden when stderr is not a terminal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,8 +25,11 @@ pub struct Counters {
     pub balances: AtomicU64,
     /// Payments.
     pub payments: AtomicU64,
-    /// External (counterparty) accounts.
+    /// External (counterparty) account lines (a counterparty is sent again by each account
+    /// whose payments name it).
     pub external_accounts: AtomicU64,
+    /// The distinct external account references.
+    pub external_references: Mutex<HashSet<String>>,
     /// Every other kind (deletions, cancellations, connection events).
     pub other: AtomicU64,
     /// Payments by status, and other records by kind.
@@ -48,7 +51,14 @@ impl Counters {
                         .or_default() += 1;
                     payments += 1;
                 }
-                Record::ExternalAccount(_) => external += 1,
+                Record::ExternalAccount(account) => {
+                    external += 1;
+                    if let Ok(mut seen) = self.external_references.lock() {
+                        if !seen.contains(&account.reference) {
+                            seen.insert(account.reference.clone());
+                        }
+                    }
+                }
                 record => {
                     *details.entry(("", record.kind())).or_default() += 1;
                     other += 1;
@@ -73,6 +83,13 @@ impl Counters {
         }
     }
 
+    /// How many distinct external accounts were delivered.
+    pub fn distinct_external_accounts(&self) -> u64 {
+        self.external_references
+            .lock()
+            .map_or(0, |seen| u64::try_from(seen.len()).unwrap_or(u64::MAX))
+    }
+
     /// Every record delivered.
     pub fn records(&self) -> u64 {
         [
@@ -94,7 +111,7 @@ impl Counters {
             self.accounts.load(Ordering::Relaxed),
             self.balances.load(Ordering::Relaxed),
             self.payments.load(Ordering::Relaxed),
-            self.external_accounts.load(Ordering::Relaxed),
+            self.distinct_external_accounts(),
             self.records() as f64 / seconds
         )
     }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::progress::Counters;
 
-/// Renders the summary table: records by kind, payments by status, throughput, duration.
+/// Renders the summary table: records by kind (external accounts counted once each, their
+/// repeated lines apart), payments by status, throughput, duration.
 pub fn table(counters: &Counters, duration: Duration, psus: usize) -> String {
     let seconds = duration.as_secs_f64();
     let records = counters.records();
@@ -33,13 +34,13 @@ pub fn table(counters: &Counters, duration: Duration, psus: usize) -> String {
         let status = key.trim_start_matches("payment ");
         rows.push((format!("  {status}"), n.to_string()));
     }
-    rows.push((
-        "external accounts".into(),
-        counters
-            .external_accounts
-            .load(Ordering::Relaxed)
-            .to_string(),
-    ));
+    // Distinct counterparties; each account whose payments name one sends it again.
+    let distinct = counters.distinct_external_accounts();
+    let lines = counters.external_accounts.load(Ordering::Relaxed);
+    rows.push(("external accounts".into(), distinct.to_string()));
+    if lines != distinct {
+        rows.push(("  lines (repeats)".into(), lines.to_string()));
+    }
     for (key, n) in details.iter().filter(|(k, _)| !k.starts_with("payment ")) {
         rows.push((key.replace('_', " "), n.to_string()));
     }

@@ -576,23 +576,13 @@ fn client_errors_and_call_futures_can_cross_threads() {
     ));
 }
 
-/// A client on the stub whose response bodies may not exceed `limit` bytes.
-fn client_with_body_limit(stub: &Stub, limit: usize) -> PowensClient {
-    PowensClient::builder(format!("{}/2.0", stub.base))
-        .clock(Arc::new(ManualClock::new(t0())))
-        .rate_limit(None)
-        .max_response_bytes(limit)
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_body_declared_longer_than_max_response_bytes_fails_typed_and_is_not_retried() {
     let ids: Vec<i64> = (1..=100).collect();
     let body = page_json(&ids, None);
     assert!(body.len() > 2048, "fixture is {} bytes", body.len());
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone())).await;
-    let client = client_with_body_limit(&stub, 2048);
+    let client = support::client_with_body_limit(&stub, 2048);
     let err = client
         .list_transactions_raw(&support::user_token(), &TransactionsQuery::new(100))
         .await
@@ -611,7 +601,7 @@ async fn a_chunked_body_growing_past_max_response_bytes_fails_typed() {
     let ids: Vec<i64> = (1..=100).collect();
     let body = page_json(&ids, None);
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone()).chunked(100)).await;
-    let client = client_with_body_limit(&stub, 2048);
+    let client = support::client_with_body_limit(&stub, 2048);
     let err = client
         .list_transactions(&support::user_token(), &TransactionsQuery::new(100))
         .await
@@ -636,7 +626,7 @@ async fn a_body_in_many_chunks_is_assembled_exactly_and_one_at_the_bound_is_acce
         }
     })
     .await;
-    let client = client_with_body_limit(&stub, size);
+    let client = support::client_with_body_limit(&stub, size);
     let query = TransactionsQuery::new(100);
     let raw = client
         .list_transactions_raw(&support::user_token(), &query)

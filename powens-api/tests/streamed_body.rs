@@ -24,6 +24,17 @@ fn page_body(rows: u32) -> String {
     serde_json::json!({"transactions": transactions, "_links": {"next": null}}).to_string()
 }
 
+/// `GET /users/me/accounts/17/transactions?limit=<limit>`, streamed.
+async fn streamed(client: &PowensClient, limit: u32) -> Result<ResponseBody, Error> {
+    client
+        .list_account_transactions_streamed(
+            &support::user_token(),
+            17,
+            &TransactionsQuery::new(limit),
+        )
+        .await
+}
+
 async fn read_all(body: &mut ResponseBody) -> Result<(Vec<u8>, usize), Error> {
     let mut all = Vec::new();
     let mut chunks = 0;
@@ -40,22 +51,15 @@ async fn a_streamed_page_arrives_in_chunks_that_join_to_the_exact_body() {
     let sent = body.clone();
     let stub = Stub::start(move |_, _| Reply::json(200, sent.clone()).chunked(7)).await;
     let (client, _) = client(&stub);
-    let mut streamed = client
-        .list_account_transactions_streamed(
-            &support::user_token(),
-            17,
-            &TransactionsQuery::new(100),
-        )
-        .await
-        .unwrap();
-    let (received, chunks) = read_all(&mut streamed).await.unwrap();
+    let mut answer = streamed(&client, 100).await.unwrap();
+    let (received, chunks) = read_all(&mut answer).await.unwrap();
     assert_eq!(received, body.as_bytes());
     assert!(
         chunks > 1,
         "the stub sent 7-byte pieces, got {chunks} chunk(s)"
     );
-    assert_eq!(streamed.received(), body.len());
-    assert!(streamed.chunk().await.unwrap().is_none(), "still ended");
+    assert_eq!(answer.received(), body.len());
+    assert!(answer.chunk().await.unwrap().is_none(), "still ended");
     let request = stub.single();
     assert_eq!(request.path, "/2.0/users/me/accounts/17/transactions");
     assert_eq!(request.query.as_deref(), Some("limit=100"));
@@ -74,11 +78,8 @@ async fn a_streamed_call_retries_a_429_before_the_body_and_streams_the_answer_af
     })
     .await;
     let (client, clock) = client(&stub);
-    let mut streamed = client
-        .list_account_transactions_streamed(&support::user_token(), 17, &TransactionsQuery::new(3))
-        .await
-        .unwrap();
-    assert_eq!(read_all(&mut streamed).await.unwrap().0, body.as_bytes());
+    let mut answer = streamed(&client, 3).await.unwrap();
+    assert_eq!(read_all(&mut answer).await.unwrap().0, body.as_bytes());
     assert_eq!(stub.requests().len(), 2);
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(2)]);
 }
@@ -87,10 +88,7 @@ async fn a_streamed_call_retries_a_429_before_the_body_and_streams_the_answer_af
 async fn a_streamed_call_answered_with_an_error_status_fails_typed_before_any_body() {
     let stub = Stub::start(|_, _| Reply::json(403, r#"{"code":"forbidden","message":"no"}"#)).await;
     let (client, _) = client(&stub);
-    let err = client
-        .list_account_transactions_streamed(&support::user_token(), 17, &TransactionsQuery::new(3))
-        .await
-        .unwrap_err();
+    let err = streamed(&client, 3).await.unwrap_err();
     assert!(matches!(err, Error::Api(_)), "{err:?}");
     assert_eq!(stub.requests().len(), 1);
 }
@@ -99,10 +97,7 @@ async fn a_streamed_call_answered_with_an_error_status_fails_typed_before_any_bo
 async fn a_streamed_limit_outside_1_to_1000_is_refused_before_sending() {
     let stub = Stub::start(|_, _| Reply::json(200, page_body(1))).await;
     let (client, _) = client(&stub);
-    let err = client
-        .list_account_transactions_streamed(&support::user_token(), 17, &TransactionsQuery::new(0))
-        .await
-        .unwrap_err();
+    let err = streamed(&client, 0).await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidRequest { field: "limit", .. }),
         "{err:?}"
@@ -110,29 +105,13 @@ async fn a_streamed_limit_outside_1_to_1000_is_refused_before_sending() {
     assert!(stub.requests().is_empty());
 }
 
-fn client_with_body_limit(stub: &Stub, limit: usize) -> PowensClient {
-    PowensClient::builder(format!("{}/2.0", stub.base))
-        .clock(Arc::new(ManualClock::new(t0())))
-        .rate_limit(None)
-        .max_response_bytes(limit)
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_streamed_body_declared_longer_than_max_response_bytes_fails_at_the_call() {
     let body = page_body(100);
     assert!(body.len() > 2048);
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone())).await;
-    let client = client_with_body_limit(&stub, 2048);
-    let err = client
-        .list_account_transactions_streamed(
-            &support::user_token(),
-            17,
-            &TransactionsQuery::new(100),
-        )
-        .await
-        .unwrap_err();
+    let client = support::client_with_body_limit(&stub, 2048);
+    let err = streamed(&client, 100).await.unwrap_err();
     assert!(
         matches!(err, Error::ResponseTooLarge { limit: 2048, .. }),
         "{err:?}"
@@ -145,27 +124,16 @@ async fn a_streamed_body_declared_longer_than_max_response_bytes_fails_at_the_ca
 async fn a_streamed_chunked_body_growing_past_max_response_bytes_fails_mid_body_then_ends() {
     let body = page_body(100);
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone()).chunked(100)).await;
-    let client = client_with_body_limit(&stub, 2048);
-    let mut streamed = client
-        .list_account_transactions_streamed(
-            &support::user_token(),
-            17,
-            &TransactionsQuery::new(100),
-        )
-        .await
-        .unwrap();
-    let err = read_all(&mut streamed).await.unwrap_err();
+    let client = support::client_with_body_limit(&stub, 2048);
+    let mut answer = streamed(&client, 100).await.unwrap();
+    let err = read_all(&mut answer).await.unwrap_err();
     assert!(
         matches!(err, Error::ResponseTooLarge { limit: 2048, .. }),
         "{err:?}"
     );
+    assert!(answer.received() <= 2048, "received {}", answer.received());
     assert!(
-        streamed.received() <= 2048,
-        "received {}",
-        streamed.received()
-    );
-    assert!(
-        streamed.chunk().await.unwrap().is_none(),
+        answer.chunk().await.unwrap().is_none(),
         "nothing after the failure"
     );
 }

@@ -297,6 +297,21 @@ pub fn engine_for(
     )
 }
 
+/// An engine running `connector` for one seeded `user`, writing to `sink`, committing to a
+/// fresh in-memory state store.
+pub fn memory_engine_for(
+    connector: PowensConnector,
+    sink: Arc<dyn Sink>,
+    user: &SeededUser,
+) -> Result<Engine, TestError> {
+    engine_for(
+        connector,
+        Arc::new(connector_core::state::MemoryStateStore::new()),
+        sink,
+        vec![seeded_user(user)],
+    )
+}
+
 /// A process that dies in the middle of a scan: one engine (page size 10) on a file state
 /// store in `state_dir`, cancelled as soon as `pages` pages of `FETCH_PAYMENTS` are done.
 /// Fails unless the run ends cancelled; what it committed stays in `state_dir` and `sink`.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use connector_core::engine::ProgressEvent;
 use connector_core::model::{Record, TaskType};
 use connector_core::sink::{Sink, SinkError};
-use connector_core::state::{FileStateStore, MemoryStateStore};
+use connector_core::state::FileStateStore;
 use futures::future::BoxFuture;
 use powens_sandbox::SandboxSize;
 use tests::*;
@@ -68,18 +68,13 @@ async fn counterparties_come_from_the_payments_scan_ahead_of_the_payments_naming
     let sink = OrderedSink::default();
     let task_types = Arc::new(Mutex::new(BTreeSet::new()));
     let seen = Arc::clone(&task_types);
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap()
-    .with_progress(move |event| {
-        if let ProgressEvent::TaskStarted { task, .. } = event {
-            seen.lock().unwrap().insert(format!("{:?}", task.task_type));
-        }
-    });
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user)
+        .unwrap()
+        .with_progress(move |event| {
+            if let ProgressEvent::TaskStarted { task, .. } = event {
+                seen.lock().unwrap().insert(format!("{:?}", task.task_type));
+            }
+        });
 
     sync(&engine).await.unwrap();
 

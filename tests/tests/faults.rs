@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_core::state::MemoryStateStore;
 use connector_core::ConnectorError;
 use powens_api::retry::RetryPolicy;
 use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, SandboxSize};
@@ -49,21 +48,16 @@ async fn sync_completes_through_429_retry_after_503_html_dropped_connection_and_
     let sink = LedgerSink::new();
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&failures);
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap()
-    .with_progress(move |event| {
-        if let connector_core::engine::ProgressEvent::TaskFailed {
-            error, will_retry, ..
-        } = event
-        {
-            seen.lock().unwrap().push((error.clone(), *will_retry));
-        }
-    });
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user)
+        .unwrap()
+        .with_progress(move |event| {
+            if let connector_core::engine::ProgressEvent::TaskFailed {
+                error, will_retry, ..
+            } = event
+            {
+                seen.lock().unwrap().push((error.clone(), *will_retry));
+            }
+        });
 
     sync(&engine).await.unwrap();
 
@@ -101,13 +95,7 @@ async fn persistent_429_fails_with_a_typed_retry_after_error_and_the_state_resum
     )
     .unwrap();
     let sink = LedgerSink::new();
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap();
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user).unwrap();
     // From the 3rd listing call on, 30 calls in a row are throttled.
     control.inject_fault(
         FaultRule::new(
@@ -157,13 +145,7 @@ async fn a_malformed_row_is_skipped_without_failing_its_page_and_every_other_row
     ));
     let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
     let sink = LedgerSink::new();
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap();
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user).unwrap();
 
     let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
     assert_eq!(summary.tasks_failed, 0, "{:?}", summary.failures);

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use connector_core::model::PaymentStatus;
-use connector_core::state::MemoryStateStore;
 use powens_sandbox::{Change, MaturationMode, SandboxSize};
 use rust_decimal::Decimal;
 use tests::*;
@@ -27,13 +26,7 @@ async fn incremental_runs_follow_pending_rows_their_maturation_both_ways_and_del
     // Small pages: a tombstone and the row replacing it land on different pages.
     let (connector, _clock) = connector_for(&sandbox, 3).unwrap();
     let sink = LedgerSink::new();
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap();
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user).unwrap();
 
     sync(&engine).await.unwrap();
     let truth = control.truth(user.id).unwrap();

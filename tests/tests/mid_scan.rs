@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use connector_core::model::PaymentStatus;
-use connector_core::state::MemoryStateStore;
 use powens_sandbox::{Change, MaturationMode, PageScope, SandboxSize, Trigger};
 use rust_decimal::Decimal;
 use tests::*;
@@ -73,13 +72,7 @@ async fn mid_scan_changes_are_never_lost() {
 
     let (connector, _clock) = connector_for(&sandbox, 5).unwrap();
     let sink = LedgerSink::new();
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap();
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user).unwrap();
     sync(&engine).await.unwrap();
 
     let during = sink.snapshot();

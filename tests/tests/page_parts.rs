@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use connector_core::engine::ProgressEvent;
 use connector_core::model::TaskType;
-use connector_core::state::MemoryStateStore;
 use connector_core::Engine;
 use connector_powens::PAYMENTS_PART_ROWS;
 use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxHandle, SandboxSize};
@@ -37,24 +36,19 @@ fn recording_engine(sandbox: &SandboxHandle, sink: &LedgerSink) -> (Engine, Part
     let parts = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let (seen_parts, seen_failures) = (Arc::clone(&parts), Arc::clone(&failures));
-    let engine = engine_for(
-        connector,
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(sink.clone()),
-        vec![seeded_user(&user)],
-    )
-    .unwrap()
-    .with_progress(move |event| match event {
-        ProgressEvent::PageDone { task, has_more, .. }
-            if task.task_type == TaskType::FetchPayments =>
-        {
-            seen_parts.lock().unwrap().push(*has_more);
-        }
-        ProgressEvent::TaskFailed { error, .. } => {
-            seen_failures.lock().unwrap().push(error.clone())
-        }
-        _ => {}
-    });
+    let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user)
+        .unwrap()
+        .with_progress(move |event| match event {
+            ProgressEvent::PageDone { task, has_more, .. }
+                if task.task_type == TaskType::FetchPayments =>
+            {
+                seen_parts.lock().unwrap().push(*has_more);
+            }
+            ProgressEvent::TaskFailed { error, .. } => {
+                seen_failures.lock().unwrap().push(error.clone())
+            }
+            _ => {}
+        });
     (engine, parts, failures)
 }
 

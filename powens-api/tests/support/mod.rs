@@ -219,6 +219,16 @@ pub fn client(stub: &Stub) -> (PowensClient, ManualClock) {
     (client, clock)
 }
 
+/// A client on the stub whose response bodies may not exceed `limit` bytes.
+pub fn client_with_body_limit(stub: &Stub, limit: usize) -> PowensClient {
+    PowensClient::builder(format!("{}/2.0", stub.base))
+        .clock(Arc::new(ManualClock::new(t0())))
+        .rate_limit(None)
+        .max_response_bytes(limit)
+        .build()
+        .unwrap()
+}
+
 pub const USER_TOKEN: &str = "SECRET-USER-TOKEN-5f3a";
 pub const CONFIG_TOKEN: &str = "SECRET-CONFIG-TOKEN-77b1";
 pub const CLIENT_SECRET: &str = "SECRET-CLIENT-SECRET-9c2e";

@@ -245,12 +245,14 @@ impl PartScan<'_> {
         read_part(body, self.book, self.ctx, watermark, self.psu)
     }
 
-    /// The changes of a part that is not the page's last; moves the state past its rows.
+    /// The changes of a part that is not the page's last (the part is released once mapped);
+    /// moves the state, and the page's `delivered` row count, past its rows.
     fn deliver_part(
         &self,
-        part: &PagePart,
+        part: PagePart,
         state: &mut PaymentsState,
         seen: &mut SeenCounterparties,
+        delivered: &mut u64,
     ) -> Result<Vec<PaymentChange>, ConnectorError> {
         let mapped = self.read(&part.body, &mut state.watermark)?;
         let (changes, waiting) = page_changes(
@@ -262,9 +264,9 @@ impl PartScan<'_> {
             self.rule,
         );
         state.retiring = waiting;
-        state
-            .watermark
-            .advance_rows(u64::try_from(part.rows).unwrap_or(u64::MAX));
+        let rows = u64::try_from(part.rows).unwrap_or(u64::MAX);
+        state.watermark.advance_rows(rows);
+        *delivered = delivered.saturating_add(rows);
         Ok(changes)
     }
 }
@@ -337,9 +339,7 @@ impl PaymentsFetcher for PowensConnector {
                         splitter.push(slice);
                         while let Some(part) = splitter.next_part() {
                             if let Some(ready) = held.replace(part) {
-                                let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
-                                delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
-                                drop(ready);
+                                let changes = scan.deliver_part(ready, &mut state, &mut seen, &mut delivered)?;
                                 yield FetchPage::new(changes, &state, true)?;
                             }
                         }
@@ -350,9 +350,7 @@ impl PaymentsFetcher for PowensConnector {
                 let (last, envelope) = splitter.finish();
                 let rest = match (held, last) {
                     (Some(ready), Some(last)) => {
-                        let changes = scan.deliver_part(&ready, &mut state, &mut seen)?;
-                        delivered = delivered.saturating_add(u64::try_from(ready.rows).unwrap_or(u64::MAX));
-                        drop(ready);
+                        let changes = scan.deliver_part(ready, &mut state, &mut seen, &mut delivered)?;
                         yield FetchPage::new(changes, &state, true)?;
                         Some(last)
                     }

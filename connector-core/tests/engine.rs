@@ -999,6 +999,18 @@ impl StateStore for RacingStore {
     ) -> BoxFuture<'a, Result<(), connector_core::state::StateError>> {
         self.inner.delete(key, expected)
     }
+
+    fn list(
+        &self,
+    ) -> BoxFuture<
+        '_,
+        Result<
+            Vec<(StateKey, connector_core::state::Versioned)>,
+            connector_core::state::StateError,
+        >,
+    > {
+        StateStore::list(&self.inner)
+    }
 }
 
 #[tokio::test]

@@ -100,10 +100,9 @@ async fn file_store_survives_reopening() {
     assert_eq!(got.value["offset"], json!(7));
 }
 
-#[tokio::test]
-async fn file_store_lists_every_state_sorted_by_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FileStateStore::open(dir.path()).unwrap();
+/// Two states written through the trait, listed through the trait: sorted by key, with their
+/// versions and values.
+async fn listing_contract(store: &dyn StateStore) {
     let accounts = StateKey::new(Capability::FetchAccounts).for_psu("psu-1");
     store
         .put(&payments_key(), None, json!({"offset": 3}))
@@ -124,6 +123,20 @@ async fn file_store_lists_every_state_sorted_by_key() {
             "FETCH_PAYMENTS psu=psu-1 parent=acc-42 v1 {\"offset\":3}"
         ]
     );
+}
+
+#[tokio::test]
+async fn file_store_lists_every_state_sorted_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    listing_contract(&FileStateStore::open(dir.path()).unwrap()).await;
+    // The inherent listing gives the same.
+    let store = FileStateStore::open(dir.path()).unwrap();
+    assert_eq!(store.list().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn memory_store_lists_every_state_sorted_by_key() {
+    listing_contract(&MemoryStateStore::new()).await;
 }
 
 #[tokio::test]

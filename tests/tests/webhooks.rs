@@ -451,6 +451,50 @@ async fn replay_of_the_same_id_webhook_data_has_no_duplicate_effect() {
 }
 
 #[tokio::test]
+async fn pruned_keys_are_forgotten_after_their_retention_and_recent_ones_stay_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Arc<dyn StateStore> = Arc::new(FileStateStore::open(dir.path()).unwrap());
+    let h = harness(0, keys).await;
+    h.sandbox.control().create_user(1);
+    h.sandbox.control().wait_for_webhooks().await;
+    let received = h.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let config = h
+        .configs
+        .iter()
+        .find(|c| c.name == "CONNECTION_SYNCED")
+        .unwrap();
+    // A receiver whose clock reads `at`, on the same key store (recorded at 2026-06-18 06:00).
+    let inbox_at = |at| {
+        WebhookInbox::new(
+            h.engine.clone(),
+            Arc::new(PowensWebhooks::new(WebhookOptions::default())),
+            ProcessedWebhooks::new(Arc::new(FileStateStore::open(dir.path()).unwrap())),
+            Arc::new(ManualClock::new(at)),
+        )
+    };
+    let seven_days = chrono::TimeDelta::days(7);
+
+    // Six days later the key is within its retention: kept, the redelivery is a duplicate.
+    let soon = inbox_at(Utc.with_ymd_and_hms(2026, 6, 24, 6, 0, 0).unwrap());
+    assert_eq!(soon.prune_processed(seven_days).await.unwrap(), 0);
+    let again = soon
+        .receive(config, received[0].envelope.clone())
+        .await
+        .unwrap();
+    assert!(matches!(again, InboxOutcome::Duplicate { .. }), "{again:?}");
+
+    // Eight days later it is pruned; a (late) redelivery is processed again.
+    let later = inbox_at(Utc.with_ymd_and_hms(2026, 6, 26, 6, 0, 0).unwrap());
+    assert_eq!(later.prune_processed(seven_days).await.unwrap(), 1);
+    let late = later
+        .receive(config, received[0].envelope.clone())
+        .await
+        .unwrap();
+    assert!(matches!(late, InboxOutcome::Processed { .. }), "{late:?}");
+}
+
+#[tokio::test]
 async fn replay_arriving_while_the_first_delivery_is_in_flight_is_refused_with_409() {
     let h = harness(0, Arc::new(MemoryStateStore::new())).await;
     h.sandbox.control().create_user(1);

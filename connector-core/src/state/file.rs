@@ -310,4 +310,8 @@ impl StateStore for FileStateStore {
         self.blocking(move |inner| inner.delete(&key, expected))
             .boxed()
     }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<(StateKey, Versioned)>, StateError>> {
+        FileStateStore::list(self).boxed()
+    }
 }

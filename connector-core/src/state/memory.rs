@@ -87,4 +87,14 @@ impl StateStore for MemoryStateStore {
         };
         future::ready(result).boxed()
     }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<(StateKey, Versioned)>, StateError>> {
+        let mut states: Vec<(StateKey, Versioned)> = self
+            .lock()
+            .iter()
+            .map(|(key, versioned)| (key.clone(), versioned.clone()))
+            .collect();
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        future::ready(Ok(states)).boxed()
+    }
 }

@@ -92,6 +92,10 @@ pub trait StateStore: Send + Sync {
         key: &'a StateKey,
         expected: Version,
     ) -> BoxFuture<'a, Result<(), StateError>>;
+
+    /// Every stored state with its key, sorted by key: for inspection, resets and pruning
+    /// (e.g. the processed-webhook keys a long-running receiver records).
+    fn list(&self) -> BoxFuture<'_, Result<Vec<(StateKey, Versioned)>, StateError>>;
 }
 
 /// The next version after `current`.

@@ -23,7 +23,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use connector_core::contract::WebhookHandler;
 use connector_core::engine::{EngineError, WebhookOutcome};
 use connector_core::model::Capability;
@@ -68,6 +68,40 @@ impl ProcessedWebhooks {
             Err(StateError::Conflict { .. }) => Ok(false),
             Err(other) => Err(other),
         }
+    }
+
+    /// Forgets every key processed before `cutoff`; returns how many. A key whose state
+    /// changed while pruning (recorded again by another process) is kept, and so is a state
+    /// this type did not write (no readable `processedAt`). Other states of the store are
+    /// never touched.
+    pub async fn prune(&self, cutoff: DateTime<Utc>) -> Result<usize, StateError> {
+        let mut removed = 0;
+        for (key, stored) in self.store.list().await? {
+            let is_webhook_key = key.capability == Capability::TranslateWebhooks
+                && key.scope.psu_id.is_none()
+                && key
+                    .scope
+                    .parent
+                    .as_deref()
+                    .is_some_and(|parent| parent.starts_with("webhook/"));
+            let processed_at = stored
+                .value
+                .get("processedAt")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+            let Some(processed_at) = processed_at.filter(|_| is_webhook_key) else {
+                continue;
+            };
+            if processed_at >= cutoff {
+                continue;
+            }
+            match self.store.delete(&key, stored.version).await {
+                Ok(()) => removed += 1,
+                Err(StateError::Conflict { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(removed)
     }
 
     /// Forgets `key` (the next delivery with it is processed again).
@@ -180,6 +214,19 @@ impl WebhookInbox {
         }
     }
 
+    /// Forgets the keys of deliveries processed more than `retention` ago (by the inbox's
+    /// clock); returns how many. Without it the key store grows by one state per webhook.
+    /// Powens redelivers a webhook only until it gets a 2xx, so a retention of a few days
+    /// (e.g. `TimeDelta::days(7)`) is ample; run it periodically, e.g. once per polling
+    /// cycle. A redelivery of a pruned key would be processed again, which is harmless:
+    /// records are idempotent.
+    pub async fn prune_processed(&self, retention: TimeDelta) -> Result<usize, StateError> {
+        let now = self.clock.now();
+        self.processed
+            .prune(now.checked_sub_signed(retention).unwrap_or(now))
+            .await
+    }
+
     /// Handles one delivery (see the module docs).
     pub async fn receive(
         &self,
@@ -241,6 +288,59 @@ mod tests {
         keys.forget("id_webhook_data:1").await.unwrap();
         assert!(!keys.contains("id_webhook_data:1").await.unwrap());
         keys.forget("never-seen").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn pruning_forgets_only_webhook_keys_processed_before_the_cutoff() {
+        let store = Arc::new(MemoryStateStore::new());
+        let keys = ProcessedWebhooks::new(Arc::clone(&store) as Arc<dyn StateStore>);
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 6, d, 6, 0, 0).unwrap();
+        keys.record("id_webhook_data:1", day(1)).await.unwrap();
+        keys.record("id_webhook_data:2", day(9)).await.unwrap();
+        keys.record("id_webhook_data:3", day(10)).await.unwrap();
+        // Another task's state and a foreign state under the same capability stay.
+        let payments = StateKey::new(Capability::FetchPayments).for_parent("webhook/1");
+        store
+            .put(&payments, None, serde_json::json!({"processedAt": day(1)}))
+            .await
+            .unwrap();
+        let foreign = StateKey::new(Capability::TranslateWebhooks).for_parent("webhook/raw");
+        store
+            .put(&foreign, None, serde_json::json!({"note": "not a key"}))
+            .await
+            .unwrap();
+
+        assert_eq!(keys.prune(day(9)).await.unwrap(), 1);
+        assert!(!keys.contains("id_webhook_data:1").await.unwrap());
+        assert!(
+            keys.contains("id_webhook_data:2").await.unwrap(),
+            "at the cutoff"
+        );
+        assert!(keys.contains("id_webhook_data:3").await.unwrap());
+        assert!(store.get(&payments).await.unwrap().is_some());
+        assert!(store.get(&foreign).await.unwrap().is_some());
+        assert_eq!(
+            keys.prune(day(9)).await.unwrap(),
+            0,
+            "nothing left to prune"
+        );
+    }
+
+    #[tokio::test]
+    async fn pruning_works_on_the_file_store_across_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            Arc::new(connector_core::state::FileStateStore::open(dir.path()).unwrap())
+                as Arc<dyn StateStore>
+        };
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 6, d, 6, 0, 0).unwrap();
+        let keys = ProcessedWebhooks::new(open());
+        keys.record("id_webhook_data:7", day(1)).await.unwrap();
+        keys.record("id_webhook_data:8", day(20)).await.unwrap();
+        let reopened = ProcessedWebhooks::new(open());
+        assert_eq!(reopened.prune(day(10)).await.unwrap(), 1);
+        assert!(!reopened.contains("id_webhook_data:7").await.unwrap());
+        assert!(reopened.contains("id_webhook_data:8").await.unwrap());
     }
 
     #[test]

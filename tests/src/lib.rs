@@ -57,6 +57,21 @@ pub async fn start_sandbox(size: SandboxSize) -> Result<SandboxHandle, TestError
         .await?)
 }
 
+/// A sandbox (seed 7) with one pre-seeded user: one connection of `accounts` accounts of
+/// `transactions` transactions each.
+pub async fn start_one_user_sandbox(
+    accounts: u32,
+    transactions: u32,
+) -> Result<SandboxHandle, TestError> {
+    start_sandbox(SandboxSize {
+        users: 1,
+        connections_per_link: 1,
+        accounts_per_connection: accounts,
+        transactions_per_account: transactions,
+    })
+    .await
+}
+
 /// The install payload for `sandbox` (its credentials, API and Webview), with `page_size`.
 pub fn sandbox_config(sandbox: &SandboxHandle, page_size: u32) -> Result<PowensConfig, TestError> {
     let credentials = sandbox.credentials();

@@ -99,14 +99,7 @@ async fn consent_expiring_within_the_horizon_is_a_pending_disconnect_and_reconne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_check_also_reports_connections_in_error() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 1,
-        transactions_per_account: 5,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(1, 5).await.unwrap();
     let control = sandbox.control();
     let user = sandbox.users()[0].clone();
     let (connector, _clock) = connector_for(&sandbox, 10).unwrap();

@@ -11,7 +11,6 @@ use connector_core::model::{Record, TaskType};
 use connector_core::sink::{Sink, SinkError};
 use connector_core::state::FileStateStore;
 use futures::future::BoxFuture;
-use powens_sandbox::SandboxSize;
 use tests::*;
 
 /// Every record in delivery order, and the ledger they make.
@@ -55,14 +54,7 @@ fn expected_counterparties(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counterparties_come_from_the_payments_scan_ahead_of_the_payments_naming_them() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 2,
-        transactions_per_account: 300,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(2, 300).await.unwrap();
     let user = sandbox.users()[0].clone();
     let (connector, _clock) = connector_for(&sandbox, 50).unwrap();
     let sink = OrderedSink::default();
@@ -147,14 +139,7 @@ async fn counterparties_come_from_the_payments_scan_ahead_of_the_payments_naming
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_scan_still_yields_every_counterparty() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 2,
-        transactions_per_account: 200,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(2, 200).await.unwrap();
     let user = sandbox.users()[0].clone();
     let dir = tempfile::tempdir().unwrap();
     let sink = OrderedSink::default();
@@ -203,14 +188,7 @@ async fn the_external_accounts_capability_alone_still_yields_every_counterparty_
     use connector_core::contract::{ExternalAccountsFetcher, FetchRequest};
     use futures::StreamExt;
 
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 2,
-        transactions_per_account: 150,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(2, 150).await.unwrap();
     let user = sandbox.users()[0].clone();
     let (connector, _clock) = connector_for(&sandbox, 40).unwrap();
     let request = FetchRequest {

@@ -7,20 +7,13 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use connector_core::model::PaymentStatus;
-use powens_sandbox::{Change, MaturationMode, SandboxSize};
+use powens_sandbox::{Change, MaturationMode};
 use rust_decimal::Decimal;
 use tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_runs_follow_pending_rows_their_maturation_both_ways_and_deletions() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 2,
-        transactions_per_account: 40,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(2, 40).await.unwrap();
     let control = sandbox.control();
     let user = sandbox.users()[0].clone();
     // Small pages: a tombstone and the row replacing it land on different pages.

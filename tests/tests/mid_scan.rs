@@ -4,20 +4,13 @@
 use std::sync::Arc;
 
 use connector_core::model::PaymentStatus;
-use powens_sandbox::{Change, MaturationMode, PageScope, SandboxSize, Trigger};
+use powens_sandbox::{Change, MaturationMode, PageScope, Trigger};
 use rust_decimal::Decimal;
 use tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mid_scan_changes_are_never_lost() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 1,
-        transactions_per_account: 60,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(1, 60).await.unwrap();
     let control = sandbox.control();
     let user = sandbox.users()[0].clone();
     let truth = control.truth(user.id).unwrap();

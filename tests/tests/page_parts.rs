@@ -9,19 +9,12 @@ use connector_core::engine::ProgressEvent;
 use connector_core::model::TaskType;
 use connector_core::Engine;
 use connector_powens::PAYMENTS_PART_ROWS;
-use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxHandle, SandboxSize};
+use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxHandle};
 use tests::*;
 
 /// One account of 1,200 transactions, read with 1,000-row pages.
 async fn one_account_of_1200() -> SandboxHandle {
-    start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 1,
-        transactions_per_account: 1_200,
-    })
-    .await
-    .unwrap()
+    start_one_user_sandbox(1, 1_200).await.unwrap()
 }
 
 /// For each payments page (or part) done, whether more follow.

@@ -6,21 +6,15 @@ use std::sync::Arc;
 use connector_core::model::Capability;
 use connector_core::state::{MemoryStateStore, StateKey, StateStore};
 use connector_powens::PaymentsState;
-use powens_sandbox::{AccountStatus, SandboxSize};
+use powens_sandbox::AccountStatus;
 use tests::{
-    assert_matches_truth, connector_for, engine_for, seeded_user, start_sandbox, sync, LedgerSink,
+    assert_matches_truth, connector_for, engine_for, seeded_user, start_one_user_sandbox, sync,
+    LedgerSink,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_sync_of_3_accounts_with_2500_transactions_each_equals_the_truth() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 3,
-        transactions_per_account: 2500,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(3, 2500).await.unwrap();
     let user = sandbox.users()[0].clone();
     // One account disabled by the user: emitted, flagged, its rows not listed by Powens.
     let before = sandbox.control().truth(user.id).unwrap();

@@ -9,19 +9,11 @@ use connector_core::engine::ProgressEvent;
 use connector_core::model::{Capability, TaskType};
 use connector_core::state::FileStateStore;
 use connector_powens::PaymentsState;
-use powens_sandbox::SandboxSize;
 use tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_a_restart_from_the_committed_offset_on_the_same_file_store() {
-    let sandbox = start_sandbox(SandboxSize {
-        users: 1,
-        connections_per_link: 1,
-        accounts_per_connection: 2,
-        transactions_per_account: 200,
-    })
-    .await
-    .unwrap();
+    let sandbox = start_one_user_sandbox(2, 200).await.unwrap();
     let user = sandbox.users()[0].clone();
     let dir = tempfile::tempdir().unwrap();
     let sink = LedgerSink::new(); // the downstream store outlives both processes

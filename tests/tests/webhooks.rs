@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use connector_core::engine::EngineConfig;
 use connector_core::model::{PaymentStatus, Record};
 use connector_core::sink::{Sink, SinkError};
@@ -204,6 +204,26 @@ async fn harness(lose_first_acks: usize, keys: Arc<dyn StateStore>) -> Harness {
     }
 }
 
+impl Harness {
+    /// The `CONNECTION_SYNCED` webhook config install returned.
+    fn connection_synced_config(&self) -> &WebhookConfig {
+        self.configs
+            .iter()
+            .find(|c| c.name == "CONNECTION_SYNCED")
+            .unwrap()
+    }
+
+    /// Another receiver on this engine, with its own key store and a clock reading `now`.
+    fn inbox_with(&self, keys: Arc<dyn StateStore>, now: DateTime<Utc>) -> WebhookInbox {
+        WebhookInbox::new(
+            self.engine.clone(),
+            Arc::new(PowensWebhooks::new(WebhookOptions::default())),
+            ProcessedWebhooks::new(keys),
+            Arc::new(ManualClock::new(now)),
+        )
+    }
+}
+
 fn records(h: &Harness) -> Vec<Record> {
     h.sink.records.lock().unwrap().clone()
 }
@@ -334,12 +354,7 @@ async fn tamper_with_body_path_date_or_secret_is_rejected_and_delivers_nothing()
     let user = h.sandbox.control().create_user(1);
     h.sandbox.control().wait_for_webhooks().await;
     let genuine = h.received.lock().unwrap()[0].envelope.clone();
-    let config = h
-        .configs
-        .iter()
-        .find(|c| c.name == "CONNECTION_SYNCED")
-        .unwrap()
-        .clone();
+    let config = h.connection_synced_config().clone();
     let delivered = records(&h).len();
 
     let mut body = genuine.clone();
@@ -422,16 +437,10 @@ async fn replay_of_the_same_id_webhook_data_has_no_duplicate_effect() {
     assert!(once > 0);
 
     // A restarted receiver on the same key store still recognises it.
-    let config = h
-        .configs
-        .iter()
-        .find(|c| c.name == "CONNECTION_SYNCED")
-        .unwrap();
-    let restarted = WebhookInbox::new(
-        h.engine.clone(),
-        Arc::new(PowensWebhooks::new(WebhookOptions::default())),
-        ProcessedWebhooks::new(Arc::new(FileStateStore::open(dir.path()).unwrap())),
-        Arc::new(ManualClock::new(Utc::now())),
+    let config = h.connection_synced_config();
+    let restarted = h.inbox_with(
+        Arc::new(FileStateStore::open(dir.path()).unwrap()),
+        Utc::now(),
     );
     let again = restarted
         .receive(config, received[0].envelope.clone())
@@ -459,20 +468,9 @@ async fn pruned_keys_are_forgotten_after_their_retention_and_recent_ones_stay_du
     h.sandbox.control().wait_for_webhooks().await;
     let received = h.received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
-    let config = h
-        .configs
-        .iter()
-        .find(|c| c.name == "CONNECTION_SYNCED")
-        .unwrap();
+    let config = h.connection_synced_config();
     // A receiver whose clock reads `at`, on the same key store (recorded at 2026-06-18 06:00).
-    let inbox_at = |at| {
-        WebhookInbox::new(
-            h.engine.clone(),
-            Arc::new(PowensWebhooks::new(WebhookOptions::default())),
-            ProcessedWebhooks::new(Arc::new(FileStateStore::open(dir.path()).unwrap())),
-            Arc::new(ManualClock::new(at)),
-        )
-    };
+    let inbox_at = |at| h.inbox_with(Arc::new(FileStateStore::open(dir.path()).unwrap()), at);
     let seven_days = chrono::TimeDelta::days(7);
 
     // Six days later the key is within its retention: kept, the redelivery is a duplicate.
@@ -500,19 +498,9 @@ async fn replay_arriving_while_the_first_delivery_is_in_flight_is_refused_with_4
     h.sandbox.control().create_user(1);
     h.sandbox.control().wait_for_webhooks().await;
     let webhook = h.received.lock().unwrap()[0].envelope.clone();
-    let config = h
-        .configs
-        .iter()
-        .find(|c| c.name == "CONNECTION_SYNCED")
-        .unwrap()
-        .clone();
+    let config = h.connection_synced_config().clone();
     // A fresh key store, so this delivery is new to the inbox.
-    let inbox = Arc::new(WebhookInbox::new(
-        h.engine.clone(),
-        Arc::new(PowensWebhooks::new(WebhookOptions::default())),
-        ProcessedWebhooks::new(Arc::new(MemoryStateStore::new())),
-        Arc::new(ManualClock::new(Utc::now())),
-    ));
+    let inbox = Arc::new(h.inbox_with(Arc::new(MemoryStateStore::new()), Utc::now()));
     let gate = Arc::new(Semaphore::new(0));
     *h.sink.gate.lock().unwrap() = Some(gate.clone());
 

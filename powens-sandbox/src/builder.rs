@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::behaviour::{Profile, ServerBehaviour};
 use crate::clock::{Clock, ClockMode};
 use crate::control::{MaturationMode, SandboxControl, SeededUser, Shared};
 use crate::error::SandboxError;
@@ -89,6 +90,7 @@ pub struct SandboxBuilder {
     clock: ClockMode,
     max_connections_per_link: u32,
     maturation: MaturationMode,
+    behaviour: ServerBehaviour,
     port: u16,
     webhook_attempts: u32,
     webhook_retry_delay: Duration,
@@ -105,6 +107,7 @@ impl Default for SandboxBuilder {
             clock: ClockMode::Frozen,
             max_connections_per_link: 5,
             maturation: MaturationMode::KeepId,
+            behaviour: ServerBehaviour::default(),
             port: 0,
             webhook_attempts: 5,
             webhook_retry_delay: Duration::from_millis(50),
@@ -150,6 +153,23 @@ impl SandboxBuilder {
         self
     }
 
+    /// How the routes behave where Powens allows several behaviours (default
+    /// [`ServerBehaviour::default`], the historical one). Changeable at runtime with
+    /// [`SandboxControl::set_behaviour`].
+    pub fn behaviour(mut self, behaviour: ServerBehaviour) -> Self {
+        self.behaviour = behaviour;
+        self
+    }
+
+    /// A named bundle: sets the [`behaviour`](Self::behaviour) and the
+    /// [`maturation_mode`](Self::maturation_mode) of the profile (a later call of either
+    /// overrides its part).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.behaviour = profile.behaviour();
+        self.maturation = profile.maturation_mode();
+        self
+    }
+
     /// The loopback port (0 = any free port, the default).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -191,6 +211,7 @@ impl SandboxBuilder {
             self.size,
             self.max_connections_per_link,
             self.maturation,
+            self.behaviour,
             Clock::new(self.start, self.clock),
             credentials.clone(),
         );

@@ -50,9 +50,16 @@ impl Store {
             Change::Mature {
                 transaction_id,
                 mode,
+                posted_value,
             } => {
                 let mode = mode.unwrap_or(self.maturation);
-                self.mature(*transaction_id, mode, &mut out)?;
+                self.mature(*transaction_id, mode, *posted_value, &mut out)?;
+            }
+            Change::PostReplacement {
+                transaction_id,
+                posted_value,
+            } => {
+                self.post_replacement(*transaction_id, *posted_value, &mut out)?;
             }
             Change::MatureComing {
                 account_id,
@@ -70,13 +77,14 @@ impl Store {
                         u.txs
                             .iter()
                             .filter(|t| t.account_id == *account_id && t.coming && !t.is_deleted())
+                            .filter(|t| !u.replaced.iter().any(|(old, _)| *old == t.id))
                             .take(*count as usize)
                             .map(|t| t.id)
                             .collect()
                     })
                     .unwrap_or_default();
                 for id in pending {
-                    self.mature(id, mode, &mut out)?;
+                    self.mature(id, mode, None, &mut out)?;
                 }
             }
             Change::DeleteTransaction { transaction_id } => {
@@ -206,59 +214,132 @@ impl Store {
         Ok(id)
     }
 
+    /// The mantissa of a posted value at the currency scale of a row's account (`None` = the
+    /// row's own value).
+    fn posted_mantissa(
+        user: &crate::store::User,
+        tx: &Tx,
+        posted_value: Option<Decimal>,
+    ) -> Result<i64, SandboxError> {
+        match posted_value {
+            None => Ok(tx.value),
+            Some(v) => {
+                let scale = user
+                    .account(tx.account_id)
+                    .map(|a| currency::currency(a.currency).scale)
+                    .ok_or(SandboxError::UnknownAccount(tx.account_id))?;
+                to_mantissa(v, scale)
+            }
+        }
+    }
+
     fn mature(
         &mut self,
         tx_id: u64,
         mode: MaturationMode,
+        posted_value: Option<Decimal>,
         out: &mut ChangeOutcome,
     ) -> Result<(), SandboxError> {
         let now = self.now();
         let now_secs = to_secs(now);
-        self.tx_user_mut(tx_id)?;
-        let new_id = match mode {
-            MaturationMode::Replace => Some(self.ids.next_tx()),
-            MaturationMode::KeepId => None,
-        };
+        let mode = mode.for_transaction(tx_id);
         let (user, pos) = self.tx_user_mut(tx_id)?;
-        let Some(tx) = user.txs.get_mut(pos) else {
-            return Err(SandboxError::UnknownTransaction(tx_id));
-        };
+        let tx = user
+            .txs
+            .get(pos)
+            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
         if !tx.coming || tx.is_deleted() {
             return Err(SandboxError::InvalidChange(format!(
                 "transaction {tx_id} is not a live pending (coming) row"
             )));
         }
-        let value = tx.value;
+        if let Some((_, posted)) = user.replaced.iter().find(|(old, _)| *old == tx_id) {
+            return Err(SandboxError::InvalidChange(format!(
+                "transaction {tx_id} already has a posted replacement ({posted}): delete it to \
+                 complete the maturation"
+            )));
+        }
+        let pending = tx.value;
         let account_id = tx.account_id;
-        match new_id {
-            None => {
+        let posted = Self::posted_mantissa(user, tx, posted_value)?;
+        match mode {
+            MaturationMode::Replace | MaturationMode::Mixed => {
+                let new_id = self.ids.next_tx();
+                let (user, pos) = self.tx_user_mut(tx_id)?;
+                let tx = user
+                    .txs
+                    .get_mut(pos)
+                    .ok_or(SandboxError::UnknownTransaction(tx_id))?;
+                tx.deleted = now_secs;
+                tx.last_update = now_secs;
+                let posted_row = posted_row(tx, new_id, posted, now);
+                user.replaced.push((tx_id, new_id));
+                user.append_txs(vec![posted_row]);
+                out.deleted.push(tx_id);
+                out.created.push(new_id);
+            }
+            MaturationMode::KeepId => {
+                let tx = user
+                    .txs
+                    .get_mut(pos)
+                    .ok_or(SandboxError::UnknownTransaction(tx_id))?;
                 tx.coming = false;
+                tx.value = posted;
                 tx.date = now.date();
                 tx.last_update = now_secs;
                 out.updated.push(tx_id);
             }
-            Some(new_id) => {
-                tx.deleted = now_secs;
-                tx.last_update = now_secs;
-                let mut posted = tx.clone();
-                posted.id = new_id;
-                posted.coming = false;
-                posted.deleted = NOT_DELETED;
-                posted.date = now.date();
-                posted.date_scraped = now_secs;
-                posted.last_update = now_secs;
-                user.replaced.push((tx_id, new_id));
-                user.append_txs(vec![posted]);
-                out.deleted.push(tx_id);
-                out.created.push(new_id);
-            }
         }
+        let (user, _) = self.tx_user_mut(tx_id)?;
         if let Some(account) = user.account_mut(account_id) {
-            account.coming = account.coming.saturating_sub(value);
-            account.balance = account.balance.saturating_add(value);
+            account.coming = account.coming.saturating_sub(pending);
+            account.balance = account.balance.saturating_add(posted);
             account.last_update = now;
         }
         user.touch();
+        Ok(())
+    }
+
+    /// Appends the posted row of a pending row (live or deleted) without deleting it.
+    fn post_replacement(
+        &mut self,
+        tx_id: u64,
+        posted_value: Option<Decimal>,
+        out: &mut ChangeOutcome,
+    ) -> Result<(), SandboxError> {
+        let now = self.now();
+        let (user, pos) = self.tx_user_mut(tx_id)?;
+        let tx = user
+            .txs
+            .get(pos)
+            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
+        if !tx.coming {
+            return Err(SandboxError::InvalidChange(format!(
+                "transaction {tx_id} is not a pending (coming) row"
+            )));
+        }
+        if let Some((_, posted)) = user.replaced.iter().find(|(old, _)| *old == tx_id) {
+            return Err(SandboxError::InvalidChange(format!(
+                "transaction {tx_id} already has a posted replacement ({posted})"
+            )));
+        }
+        let posted = Self::posted_mantissa(user, tx, posted_value)?;
+        let new_id = self.ids.next_tx();
+        let (user, pos) = self.tx_user_mut(tx_id)?;
+        let tx = user
+            .txs
+            .get(pos)
+            .ok_or(SandboxError::UnknownTransaction(tx_id))?;
+        let account_id = tx.account_id;
+        let row = posted_row(tx, new_id, posted, now);
+        user.replaced.push((tx_id, new_id));
+        user.append_txs(vec![row]);
+        if let Some(account) = user.account_mut(account_id) {
+            account.balance = account.balance.saturating_add(posted);
+            account.last_update = now;
+        }
+        user.touch();
+        out.created.push(new_id);
         Ok(())
     }
 
@@ -310,6 +391,22 @@ impl Store {
                 tracing::warn!(error = %e, "scheduled change failed");
             }
         }
+    }
+}
+
+/// The posted row replacing a pending one: a new id, the same account, wording, kind and
+/// counterparty, `value` = `posted`, dated the clock's date, not pending.
+fn posted_row(pending: &Tx, id: u64, posted: i64, now: chrono::NaiveDateTime) -> Tx {
+    let now_secs = to_secs(now);
+    Tx {
+        id,
+        value: posted,
+        coming: false,
+        deleted: NOT_DELETED,
+        date: now.date(),
+        date_scraped: now_secs,
+        last_update: now_secs,
+        ..pending.clone()
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::behaviour::{Profile, ServerBehaviour};
 use crate::error::SandboxError;
 use crate::events;
 use crate::faults::{FaultBook, FaultRule};
@@ -25,6 +26,22 @@ pub enum MaturationMode {
     /// Tombstone the provisional row (`deleted` set) and create a posted row with a new id, same
     /// account and value, dated the clock's date.
     Replace,
+    /// Per row, deterministically: odd ids mature as [`KeepId`](Self::KeepId), even ids as
+    /// [`Replace`](Self::Replace) (see [`MaturationMode::for_transaction`]).
+    Mixed,
+}
+
+impl MaturationMode {
+    /// The mode a given pending row matures with: [`KeepId`](Self::KeepId) or
+    /// [`Replace`](Self::Replace) (never [`Mixed`](Self::Mixed)). For `Mixed`: odd ids keep
+    /// their id, even ids are replaced.
+    pub fn for_transaction(self, transaction_id: u64) -> MaturationMode {
+        match self {
+            Self::Mixed if transaction_id % 2 == 0 => Self::Replace,
+            Self::Mixed => Self::KeepId,
+            other => other,
+        }
+    }
 }
 
 /// The most transactions one [`Change::AddTransactions`] may append (larger data sets are
@@ -66,13 +83,31 @@ pub enum Change {
         #[serde(default)]
         wording: Option<String>,
     },
-    /// Mature one pending row (mode: the sandbox's current one unless given).
+    /// Mature one pending row (mode: the sandbox's current one unless given) in one change.
     Mature {
-        /// The pending row.
+        /// The pending row (live, `coming`, without a posted replacement yet).
         transaction_id: u64,
         /// Override of the maturation mode.
         #[serde(default)]
         mode: Option<MaturationMode>,
+        /// The posted amount when it differs from the pending one (a card hold settling at
+        /// another amount); `None` = the pending row's value. With `KeepId` the row takes this
+        /// value, with `Replace` the new posted row carries it.
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        posted_value: Option<Decimal>,
+    },
+    /// The first or second half of a maturation split over several changes: append the posted
+    /// row (new id, same account, dated the clock's date, `coming: false`) for a pending row
+    /// WITHOUT deleting the provisional. A [`Change::DeleteTransaction`] of the provisional
+    /// (before or after) completes the replacement; the pairing is recorded, so
+    /// [`Truth::replaced`](crate::Truth::replaced) lists the provisional once both halves
+    /// happened.
+    PostReplacement {
+        /// The pending row (live or already deleted, never matured nor replaced before).
+        transaction_id: u64,
+        /// The posted amount (`None` = the pending row's value).
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        posted_value: Option<Decimal>,
     },
     /// Mature the `count` oldest pending rows of an account.
     MatureComing {
@@ -263,7 +298,41 @@ impl SandboxControl {
         self.apply(Change::Mature {
             transaction_id,
             mode: None,
+            posted_value: None,
         })
+    }
+
+    /// Matures a pending row with a given mode (`None` = the current one) and posted amount
+    /// (`None` = the pending value): [`Change::Mature`]. Both arguments also take a bare
+    /// value: `mature_with(id, MaturationMode::Replace, dec!(-12.30))`.
+    pub fn mature_with(
+        &self,
+        transaction_id: u64,
+        mode: impl Into<Option<MaturationMode>>,
+        posted_value: impl Into<Option<Decimal>>,
+    ) -> Result<ChangeOutcome, SandboxError> {
+        self.apply(Change::Mature {
+            transaction_id,
+            mode: mode.into(),
+            posted_value: posted_value.into(),
+        })
+    }
+
+    /// Posts the replacement of a pending row without deleting it (half of a split
+    /// maturation): [`Change::PostReplacement`]. Returns the posted row's id.
+    pub fn post_replacement(
+        &self,
+        transaction_id: u64,
+        posted_value: impl Into<Option<Decimal>>,
+    ) -> Result<u64, SandboxError> {
+        let out = self.apply(Change::PostReplacement {
+            transaction_id,
+            posted_value: posted_value.into(),
+        })?;
+        out.created
+            .first()
+            .copied()
+            .ok_or(SandboxError::UnknownTransaction(transaction_id))
     }
 
     /// Deletes (tombstones) a row.
@@ -279,6 +348,24 @@ impl SandboxControl {
             balance,
         })
         .map(|_| ())
+    }
+
+    /// Switches the server behaviour (order, page cap, link form, `noAccount`, endless chain,
+    /// reconnect redirect) from the next request on.
+    pub fn set_behaviour(&self, behaviour: ServerBehaviour) {
+        self.shared.store().behaviour = behaviour;
+    }
+
+    /// The current server behaviour.
+    pub fn behaviour(&self) -> ServerBehaviour {
+        self.shared.store().behaviour.clone()
+    }
+
+    /// Switches to a profile: its [`ServerBehaviour`] and its [`MaturationMode`].
+    pub fn set_profile(&self, profile: Profile) {
+        let mut store = self.shared.store();
+        store.behaviour = profile.behaviour();
+        store.maturation = profile.maturation_mode();
     }
 
     /// Switches how pending rows mature from now on.

@@ -1,7 +1,7 @@
 //! `powens-sandbox`: runs the fake Powens server until interrupted.
 
 use clap::Parser;
-use powens_sandbox::{ClockMode, Sandbox, SandboxSize};
+use powens_sandbox::{ClockMode, Profile, Sandbox, SandboxSize};
 
 /// A local fake Powens server with seeded data, Webview, webhooks and fault injection.
 #[derive(Debug, Parser)]
@@ -31,6 +31,11 @@ struct Args {
     /// Let the clock follow real time instead of staying frozen.
     #[arg(long)]
     ticking: bool,
+    /// Server behaviour and maturation profile: `default` or `realistic` (newest first, pages
+    /// capped at 7 rows, root-relative next links, 400 noAccount, state-only reconnect, mixed
+    /// maturation).
+    #[arg(long, default_value_t = Profile::Default)]
+    profile: Profile,
 }
 
 #[tokio::main]
@@ -39,6 +44,7 @@ async fn main() -> std::process::ExitCode {
     let mut builder = Sandbox::builder()
         .seed(args.seed)
         .port(args.port)
+        .profile(args.profile)
         .size(SandboxSize {
             users: args.users,
             connections_per_link: args.connections_per_link,

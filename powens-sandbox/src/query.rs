@@ -1,14 +1,18 @@
-//! Transaction listing: filters, the documented order, offset pages and their envelope.
+//! Transaction listing: filters, the order, offset pages and their envelope.
 //!
-//! Order: ascending transaction id. Ids only grow, so rows inserted while a client pages land
-//! after every row it has already read, and with `all` a deleted or matured row keeps its place
-//! (as a tombstone), so `offset` paging neither skips nor repeats rows during a scan.
+//! Order ([`RowOrder`]): ascending transaction id by default. Ids only grow, so rows inserted
+//! while a client pages land after every row it has already read, and with `all` a deleted or
+//! matured row keeps its place (as a tombstone), so `offset` paging neither skips nor repeats
+//! rows during a scan. Newest first and interleaved are fixed total orders on ids too: an
+//! insert only pushes the rows after it one place back (re-read, never skipped).
 //!
-//! The matching positions of a query are cached per user and reused while the user's data does
-//! not change, so paging a million rows costs one filter pass, not one per page.
+//! The matching positions of a query (in its order, which is part of the cache key) are cached
+//! per user and reused while the user's data does not change, so paging a million rows costs
+//! one filter pass, not one per page.
 
 use chrono::NaiveDate;
 
+use crate::behaviour::{interleaved_key, NextLinkForm, RowOrder};
 use crate::json::JsonWriter;
 use crate::model::{to_secs, Account};
 use crate::render::{write_tx, TxContext};
@@ -35,9 +39,11 @@ pub(crate) struct TxQuery {
     pub(crate) min_date: Option<NaiveDate>,
     pub(crate) max_date: Option<NaiveDate>,
     pub(crate) date_field: DateField,
+    /// The listing order (from the sandbox's [`ServerBehaviour`]; part of the cache key).
+    pub(crate) order: RowOrder,
 }
 
-/// A computed query: the matching positions in `User::txs`, in id order.
+/// A computed query: the matching positions in `User::txs`, in the query's order.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedQuery {
     key: TxQuery,
@@ -50,7 +56,7 @@ pub(crate) struct CachedQuery {
 const CACHE_SIZE: usize = 8;
 
 impl User {
-    fn cached_query(&mut self, q: &TxQuery) -> usize {
+    fn cached_query(&mut self, q: &TxQuery, seed: u64) -> usize {
         if let Some(i) = self
             .cache
             .iter()
@@ -98,6 +104,17 @@ impl User {
             first_date = Some(first_date.map_or(tx.date, |d| d.min(tx.date)));
             last_date = Some(last_date.map_or(tx.date, |d| d.max(tx.date)));
             positions.push(pos);
+        }
+        match q.order {
+            RowOrder::OldestFirst => {}
+            RowOrder::NewestFirst => positions.reverse(),
+            RowOrder::Interleaved => {
+                let txs = &self.txs;
+                positions.sort_by_cached_key(|&p| {
+                    txs.get(p as usize)
+                        .map_or(0, |t| interleaved_key(seed, t.id))
+                });
+            }
         }
         let entry = CachedQuery {
             key: q.clone(),
@@ -147,8 +164,10 @@ pub(crate) fn parse_date_bound(text: &str, upper: bool) -> Option<NaiveDate> {
     }
 }
 
-/// Renders one page of transactions with its envelope. `link(offset)` builds the absolute URL of
-/// the page at `offset` (same filters). Returns the body and the number of rows in the page.
+/// Renders one page of transactions with its envelope, as the sandbox's [`ServerBehaviour`]
+/// says: its order, its page cap, its `_links` form and its endless chain. `link(offset)` builds
+/// the root-relative URL (`/2.0/…?…`) of the page at `offset` (same filters); `base_url` is
+/// prefixed for absolute links. Returns the body and the number of rows in the page.
 pub(crate) fn render_page(
     store: &mut Store,
     user_id: u64,
@@ -156,21 +175,29 @@ pub(crate) fn render_page(
     offset: u64,
     limit: u64,
     link: &dyn Fn(u64) -> String,
+    base_url: &str,
 ) -> Option<(Vec<u8>, usize)> {
     let Store {
         users,
         wordings,
         stemmed,
         counterparties,
+        behaviour,
+        seed,
         ..
     } = store;
+    let query = TxQuery {
+        order: behaviour.order,
+        ..query.clone()
+    };
     let user = users.get_mut(&user_id)?;
-    let idx = user.cached_query(query);
+    let idx = user.cached_query(&query, *seed);
     let user: &User = user;
     let cached = user.cache.get(idx)?;
     let total = cached.positions.len() as u64;
+    let page_size = behaviour.page_size(limit);
     let start = offset.min(total) as usize;
-    let end = offset.saturating_add(limit).min(total) as usize;
+    let end = offset.saturating_add(page_size).min(total) as usize;
     let page = cached.positions.get(start..end).unwrap_or(&[]);
     let ctx = TxContext::new(user, wordings, stemmed, counterparties);
     let mut w = JsonWriter::with_capacity(256 + page.len() * 1100);
@@ -202,25 +229,42 @@ pub(crate) fn render_page(
     }
     w.key("total");
     w.u64(total);
-    w.key("_links");
-    w.begin_object();
-    w.key("self");
-    write_href(&mut w, Some(link(offset)));
-    w.key("next");
-    let next = offset.saturating_add(limit);
-    write_href(&mut w, (next < total).then(|| link(next)));
-    w.key("prev");
-    write_href(
-        &mut w,
-        (offset > 0).then(|| link(offset.saturating_sub(limit))),
-    );
-    w.end_object();
+    let served = page.len() as u64;
+    let next = if offset.saturating_add(served) < total {
+        Some(offset.saturating_add(served))
+    } else if behaviour.endless_next {
+        // Past the end: empty pages whose next link still moves on by a page.
+        Some(offset.saturating_add(if served > 0 { served } else { page_size }))
+    } else {
+        None
+    };
+    let form = behaviour.next_link;
+    if form != NextLinkForm::Absent {
+        let href = |offset: u64| match form {
+            NextLinkForm::RootRelative => link(offset),
+            _ => format!("{base_url}{}", link(offset)),
+        };
+        w.key("_links");
+        w.begin_object();
+        w.key("self");
+        write_href(&mut w, form, Some(href(offset)));
+        w.key("next");
+        write_href(&mut w, form, next.map(href));
+        w.key("prev");
+        write_href(
+            &mut w,
+            form,
+            (offset > 0).then(|| href(offset.saturating_sub(page_size))),
+        );
+        w.end_object();
+    }
     w.end_object();
     Some((w.into_bytes(), page.len()))
 }
 
-fn write_href(w: &mut JsonWriter, href: Option<String>) {
+fn write_href(w: &mut JsonWriter, form: NextLinkForm, href: Option<String>) {
     match href {
+        Some(h) if form == NextLinkForm::BareString => w.string(&h),
         Some(h) => {
             w.begin_object();
             w.key("href");

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
+use crate::behaviour::ServerBehaviour;
 use crate::builder::{Credentials, SandboxSize};
 use crate::clock::Clock;
 use crate::control::MaturationMode;
@@ -68,7 +69,9 @@ pub(crate) struct User {
     pub(crate) txs: Vec<Tx>,
     /// Positions in `txs` per account id, in id order.
     pub(crate) by_account: HashMap<u64, Vec<u32>>,
-    /// Provisional ids retired by maturation, with the id of the row that replaced them.
+    /// Pending rows and the posted row that replaces them, recorded when the posted row is
+    /// appended ([`MaturationMode::Replace`] or a `PostReplacement` change). A pair is a
+    /// completed replacement once the provisional is deleted too.
     pub(crate) replaced: Vec<(u64, u64)>,
     /// Bumped on every data change (invalidates cached queries).
     pub(crate) version: u64,
@@ -176,6 +179,7 @@ pub(crate) struct Store {
     pub(crate) size: SandboxSize,
     pub(crate) max_connections_per_link: u32,
     pub(crate) maturation: MaturationMode,
+    pub(crate) behaviour: ServerBehaviour,
     pub(crate) clock: Clock,
     pub(crate) credentials: Credentials,
     pub(crate) ids: Ids,
@@ -200,6 +204,7 @@ impl Store {
         size: SandboxSize,
         max_connections_per_link: u32,
         maturation: MaturationMode,
+        behaviour: ServerBehaviour,
         clock: Clock,
         credentials: Credentials,
     ) -> Self {
@@ -208,6 +213,7 @@ impl Store {
             size,
             max_connections_per_link,
             maturation,
+            behaviour,
             clock,
             credentials,
             ids: Ids::default(),

@@ -5,9 +5,13 @@
 //!   `GET /users/me/accounts` lists without `all`). Balances are the account payload's.
 //! * `transactions`: the live rows (not deleted) of visible accounts, sorted by id, with their
 //!   `coming` status as the API reports it now.
-//! * `replaced`: provisional ids retired by maturation in [`MaturationMode::Replace`] mode, each
-//!   with the id of the posted row that replaced it.
-//! * `deleted`: ids deleted without replacement (to be emitted as cancelled).
+//! * `replaced`: provisional ids retired by maturation with a new id ([`MaturationMode::Replace`]
+//!   in one change, or a `PostReplacement` and a deletion of the provisional in either order),
+//!   each with the id of the posted row that replaced it and whether the posted value differs.
+//!   A provisional is listed only once both halves happened: posted but not deleted, it is
+//!   still a live pending row (in `transactions`, next to its posted row); deleted but not
+//!   posted yet, it is in `deleted`.
+//! * `deleted`: ids deleted without (completed) replacement (to be emitted as cancelled).
 //!
 //! Amounts are exact `Decimal`s (serialized as strings), dates `NaiveDate`, datetimes naive
 //! Paris `NaiveDateTime`s.
@@ -33,7 +37,8 @@ pub struct Truth {
     pub accounts: Vec<TruthAccount>,
     /// Live transactions of visible accounts, by id.
     pub transactions: Vec<TruthTransaction>,
-    /// Provisional rows retired by maturation with a new id.
+    /// Provisional rows retired by maturation with a new id (both halves done), by
+    /// provisional id.
     pub replaced: Vec<ReplacedTransaction>,
     /// Rows deleted without replacement, by id.
     pub deleted: Vec<u64>,
@@ -134,6 +139,10 @@ pub struct ReplacedTransaction {
     pub id: u64,
     /// The posted row's id.
     pub replaced_by: u64,
+    /// The posted value differs from the provisional's (a card hold settling at another
+    /// amount).
+    #[serde(default)]
+    pub posted_value_differs: bool,
 }
 
 fn decimal(mantissa: i64, scale: u32) -> Decimal {
@@ -217,16 +226,28 @@ pub(crate) fn truth_of(
             })
         })
         .collect();
-    let replaced: Vec<ReplacedTransaction> = user
+    // A replacement counts once both halves happened: the posted row exists and the
+    // provisional is deleted (in one change, or in two in either order).
+    let row = |id: u64| user.tx_position(id).and_then(|p| user.txs.get(p));
+    let mut replaced: Vec<ReplacedTransaction> = user
         .replaced
         .iter()
-        .filter(|(old, _)| user.tx_position(*old).is_some())
-        .map(|&(id, replaced_by)| ReplacedTransaction { id, replaced_by })
+        .filter_map(|&(id, replaced_by)| {
+            let provisional = row(id).filter(|t| t.is_deleted())?;
+            let posted = row(replaced_by)?;
+            Some(ReplacedTransaction {
+                id,
+                replaced_by,
+                posted_value_differs: posted.value != provisional.value,
+            })
+        })
         .collect();
+    replaced.sort_by_key(|r| r.id);
+    let retired: std::collections::HashSet<u64> = replaced.iter().map(|r| r.id).collect();
     let deleted = user
         .txs
         .iter()
-        .filter(|t| t.is_deleted() && !replaced.iter().any(|r| r.id == t.id))
+        .filter(|t| t.is_deleted() && !retired.contains(&t.id))
         .map(|t| t.id)
         .collect();
     Truth {

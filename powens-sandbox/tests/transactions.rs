@@ -395,6 +395,7 @@ async fn a_replace_maturation_during_a_scan_keeps_offsets_stable_with_all() {
         Change::Mature {
             transaction_id: early_pending,
             mode: None,
+            posted_value: None,
         },
     );
     let rows = all_rows(&tx_url(&s.api_url(), "limit=10&all"), &u.token).await;

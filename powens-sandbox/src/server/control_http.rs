@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
+use crate::behaviour::{Profile, ServerBehaviour};
 use crate::clock::{format_naive_datetime, parse_naive_datetime};
 use crate::control::{
     AccountStatus, Change, MaturationMode, SandboxControl, Trigger, MAX_CONNECTIONS_PER_CALL,
@@ -25,7 +26,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/users/{id}/link", post(link))
         .route("/changes", post(change))
         .route("/schedule", post(schedule))
-        .route("/maturation", put(maturation))
+        .route("/maturation", put(maturation).get(get_maturation))
+        .route("/behaviour", put(set_behaviour).get(get_behaviour))
+        .route("/profile", put(set_profile))
         .route("/truth/{user_id}", get(truth))
         .route("/faults", post(fault).delete(clear_faults))
         .route("/webview/denial", put(denial))
@@ -144,6 +147,36 @@ struct Maturation {
 async fn maturation(State(s): State<AppState>, Json(b): Json<Maturation>) -> Response {
     control(&s).set_maturation_mode(b.mode);
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_maturation(State(s): State<AppState>) -> Response {
+    Json(serde_json::json!({ "mode": control(&s).maturation_mode() })).into_response()
+}
+
+async fn set_behaviour(State(s): State<AppState>, Json(b): Json<ServerBehaviour>) -> Response {
+    control(&s).set_behaviour(b);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_behaviour(State(s): State<AppState>) -> Response {
+    Json(control(&s).behaviour()).into_response()
+}
+
+#[derive(Deserialize)]
+struct SetProfile {
+    profile: String,
+}
+
+async fn set_profile(
+    State(s): State<AppState>,
+    Json(b): Json<SetProfile>,
+) -> Result<Response, ApiError> {
+    let profile: Profile = b
+        .profile
+        .parse()
+        .map_err(|e: crate::behaviour::UnknownProfile| ApiError::invalid(e.to_string()))?;
+    control(&s).set_profile(profile);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn truth(State(s): State<AppState>, Path(user): Path<u64>) -> Result<Response, ApiError> {

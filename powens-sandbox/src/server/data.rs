@@ -170,6 +170,9 @@ fn list(
         .users
         .get(&user_id)
         .ok_or_else(ApiError::unauthorized)?;
+    if store.behaviour.no_account_error && user.connections.is_empty() {
+        return Err(ApiError::no_account());
+    }
     if let Some(c) = connection {
         user.connection(c)
             .ok_or_else(|| ApiError::not_found(format!("unknown connection {c}")))?;

@@ -241,6 +241,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalidValue", description)
     }
 
+    /// What real Powens answers on account and transaction listings of a user who has not
+    /// linked a bank (with [`ServerBehaviour::no_account_error`](crate::ServerBehaviour)).
+    pub(crate) fn no_account() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "noAccount",
+            "no account: this user has no connection yet",
+        )
+    }
+
     pub(crate) fn missing(name: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -75,6 +75,7 @@ fn parse_query(params: &Params) -> Result<(TxQuery, u64, u64), ApiError> {
             min_date: bound("min_date", false)?,
             max_date: bound("max_date", true)?,
             date_field,
+            order: Default::default(),
         },
         offset,
         limit,
@@ -90,7 +91,6 @@ fn page(
 ) -> Result<Response, ApiError> {
     let (mut query, offset, limit) = parse_query(params)?;
     query.account = account;
-    let base = format!("{}{}", shared.base_url, path);
     let link = |offset: u64| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         let mut has_offset = false;
@@ -107,9 +107,17 @@ fn page(
         if !has_offset {
             s.append_pair("offset", &offset.to_string());
         }
-        format!("{base}?{}", s.finish())
+        format!("{path}?{}", s.finish())
     };
     let mut store = shared.store();
+    if store.behaviour.no_account_error
+        && store
+            .users
+            .get(&user_id)
+            .is_some_and(|u| u.connections.is_empty())
+    {
+        return Err(ApiError::no_account());
+    }
     if let Some(a) = account {
         let visible = store
             .users
@@ -120,8 +128,16 @@ fn page(
             return Err(ApiError::not_found(format!("unknown account {a}")));
         }
     }
-    let (body, _) = render_page(&mut store, user_id, &query, offset, limit, &link)
-        .ok_or_else(ApiError::unauthorized)?;
+    let (body, _) = render_page(
+        &mut store,
+        user_id,
+        &query,
+        offset,
+        limit,
+        &link,
+        &shared.base_url,
+    )
+    .ok_or_else(ApiError::unauthorized)?;
     store.page_served(user_id, account);
     drop(store);
     Ok(json_response(StatusCode::OK, body))

@@ -1,7 +1,9 @@
 //! The Webview simulator: `GET /{lang}/connect` and `GET /{lang}/reconnect` (and without
 //! `{lang}`). It validates the request, links (or renews) connections at once, and redirects
-//! (303) to `redirect_uri` with `connection_id`, `connection_ids` and `state` — or with
-//! `error=access_denied&error_description=…&state=…` when the control API asked for a denial.
+//! (303) to `redirect_uri` with `connection_id`, `connection_ids` and `state` (a reconnect
+//! only with `state` when [`ServerBehaviour::reconnect_state_only`](crate::ServerBehaviour) is
+//! on) — or with `error=access_denied&error_description=…&state=…` when the control API asked
+//! for a denial.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -153,20 +155,26 @@ fn run(
             vec![id]
         }
     };
+    let state_only = flow == Flow::Reconnect && store.behaviour.reconnect_state_only;
     drop(store);
     {
         let mut q = target.query_pairs_mut();
-        if let Some(first) = ids.first() {
-            q.append_pair("connection_id", &first.to_string());
+        if !state_only {
+            if let Some(first) = ids.first() {
+                q.append_pair("connection_id", &first.to_string());
+            }
+            let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+            q.append_pair("connection_ids", &list.join(","));
         }
-        let list: Vec<String> = ids.iter().map(u64::to_string).collect();
-        q.append_pair("connection_ids", &list.join(","));
         if let Some(code) = &new_code {
             q.append_pair("code", code);
         }
         if let Some(s) = &state {
             q.append_pair("state", s);
         }
+    }
+    if target.query() == Some("") {
+        target.set_query(None);
     }
     for &id in &ids {
         events::connection_synced(&shared, user_id, id);

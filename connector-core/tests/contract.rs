@@ -185,7 +185,18 @@ fn from_payload_of_an_account_round_trips() {
         state: None,
         page_size: 1.try_into().unwrap(),
     };
-    assert_eq!(request.parent_account().unwrap(), account);
+    assert_eq!(*request.parent_account().unwrap(), account);
+    // The JSON form alone (a payload that crossed a process boundary) decodes to the same.
+    let mut json_only = request.from_payload.clone().unwrap();
+    json_only.account = None;
+    let json: FromPayload =
+        serde_json::from_str(&serde_json::to_string(&json_only).unwrap()).unwrap();
+    assert_eq!(json.account, None);
+    let request = FetchRequest {
+        from_payload: Some(json),
+        ..request
+    };
+    assert_eq!(*request.parent_account().unwrap(), account);
 }
 
 fn token() -> Token {

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use connector_powens::fetch::watermark::{query_instant, ScanProgress, Watermark};
+use connector_powens::fetch::watermark::{
+    query_instant, PageEnd, PageLink, ScanProgress, Watermark,
+};
 
 fn at(h: u32, m: u32, s: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 18, h, m, s).unwrap()
@@ -19,13 +21,14 @@ fn first_scan_reads_the_whole_history_and_fixes_the_next_watermark_at_floor_minu
         w.scan,
         Some(ScanProgress {
             offset: 0,
-            next_since: Some(at(5, 50, 0))
+            next_since: Some(at(5, 50, 0)),
+            link: None,
         })
     );
     // Rows read during the scan raise the floor, not the watermark of the next scan.
     w.observe(Some(at(7, 0, 0)));
-    w.advance(100, false);
-    w.advance(100, true);
+    w.end_page(100, &PageEnd::Offset);
+    w.end_page(100, &PageEnd::Last);
     assert_eq!(w.since, Some(at(5, 50, 0)));
     assert_eq!(w.scan, None);
     assert_eq!(w.server_time_floor, Some(at(7, 0, 0)));
@@ -41,12 +44,13 @@ fn a_restarted_scan_resumes_at_its_committed_offset_with_the_same_watermarks() {
         scan: Some(ScanProgress {
             offset: 300,
             next_since: Some(at(5, 30, 0)),
+            link: None,
         }),
         server_time_floor: Some(at(9, 0, 0)),
     };
     w.begin(TimeDelta::minutes(10));
     assert_eq!(w.offset(), 300);
-    assert_eq!(w.scan.unwrap().next_since, Some(at(5, 30, 0)));
+    assert_eq!(w.scan.as_ref().unwrap().next_since, Some(at(5, 30, 0)));
     let query = w.query(100, chrono_tz::Europe::Paris);
     assert_eq!(query.offset, Some(300));
     assert!(query.all, "tombstones are listed");
@@ -66,7 +70,7 @@ fn the_floor_only_moves_forward() {
 fn without_any_server_time_the_next_scan_reads_everything_again() {
     let mut w = Watermark::default();
     w.begin(TimeDelta::minutes(10));
-    w.advance(10, true);
+    w.end_page(10, &PageEnd::Last);
     assert_eq!(w.since, None);
 }
 
@@ -100,11 +104,78 @@ fn parts_move_the_offset_row_by_row_and_the_page_end_moves_past_the_rest_of_the_
     w.advance_rows(50);
     assert_eq!(w.query(1000, chrono_tz::Europe::Paris).offset, Some(100));
     // The page's end moves past the rest of it: the next page starts at 1,000.
-    w.advance(1000 - 100, false);
+    w.end_page(1000 - 100, &PageEnd::Offset);
     assert_eq!(w.offset(), 1000);
     // Between scans there is no offset to move.
-    w.advance(1000, true);
+    w.end_page(1000, &PageEnd::Last);
     w.advance_rows(50);
     assert_eq!(w.scan, None);
     assert_eq!(w.offset(), 0);
+}
+
+#[test]
+fn the_offset_moves_by_the_rows_received_not_by_the_limit() {
+    let mut w = Watermark::default();
+    w.begin(TimeDelta::minutes(10));
+    // A page of 7 rows asked with limit 25 that is not the last.
+    w.end_page(7, &PageEnd::Offset);
+    assert_eq!(w.query(25, chrono_tz::Europe::Paris).offset, Some(7));
+}
+
+#[test]
+fn a_next_link_is_kept_with_the_offset_of_its_page_and_a_restart_reads_that_page_again() {
+    let mut w = Watermark::default();
+    w.begin(TimeDelta::minutes(10));
+    w.end_page(
+        7,
+        &PageEnd::Link("/2.0/users/me/accounts/1/transactions?offset=7".into()),
+    );
+    assert_eq!(
+        w.link(),
+        Some(&PageLink {
+            href: "/2.0/users/me/accounts/1/transactions?offset=7".into(),
+            offset: 7
+        })
+    );
+    // Two rows of the linked page delivered in a part, then a restart.
+    w.advance_rows(2);
+    assert_eq!(w.offset(), 9);
+    w.restart_linked_page();
+    assert_eq!(w.offset(), 7);
+    // A server that stops sending links: the next page is at the offset after the rows.
+    w.end_page(7, &PageEnd::Offset);
+    assert_eq!((w.offset(), w.link()), (14, None));
+}
+
+#[test]
+fn a_state_written_before_links_were_followed_still_reads() {
+    let old = r#"{"since":null,"scan":{"offset":50,"nextSince":null},"serverTimeFloor":null}"#;
+    let w: Watermark = serde_json::from_str(old).unwrap();
+    assert_eq!((w.offset(), w.link()), (50, None));
+    // And a state without a link is written exactly as before.
+    assert_eq!(serde_json::to_string(&w).unwrap(), old);
+}
+
+#[test]
+fn the_page_end_trusts_the_next_link_then_links_then_total_then_an_empty_page() {
+    let end = PageEnd::of;
+    // A next link wins even on a short page.
+    assert_eq!(
+        end(Some("/n"), true, Some(100), 0, 7),
+        PageEnd::Link("/n".into())
+    );
+    assert_eq!(
+        end(Some("/n"), false, None, 0, 0),
+        PageEnd::Link("/n".into())
+    );
+    // `_links` without `next`: the last page, even when full.
+    assert_eq!(end(None, true, None, 0, 25), PageEnd::Last);
+    // No links: `total` decides.
+    assert_eq!(end(None, false, Some(30), 0, 25), PageEnd::Offset);
+    assert_eq!(end(None, false, Some(30), 25, 5), PageEnd::Last);
+    // Neither: only an empty page ends the scan.
+    assert_eq!(end(None, false, None, 0, 7), PageEnd::Offset);
+    assert_eq!(end(None, false, None, 7, 0), PageEnd::Last);
+    // An empty page without a link never loops, whatever `total` claims.
+    assert_eq!(end(None, false, Some(100), 7, 0), PageEnd::Last);
 }

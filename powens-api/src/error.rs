@@ -133,6 +133,17 @@ pub enum NextLinkProblem {
     Repeated,
     /// The link is not a URL or path.
     Malformed(String),
+    /// This many pages in a row had no row yet still pointed at a next page (an endless
+    /// chain).
+    EmptyPages {
+        /// Empty pages in a row.
+        pages: u32,
+    },
+    /// The scan read this many pages and the server still pointed at another.
+    TooManyPages {
+        /// The bound.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for NextLinkProblem {
@@ -143,6 +154,15 @@ impl fmt::Display for NextLinkProblem {
             }
             Self::Repeated => f.write_str("it was already followed in this scan (pagination loop)"),
             Self::Malformed(reason) => write!(f, "it is malformed: {reason}"),
+            Self::EmptyPages { pages } => write!(
+                f,
+                "{pages} pages in a row had no row yet pointed at a next page (an endless chain)"
+            ),
+            Self::TooManyPages { limit } => write!(
+                f,
+                "the scan read {limit} pages, the most one scan may read, and the server still \
+                 pointed at another"
+            ),
         }
     }
 }

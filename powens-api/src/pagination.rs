@@ -78,24 +78,102 @@ impl NextLink {
     }
 }
 
-/// Remembers the links a scan followed and refuses one seen before.
-#[derive(Debug, Clone, Default)]
+/// The guard of one scan: it makes every scan end, whatever the server sends.
+///
+/// * a link handed twice (a server-side loop, or a `next` that does not advance) fails with
+///   [`NextLinkProblem::Repeated`];
+/// * more than [`LinkGuard::DEFAULT_MAX_EMPTY_PAGES`] pages in a row without a row that still
+///   carry a `next` (an endless chain of empty pages) fail with
+///   [`NextLinkProblem::EmptyPages`];
+/// * more than [`LinkGuard::DEFAULT_MAX_PAGES`] pages in one scan fail with
+///   [`NextLinkProblem::TooManyPages`], a last resort against a server that keeps sending
+///   rows under new links.
+///
+/// Links are remembered as 64-bit hashes (8 bytes each, whatever the link's length), so a scan
+/// of a hundred thousand pages holds under a megabyte.
+#[derive(Debug, Clone)]
 pub struct LinkGuard {
-    seen: HashSet<String>,
+    seen: HashSet<u64>,
+    empty_in_a_row: u32,
+    pages: u64,
+    max_empty_pages: u32,
+    max_pages: u64,
+}
+
+impl Default for LinkGuard {
+    fn default() -> Self {
+        Self::with_limits(Self::DEFAULT_MAX_EMPTY_PAGES, Self::DEFAULT_MAX_PAGES)
+    }
 }
 
 impl LinkGuard {
-    /// An empty guard (one per scan).
+    /// Empty pages with a `next` accepted in a row before the scan is stopped.
+    pub const DEFAULT_MAX_EMPTY_PAGES: u32 = 3;
+    /// Pages one scan may read (at `limit=1000`, a hundred million rows).
+    pub const DEFAULT_MAX_PAGES: u64 = 100_000;
+
+    /// A guard with the default bounds (one per scan).
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A guard stopping after `max_empty_pages` empty pages in a row that still have a `next`,
+    /// or after `max_pages` pages.
+    pub fn with_limits(max_empty_pages: u32, max_pages: u64) -> Self {
+        Self {
+            seen: HashSet::new(),
+            empty_in_a_row: 0,
+            pages: 0,
+            max_empty_pages,
+            max_pages,
+        }
+    }
+
     /// Records `link`; fails with [`NextLinkProblem::Repeated`] when it was recorded before.
     pub fn check(&mut self, link: &NextLink) -> Result<(), Error> {
-        if self.seen.insert(link.0.as_str().to_owned()) {
+        if self.seen.insert(link_hash(link.0.as_str())) {
             Ok(())
         } else {
             Err(Error::next_link(link.0.as_str(), NextLinkProblem::Repeated))
+        }
+    }
+
+    /// Records a page of `rows` rows after which the scan `continues` (at `next` when the
+    /// server gave a link, which is checked like [`LinkGuard::check`]). Fails when the scan
+    /// must stop (see the type docs); the last page of a scan is never refused.
+    pub fn page(
+        &mut self,
+        rows: usize,
+        continues: bool,
+        next: Option<&NextLink>,
+    ) -> Result<(), Error> {
+        self.pages = self.pages.saturating_add(1);
+        let continues = continues || next.is_some();
+        let href = next.map_or("", |link| link.0.as_str());
+        if continues && self.pages >= self.max_pages {
+            return Err(Error::next_link(
+                href,
+                NextLinkProblem::TooManyPages {
+                    limit: self.max_pages,
+                },
+            ));
+        }
+        if rows == 0 && continues {
+            self.empty_in_a_row = self.empty_in_a_row.saturating_add(1);
+            if self.empty_in_a_row > self.max_empty_pages {
+                return Err(Error::next_link(
+                    href,
+                    NextLinkProblem::EmptyPages {
+                        pages: self.empty_in_a_row,
+                    },
+                ));
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
+        match next {
+            Some(link) => self.check(link),
+            None => Ok(()),
         }
     }
 
@@ -108,4 +186,13 @@ impl LinkGuard {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }
+}
+
+/// A 64-bit hash of a link (`DefaultHasher::new()` has fixed keys: the same hash for the same
+/// link during a scan).
+fn link_hash(link: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    link.hash(&mut hasher);
+    hasher.finish()
 }

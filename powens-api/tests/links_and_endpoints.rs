@@ -211,3 +211,88 @@ fn link_guard_refuses_a_link_seen_twice_in_any_form() {
     assert_eq!(guard.len(), 2);
     assert!(!err.is_retryable());
 }
+
+/// The problem of a `NextLink` error (panics on any other error).
+fn problem(err: Error) -> NextLinkProblem {
+    match err {
+        Error::NextLink { problem, .. } => problem,
+        other => panic!("not a next-link error: {other:?}"),
+    }
+}
+
+fn link(endpoint: &Endpoint, offset: u32) -> NextLink {
+    NextLink::resolve(
+        endpoint,
+        &format!("/2.0/users/me/transactions?limit=5&offset={offset}"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn link_guard_stops_an_endless_chain_of_empty_pages_after_its_bound() {
+    let endpoint = Endpoint::parse("https://acme.biapi.pro/2.0").unwrap();
+    let mut guard = LinkGuard::with_limits(2, 1_000);
+    guard.page(5, true, Some(&link(&endpoint, 5))).unwrap();
+    guard.page(0, true, Some(&link(&endpoint, 10))).unwrap();
+    guard.page(0, true, Some(&link(&endpoint, 15))).unwrap();
+    let err = guard.page(0, true, Some(&link(&endpoint, 20))).unwrap_err();
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("endless chain"), "{err}");
+    assert_eq!(problem(err), NextLinkProblem::EmptyPages { pages: 3 });
+}
+
+#[test]
+fn link_guard_counts_empty_pages_only_in_a_row_and_accepts_an_empty_last_page() {
+    let endpoint = Endpoint::parse("https://acme.biapi.pro/2.0").unwrap();
+    let mut guard = LinkGuard::with_limits(1, 1_000);
+    guard.page(0, true, Some(&link(&endpoint, 5))).unwrap();
+    guard.page(3, true, Some(&link(&endpoint, 10))).unwrap();
+    guard.page(0, true, Some(&link(&endpoint, 15))).unwrap();
+    guard.page(0, false, None).unwrap();
+}
+
+#[test]
+fn link_guard_caps_the_pages_of_one_scan() {
+    let endpoint = Endpoint::parse("https://acme.biapi.pro/2.0").unwrap();
+    let mut guard = LinkGuard::with_limits(3, 3);
+    guard.page(5, true, Some(&link(&endpoint, 5))).unwrap();
+    guard.page(5, true, Some(&link(&endpoint, 10))).unwrap();
+    let err = guard.page(5, true, Some(&link(&endpoint, 15))).unwrap_err();
+    assert_eq!(problem(err), NextLinkProblem::TooManyPages { limit: 3 });
+    // The last page of a scan is never refused by the cap.
+    let mut guard = LinkGuard::with_limits(3, 1);
+    guard.page(5, false, None).unwrap();
+}
+
+#[test]
+fn link_guard_page_refuses_a_next_link_that_does_not_advance() {
+    let endpoint = Endpoint::parse("https://acme.biapi.pro/2.0").unwrap();
+    let mut guard = LinkGuard::new();
+    guard.page(5, true, Some(&link(&endpoint, 5))).unwrap();
+    let err = guard.page(5, true, Some(&link(&endpoint, 5))).unwrap_err();
+    assert_eq!(problem(err), NextLinkProblem::Repeated);
+}
+
+#[test]
+fn a_next_link_is_read_as_an_object_or_a_bare_string_and_anything_else_is_no_link() {
+    use powens_api::transactions::TransactionsPage;
+    for (links, expected) in [
+        (
+            r#"{"next": {"href": "/2.0/x?offset=5"}}"#,
+            Some("/2.0/x?offset=5"),
+        ),
+        (r#"{"next": "/2.0/x?offset=5"}"#, Some("/2.0/x?offset=5")),
+        (r#"{"next": null}"#, None),
+        (r#"{"next": ""}"#, None),
+        (r#"{"next": {"href": ""}}"#, None),
+        (r#"{"next": {"href": null}}"#, None),
+        (r#"{"next": {}}"#, None),
+        (r#"{"next": 5}"#, None),
+        (r#"{"next": ["/2.0/x"]}"#, None),
+        (r#"{}"#, None),
+    ] {
+        let body = format!(r#"{{"transactions": [], "_links": {links}}}"#);
+        let page: TransactionsPage = serde_json::from_str(&body).unwrap();
+        assert_eq!(page.next_href(), expected, "{links}");
+    }
+}

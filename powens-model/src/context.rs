@@ -87,6 +87,8 @@ impl AccountContext {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountBook {
     accounts: BTreeMap<i64, AccountContext>,
+    /// The account a row without `id_account` belongs to (an account-scoped listing).
+    scope: Option<i64>,
 }
 
 impl AccountBook {
@@ -100,6 +102,21 @@ impl AccountBook {
         let mut book = Self::new();
         book.insert(account);
         book
+    }
+
+    /// A book for the listing of one account
+    /// (`GET /users/me/accounts/{id}/transactions`): a row that names no `id_account`
+    /// belongs to it (a row that names another account is still unknown).
+    pub fn scoped(account: AccountContext) -> Self {
+        let scope = Some(account.account_id);
+        let mut book = Self::single(account);
+        book.scope = scope;
+        book
+    }
+
+    /// The account of a row that names `id_account` (or none: the scoped account, if any).
+    pub fn account_of(&self, id_account: Option<i64>) -> Option<&AccountContext> {
+        self.get(id_account.or(self.scope)?)
     }
 
     /// Adds (or replaces) an account.

@@ -83,6 +83,46 @@ impl Default for MaturationRule {
     }
 }
 
+impl MaturationRule {
+    /// Whether `posted` may replace the deleted provisional row `provisional` by the rule of
+    /// the module docs: `posted` is `SUCCEEDED`, on the same account, of the same signed
+    /// value, and dated within `[provisional.date − 1 day, provisional.date + window]`. That
+    /// `posted`'s reference is new (no provisional, no deleted row, not already taken) is the
+    /// caller's to check.
+    pub fn accepts(&self, provisional: &Tombstone, posted: &Payment) -> bool {
+        let earliest = provisional
+            .date
+            .checked_sub_signed(TimeDelta::days(1))
+            .unwrap_or(provisional.date);
+        let latest = provisional
+            .date
+            .checked_add_signed(TimeDelta::days(i64::from(self.window_days)))
+            .unwrap_or(NaiveDate::MAX);
+        posted.status == PaymentStatus::Succeeded
+            && posted.reference != provisional.reference
+            && account_of(posted) == Some(provisional.account_reference.as_str())
+            && signed_value(posted) == Some(provisional.value)
+            && (earliest..=latest).contains(&posted.created_at.date_naive())
+    }
+}
+
+/// The order in which deleted provisional rows choose their replacement: pending date, then
+/// lowest id.
+pub fn provisional_order(a: &Tombstone, b: &Tombstone) -> Ordering {
+    a.date
+        .cmp(&b.date)
+        .then_with(|| cmp_reference(&a.reference, &b.reference))
+}
+
+/// The order in which posted rows are preferred as a replacement: earliest date, then lowest
+/// id.
+pub fn posted_order(a: &Payment, b: &Payment) -> Ordering {
+    a.created_at
+        .date_naive()
+        .cmp(&b.created_at.date_naive())
+        .then_with(|| cmp_reference(&a.reference, &b.reference))
+}
+
 /// How a provisional reference was retired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "how", rename_all = "snake_case")]
@@ -172,41 +212,20 @@ pub fn mature(
         .iter()
         .filter(|t| t.was_pending || known_refs.contains_key(t.reference.as_str()))
         .collect();
-    provisionals.sort_by(|a, b| {
-        a.date
-            .cmp(&b.date)
-            .then_with(|| cmp_reference(&a.reference, &b.reference))
-    });
-    let window = TimeDelta::days(i64::from(rule.window_days));
+    provisionals.sort_by(|a, b| provisional_order(a, b));
     let mut taken: BTreeMap<usize, String> = BTreeMap::new();
     let mut replaced: BTreeSet<&str> = BTreeSet::new();
     for provisional in provisionals {
-        let earliest = provisional
-            .date
-            .checked_sub_signed(TimeDelta::days(1))
-            .unwrap_or(provisional.date);
-        let latest = provisional
-            .date
-            .checked_add_signed(window)
-            .unwrap_or(NaiveDate::MAX);
         let candidate = payments
             .iter()
             .enumerate()
             .filter(|(index, p)| {
                 !taken.contains_key(index)
-                    && p.status == PaymentStatus::Succeeded
                     && !known_refs.contains_key(p.reference.as_str())
                     && !deleted_refs.contains(p.reference.as_str())
-                    && account_of(p) == Some(provisional.account_reference.as_str())
-                    && signed_value(p) == Some(provisional.value)
-                    && (earliest..=latest).contains(&p.created_at.date_naive())
+                    && rule.accepts(provisional, p)
             })
-            .min_by(|(_, a), (_, b)| {
-                a.created_at
-                    .date_naive()
-                    .cmp(&b.created_at.date_naive())
-                    .then_with(|| cmp_reference(&a.reference, &b.reference))
-            });
+            .min_by(|(_, a), (_, b)| posted_order(a, b));
         if let Some((index, posted)) = candidate {
             taken.insert(index, provisional.reference.clone());
             replaced.insert(provisional.reference.as_str());

@@ -218,6 +218,11 @@ impl RowMemo {
         }
     }
 
+    /// A row's `last_update` as an instant (the memo its metadata text comes from).
+    pub(crate) fn instant(&mut self, value: &PowensDateTime) -> DateTime<Utc> {
+        self.zoned.instant(value)
+    }
+
     /// The text of category `id` (the same category is usual on a page).
     fn category(&mut self, id: i64) -> CompactString {
         match &self.category {

@@ -110,7 +110,7 @@ pub fn rfc3339_compact(instant: DateTime<Utc>) -> CompactString {
 /// memo of a pure function: the same value always gives the same text.
 pub(crate) struct ZonedTexts {
     zone: Tz,
-    slots: [Option<(PowensDateTime, CompactString)>; 32],
+    slots: [Option<(PowensDateTime, DateTime<Utc>, CompactString)>; 32],
 }
 
 impl ZonedTexts {
@@ -124,22 +124,33 @@ impl ZonedTexts {
 
     /// `rfc3339_compact(zoned_field(value, zone))`.
     pub(crate) fn text(&mut self, value: &PowensDateTime) -> CompactString {
+        self.get(value).1
+    }
+
+    /// `zoned_field(value, zone)` (from the same memo as [`ZonedTexts::text`]).
+    pub(crate) fn instant(&mut self, value: &PowensDateTime) -> DateTime<Utc> {
+        self.get(value).0
+    }
+
+    fn get(&mut self, value: &PowensDateTime) -> (DateTime<Utc>, CompactString) {
         use chrono::{Datelike, Timelike};
         let day = value.naive.date().num_days_from_ce() as u32;
         let second = value.naive.time().num_seconds_from_midnight();
         let hash = day.wrapping_add(second.wrapping_mul(0x9E37_79B9));
         let index = (hash as usize) % self.slots.len();
         let Some(slot) = self.slots.get_mut(index) else {
-            return rfc3339_compact(zoned_field(value, self.zone));
+            let instant = zoned_field(value, self.zone);
+            return (instant, rfc3339_compact(instant));
         };
-        if let Some((key, text)) = slot {
+        if let Some((key, instant, text)) = slot {
             if key == value {
-                return text.clone();
+                return (*instant, text.clone());
             }
         }
-        let text = rfc3339_compact(zoned_field(value, self.zone));
-        *slot = Some((*value, text.clone()));
-        text
+        let instant = zoned_field(value, self.zone);
+        let text = rfc3339_compact(instant);
+        *slot = Some((*value, instant, text.clone()));
+        (instant, text)
     }
 }
 

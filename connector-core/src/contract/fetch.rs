@@ -18,6 +18,11 @@ pub struct FromPayload {
     pub id: String,
     /// The parent record's JSON.
     pub payload: serde_json::Value,
+    /// The parent account itself, when the payload was made from one
+    /// ([`FromPayload::account`]): [`FetchRequest::parent_account`] hands it over typed,
+    /// without decoding `payload` again. Not part of the JSON form.
+    #[serde(skip)]
+    pub account: Option<Arc<Account>>,
 }
 
 impl FromPayload {
@@ -30,6 +35,7 @@ impl FromPayload {
         Ok(FromPayload {
             id: account.reference.clone(),
             payload,
+            account: Some(Arc::new(account.clone())),
         })
     }
 }
@@ -60,17 +66,23 @@ impl FetchRequest {
         }
     }
 
-    /// The parent account, decoded from `from_payload`.
-    pub fn parent_account(&self) -> Result<Account, ConnectorError> {
+    /// The parent account: the typed one when the engine made the payload from an account,
+    /// else decoded from the payload's JSON.
+    pub fn parent_account(&self) -> Result<Arc<Account>, ConnectorError> {
         let payload = self
             .from_payload
             .as_ref()
             .ok_or_else(|| ConnectorError::InvalidRequest {
                 message: "this task needs a parent account (from_payload) and has none".into(),
             })?;
-        Account::deserialize(&payload.payload).map_err(|e| ConnectorError::InvalidRequest {
-            message: format!("parent payload {} is not an account: {e}", payload.id),
-        })
+        if let Some(account) = &payload.account {
+            return Ok(Arc::clone(account));
+        }
+        Account::deserialize(&payload.payload)
+            .map(Arc::new)
+            .map_err(|e| ConnectorError::InvalidRequest {
+                message: format!("parent payload {} is not an account: {e}", payload.id),
+            })
     }
 
     /// The PSU, or an error naming the operation that needs one.

@@ -115,6 +115,7 @@ fn payment_record(
                 children.push(FromPayload {
                     id: p.reference.clone(),
                     payload,
+                    account: None,
                 });
             }
             Record::Payment(p)

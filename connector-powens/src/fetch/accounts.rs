@@ -2,7 +2,8 @@
 //!
 //! Accounts: one `GET /users/me/accounts?all` per cycle, mapped by `powens-model` (disabled
 //! and deleted accounts are emitted with `com.powens.spec/disabled` / `deleted` metadata),
-//! split into pages of `page_size`. The state is JSON `null` on every page, so every cycle
+//! split into pages of `page_size`. A user who has not linked a bank yet (Powens answers
+//! `400 noAccount`, or an empty list) has nothing to sync: one empty page, not a failure. The state is JSON `null` on every page, so every cycle
 //! lists the accounts again (there is no cursor to keep: the listing is one call).
 //!
 //! Balances: the parent account's `raw` payload is decoded back into a Powens `BankAccount`
@@ -17,15 +18,19 @@ use connector_core::contract::{
 use connector_core::model::{Account, Balance};
 use connector_core::ConnectorError;
 use futures::StreamExt;
-use powens_api::accounts::{AccountsQuery, BankAccount};
+use powens_api::accounts::{AccountsQuery, BankAccount, BankAccountsList};
+use powens_api::error::ErrorCode;
 use powens_model::account;
+use secrecy::SecretString;
 
 use super::{log_skipped, mapping_context};
-use crate::connector::PowensConnector;
+use crate::connector::{PowensConnector, Shared};
 use crate::error::to_connector_error;
 use crate::flows::user_token;
 
-/// The Powens account behind a parent account record (its `raw` payload).
+/// The Powens account behind a parent account record: its `raw` payload (the account exactly as
+/// Powens sent it), decoded once per task. The record itself reaches the task typed (the
+/// engine hands it over as an `Arc<Account>`, no JSON round trip).
 pub fn parent_bank_account(request: &FetchRequest) -> Result<BankAccount, ConnectorError> {
     let parent = request.parent_account()?;
     serde_json::from_str(parent.raw.get()).map_err(|e| ConnectorError::InvalidRequest {
@@ -36,17 +41,34 @@ pub fn parent_bank_account(request: &FetchRequest) -> Result<BankAccount, Connec
     })
 }
 
+/// `GET /users/me/accounts?all`; `None` when Powens answers `400 noAccount`, as it does for a
+/// user who has not linked a bank yet: nothing to sync, not a failure.
+pub(crate) async fn list_accounts(
+    shared: &Shared,
+    token: &SecretString,
+) -> Result<Option<BankAccountsList>, ConnectorError> {
+    match shared
+        .client
+        .list_accounts(token, &AccountsQuery::new().all(true))
+        .await
+    {
+        Ok(list) => Ok(Some(list)),
+        Err(err) if err.api_code() == Some(&ErrorCode::NoAccount) => Ok(None),
+        Err(err) => Err(to_connector_error(err)),
+    }
+}
+
 impl AccountsFetcher for PowensConnector {
     fn fetch_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
         let shared = Arc::clone(&self.shared);
         async_stream::try_stream! {
             let psu = Arc::clone(request.require_psu()?);
             let token = user_token(&psu)?.clone();
-            let list = shared
-                .client
-                .list_accounts(&token, &AccountsQuery::new().all(true))
-                .await
-                .map_err(to_connector_error)?;
+            let Some(list) = list_accounts(&shared, &token).await? else {
+                tracing::info!(psu = %psu.psu_id, "no bank linked yet (Powens noAccount): nothing to sync");
+                yield FetchPage::new(Vec::new(), &serde_json::Value::Null, false)?;
+                return;
+            };
             let ctx = mapping_context(&shared, &psu);
             let mapped = account::map_accounts(&list.accounts, &ctx);
             log_skipped(&psu.psu_id, &mapped.skipped);

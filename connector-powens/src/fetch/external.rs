@@ -16,8 +16,10 @@
 //! ([`ExternalAccountsState`]). Each identified counterparty becomes an external account
 //! (`powens-model`'s reference rule). In both paths a counterparty is emitted once per task
 //! run (a bounded set of the references emitted; re-emitting one is harmless: records are
-//! idempotent). Pages are read from their raw bytes by [`super::page::read_page`]: a
-//! malformed row is logged and skipped.
+//! idempotent). Pages are read from their raw bytes by [`super::page::read_part`] (a
+//! malformed row is logged and skipped) and paged like the payments scan: `_links.next`
+//! authoritative, the offset moved by the rows received, a [`LinkGuard`] against endless
+//! chains.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,12 +27,13 @@ use std::sync::Arc;
 use connector_core::contract::{ExternalAccountsFetcher, FetchPage, FetchRequest, PageStream};
 use connector_core::model::Account;
 use futures::StreamExt;
-use powens_api::accounts::AccountsQuery;
+use powens_api::pagination::LinkGuard;
 use powens_model::{account, AccountBook};
 use serde::{Deserialize, Serialize};
 
-use super::page::read_page;
-use super::watermark::Watermark;
+use super::accounts::list_accounts;
+use super::page::{page_end, read_part, rows_of};
+use super::watermark::{PageEnd, Watermark};
 use super::{account_last_update, mapping_context};
 use crate::connector::PowensConnector;
 use crate::error::to_connector_error;
@@ -77,11 +80,10 @@ impl ExternalAccountsFetcher for PowensConnector {
             let token = user_token(&psu)?.clone();
             let mut state: ExternalAccountsState = request.state()?;
             let ctx = mapping_context(&shared, &psu);
-            let accounts = shared
-                .client
-                .list_accounts(&token, &AccountsQuery::new().all(true))
-                .await
-                .map_err(to_connector_error)?;
+            let Some(accounts) = list_accounts(&shared, &token).await? else {
+                yield FetchPage::new(Vec::new(), &state, false)?;
+                return;
+            };
             let mut book = AccountBook::new();
             for bank_account in &accounts.accounts {
                 state.watermark.observe(account_last_update(bank_account, &shared));
@@ -94,23 +96,39 @@ impl ExternalAccountsFetcher for PowensConnector {
             let limit = shared.config.page_size;
             state.watermark.begin(shared.watermark_margin);
             let mut seen = SeenCounterparties::default();
+            let mut guard = LinkGuard::new();
             loop {
-                let query = state.watermark.query(limit, zone);
-                let body = shared
-                    .client
-                    .list_transactions_raw(&token, &query)
-                    .await
+                let page_offset = state.watermark.offset();
+                let body = match state.watermark.link() {
+                    Some(link) => {
+                        let next = shared.client.resolve_next(&link.href).map_err(to_connector_error)?;
+                        state.watermark.restart_linked_page();
+                        shared.client.transactions_page_raw(&token, &next).await
+                    }
+                    None => {
+                        let query = state.watermark.query(limit, zone);
+                        shared.client.list_transactions_raw(&token, &query).await
+                    }
+                }
+                .map_err(to_connector_error)?;
+                let page = read_part(&body, &book, &ctx, &mut state.watermark, &psu.psu_id)?;
+                let rows = rows_of(&page);
+                let end = page_end(&page, page_offset, rows);
+                let next = match &end {
+                    PageEnd::Link(href) => Some(shared.client.resolve_next(href).map_err(to_connector_error)?),
+                    _ => None,
+                };
+                guard
+                    .page(usize::try_from(rows).unwrap_or(usize::MAX), end != PageEnd::Last, next.as_ref())
                     .map_err(to_connector_error)?;
-                let page = read_page(&body, &book, &ctx, limit, &mut state.watermark, &psu.psu_id)?;
-                let last_page = page.last_page;
                 let externals: Vec<Account> = page
-                    .mapped
                     .external_accounts
                     .into_iter()
                     .filter(|external| seen.first_sight(&external.reference))
                     .collect();
                 drop(body);
-                state.watermark.advance(limit, last_page);
+                state.watermark.end_page(rows, &end);
+                let last_page = end == PageEnd::Last;
                 yield FetchPage::new(externals, &state, !last_page)?;
                 if last_page {
                     break;

@@ -21,8 +21,10 @@ pub mod payments;
 pub mod watermark;
 
 pub use external::ExternalAccountsState;
-pub use payments::{PaymentsState, RetiringProvisional, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS};
-pub use watermark::{ScanProgress, Watermark};
+pub use payments::{
+    PaymentsState, RetiringProvisional, Swap, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS,
+};
+pub use watermark::{PageEnd, PageLink, ScanProgress, Watermark};
 
 use chrono::{DateTime, Utc};
 use connector_core::openbanking::ForwardedUser;

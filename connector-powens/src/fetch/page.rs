@@ -2,53 +2,24 @@
 //! ([`powens_model::page::map_transactions_page`]): a malformed row is skipped (logged with its
 //! reason, like every other mapping skip), never fatal to the page.
 //!
-//! Shared by [`super::payments`] and [`super::external`]: it maps the page, feeds the
-//! watermark's server-time floor with the timestamps the rows carry, and says whether the page
-//! is the last of its scan.
+//! Shared by [`super::payments`] and [`super::external`]: it maps the page (or a part of
+//! one), feeds the watermark's server-time floor with the timestamps the rows carry, and
+//! says how the page ends ([`PageEnd`]).
 
-use chrono::{DateTime, Utc};
 use connector_core::ConnectorError;
-use powens_model::keys::LAST_UPDATE;
 use powens_model::page::{map_transactions_page, PageMapped};
 use powens_model::{AccountBook, MappingContext};
 
 use super::log_skipped;
-use super::watermark::Watermark;
-
-/// A mapped page and where the scan stands after it.
-pub(crate) struct PageRead<'a> {
-    /// The page's payments, external accounts and tombstones (skips already logged).
-    pub(crate) mapped: PageMapped<'a>,
-    /// Whether this page ends the scan.
-    pub(crate) last_page: bool,
-}
-
-/// Maps one page body for the accounts of `book`, observes its server timestamps in
-/// `watermark` and logs its skipped rows for `psu`.
-///
-/// Timestamps observed (each a lower bound of the server clock, see [`super::watermark`]):
-/// a payment's `last_update` (carried in its [`LAST_UPDATE`] metadata, the same instant the
-/// typed path read) and a deleted row's `deleted` instant. A skipped row has none to offer.
-///
-/// The last page is the one without a `_links.next`, or, when the server sends no `_links`,
-/// a short page.
-pub(crate) fn read_page<'a>(
-    body: &'a [u8],
-    book: &AccountBook,
-    ctx: &MappingContext,
-    limit: u32,
-    watermark: &mut Watermark,
-    psu: &str,
-) -> Result<PageRead<'a>, ConnectorError> {
-    let mapped = read_part(body, book, ctx, watermark, psu)?;
-    let rows = mapped.payments.len() + mapped.tombstones.len() + mapped.skipped.len();
-    let last_page = is_last_page(&mapped, body, rows, limit);
-    Ok(PageRead { mapped, last_page })
-}
+use super::watermark::{PageEnd, Watermark};
 
 /// Maps a page body, or a part of one (a body of whole rows, see
 /// [`powens_model::page::PageSplitter`]), observes its server timestamps in `watermark` and
 /// logs its skipped rows for `psu`.
+///
+/// Timestamps observed (each a lower bound of the server clock, see [`super::watermark`]):
+/// a payment's `last_update` and a deleted row's `deleted` instant. A skipped row has none to
+/// offer.
 pub(crate) fn read_part<'a>(
     body: &'a [u8],
     book: &AccountBook,
@@ -64,13 +35,7 @@ pub(crate) fn read_part<'a>(
         )
     })?;
     for payment in &mapped.payments {
-        watermark.observe(
-            payment
-                .payment
-                .metadata
-                .get(LAST_UPDATE)
-                .and_then(parse_instant),
-        );
+        watermark.observe(payment.last_update);
     }
     for tombstone in &mapped.tombstones {
         watermark.observe(Some(tombstone.deleted_at));
@@ -79,36 +44,28 @@ pub(crate) fn read_part<'a>(
     Ok(mapped)
 }
 
-/// Whether a page of `rows` rows, whose envelope (the body, or the body without its rows)
-/// mapped to `envelope`, ends its scan: no `_links.next`, and either a `_links` member or a
-/// short page.
-pub(crate) fn is_last_page(
-    envelope: &PageMapped<'_>,
-    body: &[u8],
-    rows: usize,
-    limit: u32,
-) -> bool {
-    envelope.next_href.is_none()
-        && (has_links(body) || rows < usize::try_from(limit).unwrap_or(usize::MAX))
+/// Rows a mapped page (or part) held: payments, tombstones and skipped rows.
+pub(crate) fn rows_of(mapped: &PageMapped<'_>) -> u64 {
+    let rows = mapped.payments.len() + mapped.tombstones.len() + mapped.skipped.len();
+    u64::try_from(rows).unwrap_or(u64::MAX)
 }
 
-fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
-}
-
-/// Whether the page carries a `_links` member. Inside a JSON string a quote is escaped, so
-/// the exact bytes `"_links"` only occur as a key (Powens rows have no such key).
-fn has_links(body: &[u8]) -> bool {
-    const KEY: &[u8] = b"\"_links\"";
-    body.windows(KEY.len()).rev().any(|window| window == KEY)
+/// How a page of `rows` rows that started at `page_offset` ends, from its envelope (the body,
+/// or the body without its rows): see [`PageEnd::of`].
+pub(crate) fn page_end(envelope: &PageMapped<'_>, page_offset: u64, rows: u64) -> PageEnd {
+    PageEnd::of(
+        envelope.next_href.as_deref(),
+        envelope.has_links,
+        envelope.total,
+        page_offset,
+        rows,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
     use powens_api::accounts::BankAccount;
     use powens_model::account::account_context;
     use powens_model::SkipReason;
@@ -149,25 +106,25 @@ mod tests {
             row(3, "2026-06-18 09:30:00"),
         );
         let mut watermark = Watermark::default();
-        let page = read_page(body.as_bytes(), &book, &ctx, 3, &mut watermark, "psu-1").unwrap();
+        let page = read_part(body.as_bytes(), &book, &ctx, &mut watermark, "psu-1").unwrap();
         let references: Vec<&str> = page
-            .mapped
             .payments
             .iter()
             .map(|p| p.payment.reference.as_str())
             .collect();
         assert_eq!(references, vec!["1", "3"]);
-        assert_eq!(page.mapped.skipped.len(), 1);
-        assert_eq!(page.mapped.skipped[0].id, Some(2));
+        assert_eq!(page.skipped.len(), 1);
+        assert_eq!(page.skipped[0].id, Some(2));
         assert!(
-            matches!(
-                page.mapped.skipped[0].reason,
-                SkipReason::MalformedRow { .. }
-            ),
+            matches!(page.skipped[0].reason, SkipReason::MalformedRow { .. }),
             "{:?}",
-            page.mapped.skipped[0]
+            page.skipped[0]
         );
-        assert!(page.last_page, "_links without next ends the scan");
+        assert_eq!(
+            page_end(&page, 0, rows_of(&page)),
+            PageEnd::Last,
+            "_links without next ends the scan"
+        );
         // Europe/Paris summer time: 09:30 local is 07:30 UTC.
         assert_eq!(
             watermark.server_time_floor,
@@ -176,14 +133,40 @@ mod tests {
     }
 
     #[test]
-    fn without_links_only_a_short_page_is_the_last() {
+    fn without_links_a_short_page_is_not_the_last_unless_total_says_so() {
         let ctx = MappingContext::new(Utc.with_ymd_and_hms(2026, 6, 20, 0, 0, 0).unwrap());
         let book = book_of_account_3(&ctx);
-        let body = format!(r#"{{"transactions":[{}]}}"#, row(1, "2026-06-18 08:00:00"));
         let mut watermark = Watermark::default();
-        let full = read_page(body.as_bytes(), &book, &ctx, 1, &mut watermark, "psu-1").unwrap();
-        assert!(!full.last_page);
-        let short = read_page(body.as_bytes(), &book, &ctx, 2, &mut watermark, "psu-1").unwrap();
-        assert!(short.last_page);
+        let body = format!(r#"{{"transactions":[{}]}}"#, row(1, "2026-06-18 08:00:00"));
+        let page = read_part(body.as_bytes(), &book, &ctx, &mut watermark, "psu-1").unwrap();
+        assert_eq!(page_end(&page, 0, 1), PageEnd::Offset);
+        let body = format!(
+            r#"{{"transactions":[{}],"total":1}}"#,
+            row(1, "2026-06-18 08:00:00")
+        );
+        let page = read_part(body.as_bytes(), &book, &ctx, &mut watermark, "psu-1").unwrap();
+        assert_eq!(page_end(&page, 0, 1), PageEnd::Last);
+    }
+
+    #[test]
+    fn a_row_without_id_account_belongs_to_the_account_of_a_scoped_listing() {
+        let ctx = MappingContext::new(Utc.with_ymd_and_hms(2026, 6, 20, 0, 0, 0).unwrap());
+        let account: BankAccount = serde_json::from_str(
+            r#"{"id": 3, "id_connection": 7, "currency": {"id": "EUR", "precision": 2}}"#,
+        )
+        .unwrap();
+        let book = AccountBook::scoped(account_context(&account, &ctx).unwrap());
+        let body = r#"{"transactions":[{"id":9,"date":"2026-06-12","value":-1.5,"type":"card","coming":false}]}"#;
+        let mut watermark = Watermark::default();
+        let page = read_part(body.as_bytes(), &book, &ctx, &mut watermark, "psu-1").unwrap();
+        assert_eq!(page.payments.len(), 1, "{:?}", page.skipped);
+        assert_eq!(
+            page.payments[0].payment.source_account_reference.as_deref(),
+            Some("3")
+        );
+        // Unscoped, the same row belongs to no known account.
+        let book = AccountBook::single(account_context(&account, &ctx).unwrap());
+        let page = read_part(body.as_bytes(), &book, &ctx, &mut watermark, "psu-1").unwrap();
+        assert!(page.payments.is_empty());
     }
 }

@@ -1,11 +1,14 @@
 //! The `last_update` watermark of a transaction scan, and the rule that keeps it safe.
 //!
 //! A **scan** reads `GET …/transactions?all&limit=<pageSize>&offset=<n>[&last_update=<since>]`
-//! page after page, committing the offset after each page. Powens (and the sandbox) list rows
-//! in ascending id order and, with `all`, keep deleted rows in place as tombstones, so a row
-//! never moves to an offset already read: a scan sees every row whose `last_update` was
-//! after `since` when the scan started, and rows that change while it runs carry a
-//! `last_update` at or after the scan's start.
+//! page after page, committing its position after each page (or part of a page). The next
+//! page is where the server's `_links.next` points when it sends one (a page may hold fewer
+//! rows than `limit` and still not be the last), else at the offset after the rows actually
+//! received ([`PageEnd`]). With `all`, Powens keeps deleted rows in place as tombstones, so a
+//! row inserted during the scan can only push rows to later offsets (read twice: duplicates
+//! are idempotent), never to an offset already read, whatever the order the server lists
+//! them in (oldest or newest first); a row that changes during the scan carries a
+//! `last_update` at or after the scan's start, so the next scan reads it again.
 //!
 //! **The next watermark** must therefore be strictly before the server clock at the scan's
 //! start. The connector cannot read that clock (the client does not expose the `Date`
@@ -32,7 +35,7 @@ use powens_api::wire::PowensDateTime;
 use serde::{Deserialize, Serialize};
 
 /// The progress of the scan in progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanProgress {
     /// Rows of this scan already read and committed (the next `offset`).
@@ -40,6 +43,61 @@ pub struct ScanProgress {
     /// The watermark the next scan starts from, fixed when this scan started (`None`: the
     /// next scan reads the whole history again, only when no server time was ever observed).
     pub next_since: Option<DateTime<Utc>>,
+    /// The page to read next when the server said where it is (`_links.next`); `None`: the
+    /// page at `offset`. Absent from states written before links were followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<PageLink>,
+}
+
+/// A page the server pointed at with `_links.next`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageLink {
+    /// The link as the server sent it (resolved and checked again before it is followed).
+    pub href: String,
+    /// The scan's offset at that page's first row: a restart in the middle of the page reads
+    /// it again from there (the rows already delivered come again: delivery is at least
+    /// once).
+    pub offset: u64,
+}
+
+/// How a page ends, read from its envelope (see [`PageEnd::of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageEnd {
+    /// The scan is over.
+    Last,
+    /// The next page is at this link (already resolved against the endpoint by the caller).
+    Link(String),
+    /// The next page is at the offset after this page's rows (a server that sends no links).
+    Offset,
+}
+
+impl PageEnd {
+    /// The end of a page of `rows` rows that started at `page_offset`, from what its
+    /// envelope says:
+    ///
+    /// * a `_links.next` is authoritative, whatever the page's length (a server may serve
+    ///   fewer rows than `limit` on a page that is not the last);
+    /// * `_links` without `next`, or no link and no row: the last page;
+    /// * no `_links` but a `total`: the last page once `page_offset + rows` reaches it;
+    /// * neither: the scan goes on until a page comes back empty (one more request, rather
+    ///   than guessing from a short page).
+    pub fn of(
+        next_href: Option<&str>,
+        has_links: bool,
+        total: Option<u64>,
+        page_offset: u64,
+        rows: u64,
+    ) -> Self {
+        match (next_href, has_links, total) {
+            (Some(href), _, _) => Self::Link(href.to_owned()),
+            (None, true, _) => Self::Last,
+            // Without a link, an empty page ends the scan (the offset would not move).
+            (None, false, _) if rows == 0 => Self::Last,
+            (None, false, Some(total)) if page_offset.saturating_add(rows) >= total => Self::Last,
+            _ => Self::Offset,
+        }
+    }
 }
 
 /// The resumable `last_update` watermark of one scan target (an account, or a user).
@@ -75,13 +133,19 @@ impl Watermark {
             self.scan = Some(ScanProgress {
                 offset: 0,
                 next_since,
+                link: None,
             });
         }
     }
 
     /// The committed offset of the scan in progress.
     pub fn offset(&self) -> u64 {
-        self.scan.map_or(0, |s| s.offset)
+        self.scan.as_ref().map_or(0, |s| s.offset)
+    }
+
+    /// The link of the next page, when the server gave one.
+    pub fn link(&self) -> Option<&PageLink> {
+        self.scan.as_ref().and_then(|s| s.link.as_ref())
     }
 
     /// Whether this scan reads the whole history (no watermark yet).
@@ -89,7 +153,7 @@ impl Watermark {
         self.since.is_none()
     }
 
-    /// The query of the next page.
+    /// The query of the page at the committed offset.
     pub fn query(&self, limit: u32, zone: Tz) -> TransactionsQuery {
         let mut query = TransactionsQuery::new(limit)
             .offset(self.offset())
@@ -100,24 +164,43 @@ impl Watermark {
         query
     }
 
-    /// Moves past the first `rows` rows of the page at the current offset, when a part of the
-    /// page was delivered before its end: a restart resumes after them. The page's end then
-    /// moves past the rest of it (`advance(limit − rows, …)`).
+    /// Reading the page of [`Watermark::link`] starts at its first row: the offset goes back
+    /// to it (rows of that page delivered before a restart are read again).
+    pub fn restart_linked_page(&mut self) {
+        if let Some(scan) = self.scan.as_mut() {
+            if let Some(link) = &scan.link {
+                scan.offset = link.offset;
+            }
+        }
+    }
+
+    /// Moves past the first `rows` rows of the page being read, when a part of it was
+    /// delivered before its end: a restart resumes after them (or, for a linked page, at
+    /// its start). The page's end then moves past the rest of it ([`Watermark::end_page`]).
     pub fn advance_rows(&mut self, rows: u64) {
         if let Some(scan) = self.scan.as_mut() {
             scan.offset = scan.offset.saturating_add(rows);
         }
     }
 
-    /// Moves past a page of `limit` rows; at the last page, the scan ends and the next one
-    /// starts from its `next_since`.
-    pub fn advance(&mut self, limit: u32, last_page: bool) {
+    /// Ends the page being read: moves past its last `rows` rows (those not yet counted by
+    /// [`Watermark::advance_rows`]) and to what `end` says comes next; at the last page, the
+    /// scan ends and the next one starts from its `next_since`.
+    pub fn end_page(&mut self, rows: u64, end: &PageEnd) {
         if let Some(scan) = self.scan.as_mut() {
-            if last_page {
-                self.since = scan.next_since;
-                self.scan = None;
-            } else {
-                scan.offset = scan.offset.saturating_add(u64::from(limit));
+            scan.offset = scan.offset.saturating_add(rows);
+            match end {
+                PageEnd::Last => {
+                    self.since = scan.next_since;
+                    self.scan = None;
+                }
+                PageEnd::Link(href) => {
+                    scan.link = Some(PageLink {
+                        href: href.clone(),
+                        offset: scan.offset,
+                    });
+                }
+                PageEnd::Offset => scan.link = None,
             }
         }
     }

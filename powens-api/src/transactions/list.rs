@@ -257,6 +257,17 @@ impl PowensClient {
     }
 
     /// Fetches the page a resolved `_links.next` points at like
+    /// [`PowensClient::list_account_transactions_streamed`]: the body is read as it arrives.
+    pub async fn transactions_page_streamed(
+        &self,
+        user_token: &SecretString,
+        next: &NextLink,
+    ) -> Result<ResponseBody, Error> {
+        self.send_streamed(next_page_request(user_token, next))
+            .await
+    }
+
+    /// Fetches the page a resolved `_links.next` points at like
     /// [`PowensClient::transactions_page`], but returns its raw JSON body (see
     /// [`PowensClient::list_transactions_raw`] for why).
     pub async fn transactions_page_raw(

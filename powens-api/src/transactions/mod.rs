@@ -294,18 +294,44 @@ impl TransactionsPage {
 }
 
 /// `_links` of a page; each link is `null` or absent when there is none.
+///
+/// A link is read in either form a Powens domain may send: `{"href": "…"}` (documented) or a
+/// bare string `"…"`. An object without a string `href`, or an empty `href`, is no link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct Links {
     /// This page.
-    #[serde(default, rename = "self")]
+    #[serde(default, rename = "self", deserialize_with = "any_link")]
     pub this: Option<Link>,
     /// The previous page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "any_link")]
     pub prev: Option<Link>,
     /// The next page; `None` on the last page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "any_link")]
     pub next: Option<Link>,
+}
+
+/// A link as sent: a bare string, an object with an `href`, or anything else (no link).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LinkForm {
+    Bare(String),
+    Object {
+        #[serde(default)]
+        href: Option<serde_json::Value>,
+    },
+    Other(serde::de::IgnoredAny),
+}
+
+fn any_link<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Link>, D::Error> {
+    let href = match Option::<LinkForm>::deserialize(de)? {
+        Some(LinkForm::Bare(href)) => Some(href),
+        Some(LinkForm::Object {
+            href: Some(serde_json::Value::String(href)),
+        }) => Some(href),
+        _ => None,
+    };
+    Ok(href.filter(|h| !h.is_empty()).map(|href| Link { href }))
 }
 
 /// One pagination link: an opaque `href` (absolute, `/2.0/…`-relative or unprefixed).

@@ -38,6 +38,7 @@ pub mod split;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use chrono::{DateTime, Utc};
 use connector_core::model::{Account, Payment};
 
 use crate::context::{AccountBook, MappingContext};
@@ -74,6 +75,10 @@ pub struct PaymentRow<'a> {
     pub payment: Payment,
     /// The row exactly as received (one JSON object).
     pub raw: &'a str,
+    /// The row's `last_update` as an instant (the same one its
+    /// [`LAST_UPDATE`](crate::keys::LAST_UPDATE) metadata states): a server timestamp for a
+    /// caller's watermark, without reading the metadata text back.
+    pub last_update: Option<DateTime<Utc>>,
 }
 
 impl PaymentRow<'_> {
@@ -97,8 +102,13 @@ pub struct PageMapped<'a> {
     pub tombstones: Vec<Tombstone>,
     /// Rows that could not be mapped, with the reason.
     pub skipped: Vec<Skipped>,
-    /// `_links.next.href`, when the server gave one.
+    /// `_links.next.href` (or a bare-string `_links.next`), when the server gave one.
     pub next_href: Option<String>,
+    /// Whether the page carries a `_links` member (a server that sends links says "last
+    /// page" by a missing `next`).
+    pub has_links: bool,
+    /// The page's `total` (rows of the whole query), when the server gave one.
+    pub total: Option<u64>,
 }
 
 impl PageMapped<'_> {
@@ -111,6 +121,19 @@ impl PageMapped<'_> {
     }
 }
 
+/// `total` as a non-negative integer; any other value (null, a string, a fraction) is none.
+fn read_total(r: &mut Reader<'_>) -> Result<Option<u64>, Stop> {
+    r.ws();
+    match r.peek() {
+        Some(b'-' | b'0'..=b'9') => Ok(r.integer()?.and_then(|n| u64::try_from(n).ok())),
+        _ => {
+            r.skip_value()?;
+            Ok(None)
+        }
+    }
+}
+
+/// `_links.next` as `{"href": "…"}` or a bare string `"…"`; anything else is no link.
 fn read_next_href(r: &mut Reader<'_>) -> Result<Option<String>, Stop> {
     let mut href = None;
     if r.null()? || r.peek() != Some(b'{') {
@@ -123,6 +146,10 @@ fn read_next_href(r: &mut Reader<'_>) -> Result<Option<String>, Stop> {
         let next = key.as_ref() == b"next";
         if !next || r.null()? {
             return if next { Ok(()) } else { r.skip_value() };
+        }
+        if r.at_string() {
+            href = Some(r.string()?.into_owned()).filter(|h| !h.is_empty());
+            return Ok(());
         }
         if r.peek() != Some(b'{') {
             return r.skip_value();
@@ -200,7 +227,12 @@ pub fn map_transactions_page<'a>(
             })
         }
         b"_links" => {
+            out.has_links = true;
             out.next_href = read_next_href(r)?;
+            Ok(())
+        }
+        b"total" => {
+            out.total = read_total(r)?;
             Ok(())
         }
         _ => r.skip_value(),
@@ -324,7 +356,7 @@ fn map_row<'a>(
             .push(Skipped::new("transaction", None, SkipReason::MissingId));
         return;
     }
-    let Some(account) = row.id_account.and_then(|id| book.get(id)) else {
+    let Some(account) = book.account_of(row.id_account) else {
         out.skipped.push(Skipped::new(
             "transaction",
             row.id,
@@ -361,7 +393,12 @@ fn map_row<'a>(
                     *emitted = true;
                 }
             }
-            out.payments.push(PaymentRow { payment, raw });
+            let last_update = view.last_update.as_ref().map(|at| memos.texts.instant(at));
+            out.payments.push(PaymentRow {
+                payment,
+                raw,
+                last_update,
+            });
         }
         Ok(Parts::Deleted(tombstone)) => out.tombstones.push(tombstone),
         Err(reason) => out

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use powens_sandbox::Profile;
 
 /// The Powens SDK's command-line tool: sync bank data, link users, verify and translate
 /// webhooks, map Powens JSON, run the sandbox.
@@ -68,6 +69,11 @@ pub struct SyncArgs {
     /// Sandbox: the seed of the generated data.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Sandbox: how the embedded sandbox behaves. `realistic` does what a real Powens domain
+    /// may do: rows newest first, pages shorter than asked with root-relative next links,
+    /// `400 noAccount` for a user with no bank (one such PSU is added), maturation both ways.
+    #[arg(long, value_name = "PROFILE", default_value = "default")]
+    pub sandbox_profile: Profile,
     /// Items asked per page (default: the config's pageSize, else 1000 for the sandbox).
     #[arg(long)]
     pub page_size: Option<u32>,
@@ -188,6 +194,11 @@ pub struct SandboxArgs {
     /// Transactions per account.
     #[arg(long, default_value_t = 200)]
     pub transactions: u32,
+    /// How the sandbox behaves: `default`, or `realistic` (what a real Powens domain may
+    /// do: rows newest first, short pages with root-relative next links, `400 noAccount`,
+    /// maturation both ways, reconnect callbacks with only `state`).
+    #[arg(long, value_name = "PROFILE", default_value = "default")]
+    pub profile: Profile,
     /// Also write an install payload (config.json) pointing at this sandbox, for
     /// `powens sync --config`.
     #[arg(long, value_name = "FILE")]

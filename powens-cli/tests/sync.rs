@@ -126,3 +126,38 @@ fn an_output_file_that_cannot_be_created_is_one_line_and_exit_1() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_sync_against_the_realistic_sandbox_profile_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = powens_in(
+        dir.path(),
+        &[
+            "sync",
+            "--sandbox-profile",
+            "realistic",
+            "--accounts",
+            "2",
+            "--transactions",
+            "40",
+            "--page-size",
+            "15",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("(profile realistic): 3 PSUs created, 2 linked"),
+        "{run:?}"
+    );
+    assert!(run.last_line().starts_with("verified: "), "{run:?}");
+}
+
+#[test]
+fn an_unknown_sandbox_profile_is_a_usage_error_naming_the_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = powens_in(dir.path(), &["sync", "--sandbox-profile", "live"], b"");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("default, realistic"), "{run:?}");
+}

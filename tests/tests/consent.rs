@@ -4,8 +4,8 @@
 
 use chrono::TimeDelta;
 use connector_core::contract::{CompleteUserLinkRequest, OpenBankingFlows};
-use connector_core::model::{ConnectionStatus, Record};
-use connector_core::openbanking::{Connection, LinkOutcome};
+use connector_core::model::Record;
+use connector_core::openbanking::LinkOutcome;
 use powens_sandbox::SandboxSize;
 use tests::*;
 
@@ -55,17 +55,7 @@ async fn consent_expiring_within_the_horizon_is_a_pending_disconnect_and_reconne
 
     // The reconnect link renews the consent.
     let attempt = link_attempt(&psu, "attempt-renew");
-    let connection = Connection {
-        connection_id: soon.to_string(),
-        connector_id: "sandbox-powens".into(),
-        created_at: connections[0].created_at,
-        data_updated_at: None,
-        status: ConnectionStatus::Active,
-        updated_at: connections[0].created_at,
-        access_token: None,
-        error: None,
-        metadata: Default::default(),
-    };
+    let connection = connection_of(&connections[0]);
     let link = connector
         .update_user_link(link_request(&psu, &forwarded, &attempt), connection)
         .await

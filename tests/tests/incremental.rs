@@ -64,6 +64,7 @@ async fn incremental_runs_follow_pending_rows_their_maturation_both_ways_and_del
         .apply(Change::Mature {
             transaction_id: pending[0],
             mode: Some(MaturationMode::KeepId),
+            posted_value: None,
         })
         .unwrap();
     assert_eq!(same_id.updated, vec![pending[0]]);
@@ -71,6 +72,7 @@ async fn incremental_runs_follow_pending_rows_their_maturation_both_ways_and_del
         .apply(Change::Mature {
             transaction_id: pending[1],
             mode: Some(MaturationMode::Replace),
+            posted_value: None,
         })
         .unwrap();
     let replaced_by = replaced.created[0];

@@ -42,6 +42,7 @@ async fn mid_scan_changes_are_never_lost() {
         Change::Mature {
             transaction_id: late_pending[0],
             mode: Some(MaturationMode::KeepId),
+            posted_value: None,
         },
     );
     control.schedule(
@@ -49,6 +50,7 @@ async fn mid_scan_changes_are_never_lost() {
         Change::Mature {
             transaction_id: late_pending[1],
             mode: Some(MaturationMode::Replace),
+            posted_value: None,
         },
     );
     // Appended: a new pending row.

@@ -12,7 +12,7 @@ use std::path::Path;
 use connector_core::contract::OpenBankingFlows;
 use connector_core::openbanking::ForwardedUser;
 use connector_powens::PowensConnector;
-use powens_sandbox::SandboxSize;
+use powens_sandbox::{Profile, SandboxSize};
 
 use crate::cli::LinkArgs;
 use crate::error::{failure_of, CliError};
@@ -95,7 +95,8 @@ pub async fn run(args: LinkArgs) -> Result<(), CliError> {
             Ok(())
         }
         None => {
-            let handle = sandbox::start_sandbox(7, SandboxSize::default()).await?;
+            let handle =
+                sandbox::start_sandbox(7, SandboxSize::default(), Profile::Default).await?;
             let connector = sandbox::sandbox_connector(&handle, 1000, None)?;
             let (_user, link) = link_for(&connector, &args.psu, &args.redirect_uri).await?;
             print_line(&link)?;

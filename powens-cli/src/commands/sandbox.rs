@@ -35,6 +35,7 @@ pub fn write_payload(path: &Path, payload: &serde_json::Value) -> Result<(), Cli
 pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     let sandbox = Sandbox::builder()
         .seed(args.seed)
+        .profile(args.profile)
         .port(args.port)
         .size(SandboxSize {
             users: args.users,
@@ -46,7 +47,11 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| failure_of("cannot start the sandbox", &e))?;
     let credentials = sandbox.credentials();
-    print_line(&format!("sandbox listening on {}", sandbox.base_url()))?;
+    print_line(&format!(
+        "sandbox listening on {} (profile {})",
+        sandbox.base_url(),
+        args.profile
+    ))?;
     print_line(&format!("api endpoint: {}", sandbox.api_url()))?;
     print_line(&format!(
         "client_id={} client_secret={} configuration_token={} domain={}",

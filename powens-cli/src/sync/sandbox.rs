@@ -14,7 +14,7 @@ use connector_core::webhook::WebhookEnvelope;
 use connector_powens::flows::forwarded_user;
 use connector_powens::{PowensConfig, PowensConnector};
 use futures::{StreamExt, TryStreamExt};
-use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize};
+use powens_sandbox::{Profile, Sandbox, SandboxHandle, SandboxSize};
 
 use super::{run_cycle, verify, CONNECTOR_ID};
 use crate::cli::SyncArgs;
@@ -43,9 +43,14 @@ pub fn sandbox_connector(
 
 /// Starts the embedded sandbox with no user yet: each link creates one bank connection of
 /// `size.accounts_per_connection` accounts.
-pub async fn start_sandbox(seed: u64, size: SandboxSize) -> Result<SandboxHandle, CliError> {
+pub async fn start_sandbox(
+    seed: u64,
+    size: SandboxSize,
+    profile: Profile,
+) -> Result<SandboxHandle, CliError> {
     Sandbox::builder()
         .seed(seed)
+        .profile(profile)
         .size(size)
         .max_connections_per_link(1)
         .start()
@@ -180,6 +185,7 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
             accounts_per_connection: args.accounts,
             transactions_per_account: args.transactions,
         },
+        args.sandbox_profile,
     )
     .await?;
     let page_size = args.page_size.unwrap_or(1000);
@@ -188,15 +194,23 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| failure_of("cannot build an HTTP client", &e))?;
-    let users: Vec<ForwardedUser> = futures::stream::iter(1..=args.psus)
+    let mut users: Vec<ForwardedUser> = futures::stream::iter(1..=args.psus)
         .map(|index| link_psu(&connector, &http, index))
         .buffered(8)
         .try_collect()
         .await?;
+    let linked = users.len();
+    if args.sandbox_profile == Profile::Realistic {
+        // A PSU forwarded to Powens who has not linked a bank yet: Powens answers its
+        // accounts listing with `400 noAccount`, which must mean "nothing to sync".
+        let psu = psu_named("psu-unlinked", "PSU without a bank yet");
+        users.push(forward(&connector, &psu).await?);
+    }
     if !args.quiet {
         print_line(&format!(
-            "sandbox at {}: {} PSUs created and linked",
+            "sandbox at {} (profile {}): {} PSUs created, {linked} linked",
             sandbox.base_url(),
+            args.sandbox_profile,
             users.len()
         ))?;
     }

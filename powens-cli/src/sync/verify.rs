@@ -12,8 +12,8 @@
 //!   `coming`, else `SUCCEEDED`;
 //! * every identified counterparty has an `external_account` record (the reference
 //!   `powens-model` derives);
-//! * a row retired by maturation (`replaced`) has a `payment_to_delete`, a deleted one a
-//!   `payment_to_cancel`;
+//! * a row retired by maturation (`replaced`) has a `payment_to_delete` (a `payment_to_cancel`
+//!   when it was posted at another amount), a deleted one a `payment_to_cancel`;
 //! * no payment in the file is unknown to the sandbox.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -233,6 +233,16 @@ fn check_user(
     for replaced in &truth.replaced {
         let reference = replaced.id.to_string();
         expected_payments.insert(reference.clone());
+        if replaced.posted_value_differs {
+            // Posted at another amount: no link between the rows, so a cancel, not a swap.
+            check(verdict, file.cancelled.contains(&reference), || {
+                format!(
+                    "payment {reference}: posted at another amount in the sandbox, no \
+                     payment_to_cancel in the file"
+                )
+            });
+            continue;
+        }
         check(verdict, file.deleted.contains(&reference), || {
             format!(
                 "payment {reference}: replaced in the sandbox, no payment_to_delete in the file"

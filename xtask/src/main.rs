@@ -4,15 +4,18 @@
 //! * `cargo xtask bench mapping|sync`: the benchmarks (they print `bench name: value` lines).
 //! * `cargo xtask fixtures refresh [--check]`: re-records the Powens fixtures (live when
 //!   `POWENS_*` is set, else from the sandbox); `--check` fails when they are stale.
+//! * `cargo xtask fuzz [--time SECONDS] [--replay] [TARGET]`: the fuzz targets of `fuzz/`
+//!   (libFuzzer on nightly, else a stable replay); ends with `fuzz: N targets, M crashes`.
 
 mod bench;
 mod fixtures;
+mod fuzz;
 mod scrub;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync] | fixtures refresh [--check]";
+const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync] | fixtures refresh [--check] | fuzz [--time SECONDS] [--replay] [TARGET]";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         ["bench", "sync"] => bench::sync(&root),
         ["fixtures", "refresh"] => fixtures::refresh(&root, false),
         ["fixtures", "refresh", "--check"] => fixtures::refresh(&root, true),
+        ["fuzz", rest @ ..] => fuzz::run(&root, rest),
         _ => {
             eprintln!("xtask: {USAGE}");
             return ExitCode::from(2);

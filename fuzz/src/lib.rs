@@ -1,11 +1,13 @@
 //! Fuzz targets for every parser of this workspace that reads what Powens or the network
 //! sends, written as plain library functions so that two drivers run the same code:
 //!
-//! * libFuzzer (`cargo +nightly fuzz run <target>`): each `fuzz_targets/<target>.rs` is a
-//!   one-line `fuzz_target!` that calls the function of the same name here;
-//! * the stable replay (`cargo run --no-default-features --bin replay`): every committed seed
-//!   (`seeds/<target>/`) and regression input (`regressions/<target>/`) through the same
-//!   functions, then random inputs for a few seconds, on a toolchain without libFuzzer.
+//! * libFuzzer (`cargo fuzz run --sanitizer none <target>`, on the stable toolchain): each
+//!   `fuzz_targets/<target>.rs` is a one-line `fuzz_target!` that calls the function of the
+//!   same name here;
+//! * the replay (`cargo run --no-default-features --features replay --bin replay`): every
+//!   committed seed (`seeds/<target>/`) and regression input (`regressions/<target>/`)
+//!   through the same functions, then random inputs for a few seconds, without libFuzzer or
+//!   cargo-fuzz.
 //!
 //! A target **panics** when it finds a problem: a panic of the code under test, or a
 //! disagreement between two paths that must agree (the message starts with `disagreement:`).

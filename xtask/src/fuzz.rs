@@ -1,15 +1,18 @@
-//! `cargo xtask fuzz [--time SECONDS] [--replay] [TARGET]`: runs the fuzz targets of `fuzz/`
+//! `cargo xtask fuzz [--time SECONDS] [--runs N] [--replay] [TARGET]`: runs the fuzz targets of `fuzz/`
 //! (see docs/FUZZING.md).
 //!
-//! With a nightly toolchain, each target runs under libFuzzer (`cargo +nightly fuzz run`)
-//! for SECONDS (default 10) on its corpus (`fuzz/corpus/<target>`, kept between runs), its
-//! committed seeds (`fuzz/seeds/<target>`) and its regression inputs
-//! (`fuzz/regressions/<target>`); cargo-fuzz is installed when missing. A crash's input is
-//! copied into `fuzz/regressions/<target>/`, so that every later run replays it.
+//! By default each target runs under libFuzzer, coverage-guided, on the machine's stable
+//! toolchain: `cargo fuzz run --sanitizer none` (cargo-fuzz needs nightly only for its
+//! sanitizers; every crate here forbids `unsafe`, so bounds, overflow and debug-assertion
+//! checks are what a crash is made of). Each target runs for SECONDS (default 10) on its
+//! corpus (`fuzz/corpus/<target>`, kept between runs), its committed seeds
+//! (`fuzz/seeds/<target>`) and its regression inputs (`fuzz/regressions/<target>`);
+//! cargo-fuzz is installed (`cargo install cargo-fuzz --locked`) when missing. A crash's input
+//! is copied into `fuzz/regressions/<target>/`, so that every later run replays it.
 //!
-//! Without nightly (or with `--replay`), it says so in one line and runs the same target
-//! functions on stable: the seeds and regression inputs, then random inputs for SECONDS per
-//! target (`fuzz/src/bin/replay.rs`; not coverage-guided).
+//! With `--replay` (or when cargo-fuzz cannot be installed), it says so in one line and runs
+//! the same target functions without libFuzzer: the seeds and regression inputs, then random
+//! inputs for SECONDS per target (`fuzz/src/bin/replay.rs`; not coverage-guided).
 //!
 //! Either way the last line is `fuzz: N targets, M crashes`, and the exit code is 1 when M
 //! is not 0.
@@ -21,6 +24,8 @@ use std::process::{Command, Stdio};
 /// The parsed command line.
 struct Options {
     seconds: u64,
+    /// libFuzzer's `-runs`: stop a target after this many executions (before `seconds`).
+    runs: Option<u64>,
     replay: bool,
     target: Option<String>,
 }
@@ -28,6 +33,7 @@ struct Options {
 fn parse(args: &[&str]) -> Result<Options, String> {
     let mut options = Options {
         seconds: 10,
+        runs: None,
         replay: false,
         target: None,
     };
@@ -39,6 +45,13 @@ fn parse(args: &[&str]) -> Result<Options, String> {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .ok_or("fuzz: --time needs a number of seconds")?;
+            }
+            "--runs" => {
+                options.runs = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or("fuzz: --runs needs a number of executions")?,
+                );
             }
             "--replay" => options.replay = true,
             name if !name.starts_with('-') && options.target.is_none() => {
@@ -88,23 +101,14 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), String> {
         None => all,
     };
     seed_lock(root)?;
-    let nightly = !options.replay
-        && succeeds(
-            Command::new("cargo")
-                .args(["+nightly", "--version"])
-                .current_dir(root),
-        );
     let crashes = if options.replay {
-        println!("fuzz: --replay: replaying seeds and regressions on stable, plus random inputs (not coverage-guided)");
-        replay(root, &chosen, options.seconds)?
-    } else if !nightly {
-        println!("fuzz: no nightly toolchain (libFuzzer needs one): replaying seeds and regressions on stable, plus random inputs (not coverage-guided)");
+        println!("fuzz: --replay: replaying seeds and regressions, plus random inputs (not coverage-guided)");
         replay(root, &chosen, options.seconds)?
     } else if let Err(why) = ensure_cargo_fuzz(root) {
-        println!("fuzz: {why}: replaying seeds and regressions on stable instead");
+        println!("fuzz: {why}: replaying seeds and regressions instead (not coverage-guided)");
         replay(root, &chosen, options.seconds)?
     } else {
-        libfuzzer(root, &fuzz, &chosen, options.seconds)?
+        libfuzzer(root, &fuzz, &chosen, &options)?
     };
     println!("fuzz: {} targets, {} crashes", chosen.len(), crashes);
     if crashes == 0 {
@@ -121,7 +125,10 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), String> {
 /// cargo then adds only the fuzz crate's own dependencies (`arbitrary`, `libfuzzer-sys`).
 /// Copied on every run, so a dependency another crate gains never leaves a stale lock.
 fn seed_lock(root: &Path) -> Result<(), String> {
-    let (from, to) = (root.join("Cargo.lock"), root.join("fuzz").join("Cargo.lock"));
+    let (from, to) = (
+        root.join("Cargo.lock"),
+        root.join("fuzz").join("Cargo.lock"),
+    );
     fs::copy(&from, &to)
         .map(|_| ())
         .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
@@ -132,7 +139,7 @@ fn ensure_cargo_fuzz(root: &Path) -> Result<(), String> {
     let present = || {
         succeeds(
             Command::new("cargo")
-                .args(["+nightly", "fuzz", "--version"])
+                .args(["fuzz", "--version"])
                 .current_dir(root),
         )
     };
@@ -162,6 +169,8 @@ fn replay(root: &Path, targets: &[String], seconds: u64) -> Result<usize, String
             "--manifest-path",
             "fuzz/Cargo.toml",
             "--no-default-features",
+            "--features",
+            "replay",
             "--bin",
             "replay",
             "--",
@@ -195,11 +204,22 @@ fn replay(root: &Path, targets: &[String], seconds: u64) -> Result<usize, String
     }
 }
 
-/// Each chosen target under libFuzzer for `seconds`; returns the number of crashing targets.
-fn libfuzzer(root: &Path, fuzz: &Path, targets: &[String], seconds: u64) -> Result<usize, String> {
+/// The `cargo fuzz` options of every build and run: no sanitizer (stable toolchain), release
+/// code with debug assertions and overflow checks.
+const CARGO_FUZZ_OPTIONS: [&str; 3] = ["--sanitizer", "none", "--debug-assertions"];
+
+/// Each chosen target under libFuzzer for `options.seconds` (or `options.runs`); returns the number of crashing targets.
+fn libfuzzer(
+    root: &Path,
+    fuzz: &Path,
+    targets: &[String],
+    options: &Options,
+) -> Result<usize, String> {
+    let seconds = options.seconds;
     let status = Command::new("cargo")
         .current_dir(root)
-        .args(["+nightly", "fuzz", "build"])
+        .args(["fuzz", "build"])
+        .args(CARGO_FUZZ_OPTIONS)
         .args(targets.len().eq(&1).then(|| targets[0].as_str()))
         .status()
         .map_err(|e| format!("cannot run cargo fuzz build: {e}"))?;
@@ -216,12 +236,16 @@ fn libfuzzer(root: &Path, fuzz: &Path, targets: &[String], seconds: u64) -> Resu
             fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let before = files(&artifacts);
+        let started = std::time::Instant::now();
         let output = Command::new("cargo")
             .current_dir(root)
-            .args(["+nightly", "fuzz", "run", target])
+            .args(["fuzz", "run"])
+            .args(CARGO_FUZZ_OPTIONS)
+            .arg(target)
             .args([&corpus, &seeds, &regressions])
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
+            .args(options.runs.map(|n| format!("-runs={n}")))
             .arg(format!("-artifact_prefix={}/", artifacts.display()))
             .args(["-timeout=10", "-rss_limit_mb=4096", "-print_final_stats=1"])
             .stdout(Stdio::null())
@@ -242,7 +266,8 @@ fn libfuzzer(root: &Path, fuzz: &Path, targets: &[String], seconds: u64) -> Resu
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .unwrap_or("?");
         if output.status.success() {
-            println!("fuzz {target}: {runs} runs in {seconds} s, coverage {cov}, 0 crashes");
+            let spent = started.elapsed().as_secs();
+            println!("fuzz {target}: {runs} runs in {spent} s, coverage {cov}, 0 crashes");
             continue;
         }
         crashes += 1;

@@ -4,8 +4,8 @@
 //! * `cargo xtask bench mapping|sync`: the benchmarks (they print `bench name: value` lines).
 //! * `cargo xtask fixtures refresh [--check]`: re-records the Powens fixtures (live when
 //!   `POWENS_*` is set, else from the sandbox); `--check` fails when they are stale.
-//! * `cargo xtask fuzz [--time SECONDS] [--replay] [TARGET]`: the fuzz targets of `fuzz/`
-//!   (libFuzzer on nightly, else a stable replay); ends with `fuzz: N targets, M crashes`.
+//! * `cargo xtask fuzz [--time SECONDS] [--runs N] [--replay] [TARGET]`: the fuzz targets of `fuzz/`
+//!   (libFuzzer via cargo-fuzz on stable, or `--replay`); ends with `fuzz: N targets, M crashes`.
 
 mod bench;
 mod fixtures;
@@ -15,7 +15,7 @@ mod scrub;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync] | fixtures refresh [--check] | fuzz [--time SECONDS] [--replay] [TARGET]";
+const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync] | fixtures refresh [--check] | fuzz [--time SECONDS] [--runs N] [--replay] [TARGET]";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
-//! The stable driver of the fuzz targets, for a toolchain without libFuzzer (no nightly):
+//! The driver of the fuzz targets without libFuzzer (no coverage guidance, no cargo-fuzz):
 //!
 //! ```text
-//! cargo run --manifest-path fuzz/Cargo.toml --no-default-features --bin replay -- \
+//! cargo run --manifest-path fuzz/Cargo.toml --no-default-features --features replay --bin replay -- \
 //!     [--time SECONDS] [TARGET…]
 //! ```
 //!

@@ -438,10 +438,12 @@ pub fn page_rows(bytes: &[u8]) -> Option<PageRows<'_>> {
     let mut arrays = 0;
     let mut odd = false;
     let mut not_arrays = false;
+    let mut named = 0;
     for (key, value) in &top.0 {
         if key.text != "transactions" {
             continue;
         }
+        named += 1;
         odd |= !key.plain || arrays > 0;
         if value.get() == "null" {
             continue;
@@ -458,6 +460,7 @@ pub fn page_rows(bytes: &[u8]) -> Option<PageRows<'_>> {
         rows,
         odd,
         not_arrays,
+        duplicate: named > 1,
     })
 }
 
@@ -469,6 +472,9 @@ pub struct PageRows<'a> {
     pub odd: bool,
     /// A `transactions` member that is neither an array nor `null`.
     pub not_arrays: bool,
+    /// More than one `transactions` member (however spelled): refused, like serde's
+    /// duplicate field.
+    pub duplicate: bool,
 }
 
 /// `Cow`'s text (for messages).
@@ -487,12 +493,6 @@ pub const TOLERATED_TYPE_ALIASES: &[(&str, &str)] = &[
     ("card_summary", "summary_card"),
     ("loan_repayment", "loan_payment"),
 ];
-
-/// F2: `powens_api::wire::money::parse_decimal` reads `_` as a digit separator
-/// (`rust_decimal`'s `from_str_exact` does): `"1_000.50"` is 1000.50 and `"6._2"` is 6.2,
-/// where connector-core's `Amount::parse_decimal` refuses both. The money oracle skips its
-/// `Amount::parse_decimal` comparison for texts with a `_` while this is true.
-pub const TOLERATE_UNDERSCORE_IN_AMOUNTS: bool = true;
 
 /// `mapping` with the [tolerated](TOLERATED_TYPE_ALIASES) differences taken out.
 pub fn tolerated(mut mapping: Mapping) -> Mapping {

@@ -69,6 +69,50 @@ fn page_reader_refuses_what_is_not_json() {
 }
 
 #[test]
+fn a_second_transactions_member_is_refused_whole_and_split_alike() {
+    // Found by the `page_split` fuzz target: with two `transactions` members (one spelled
+    // with escapes) the whole page and its parts read different rows. Like serde's duplicate
+    // field, the page is refused, whichever path reads it.
+    let row = |id: u32| {
+        format!(
+            r#"{{"id":{id},"id_account":17,"date":"2026-06-18","value":1,"type":"card","coming":false}}"#
+        )
+    };
+    let book = AccountBook::single(eur_account());
+    for body in [
+        format!(
+            r#"{{"transactions":[{}],"transactions":[{}]}}"#,
+            row(1),
+            row(2)
+        ),
+        format!(
+            r#"{{"tr\u0061nsactions":[{}],"transactions":[{}]}}"#,
+            row(1),
+            row(2)
+        ),
+        format!(r#"{{"transactions":null,"transactions":[{}]}}"#, row(2)),
+    ] {
+        let err = page::map_transactions_page(body.as_bytes(), &book, &ctx()).unwrap_err();
+        assert!(
+            err.to_string().contains("a single `transactions` member"),
+            "{err}"
+        );
+        let mut splitter = page::PageSplitter::new(1, usize::MAX);
+        splitter.push(body.as_bytes());
+        let mut parts = Vec::new();
+        while let Some(part) = splitter.next_part() {
+            parts.push(part);
+        }
+        let (last, envelope) = splitter.finish();
+        parts.extend(last);
+        assert!(
+            page::map_transactions_page(&envelope, &book, &ctx()).is_err(),
+            "the envelope of {body} must be refused as the whole page is"
+        );
+    }
+}
+
+#[test]
 fn page_reader_bounds_nesting_instead_of_overflowing_the_stack() {
     let deep = format!("{{\"x\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let book = AccountBook::single(eur_account());
@@ -107,6 +151,81 @@ fn rows_that_are_not_objects_or_have_wrong_field_types_are_skipped_not_fatal() {
             "field `value`: expected a decimal amount, got \"1,5\"",
         ]
     );
+}
+
+#[test]
+fn amount_grammar_is_json_number_text_and_a_malformed_amount_skips_only_its_row() {
+    // Accepted: JSON-number text, as a number or inside a string, spaces around tolerated.
+    let good = [
+        ("\"-16.22\"", -1622),
+        ("-16.22", -1622),
+        ("\" 7.5 \"", 750),
+        ("\"1.5e1\"", 1500),
+        ("1E-1", 10),
+        ("\"007.10\"", 710),
+    ];
+    // Refused by the grammar (rust_decimal alone reads the first three).
+    let bad = [
+        "\"1_000\"",
+        "\"+5\"",
+        "\"1__0\"",
+        "\"12,50\"",
+        "\"5.\"",
+        "\".5\"",
+        "\"1e\"",
+        "\"--1\"",
+    ];
+    let row = |id: usize, value: &str| {
+        format!(
+            r#"{{"id":{id},"id_account":17,"date":"2026-06-18","value":{value},"type":"card","coming":false}}"#
+        )
+    };
+    let rows: Vec<String> = good
+        .iter()
+        .map(|(v, _)| *v)
+        .chain(bad)
+        .enumerate()
+        .map(|(i, v)| row(i + 1, v))
+        .collect();
+    let bytes = format!(r#"{{"transactions":[{}]}}"#, rows.join(","));
+    let book = AccountBook::single(eur_account());
+    let mapped = page::map_transactions_page(bytes.as_bytes(), &book, &ctx()).unwrap();
+    let amounts: Vec<i128> = mapped
+        .payments
+        .iter()
+        .map(|p| {
+            let minor = p.payment.amount.minor();
+            match p.payment.payment_type {
+                connector_core::model::PaymentType::Payout => -minor,
+                _ => minor,
+            }
+        })
+        .collect();
+    assert_eq!(amounts, good.map(|(_, minor)| minor));
+    let skipped: Vec<(Option<i64>, String)> = mapped
+        .skipped
+        .iter()
+        .map(|s| match &s.reason {
+            SkipReason::MalformedRow { detail } => (s.id, detail.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(skipped.len(), bad.len(), "{skipped:?}");
+    for ((id, detail), text) in skipped.iter().zip(bad) {
+        assert_eq!(
+            *id,
+            Some((good.len() + 1 + bad.iter().position(|b| *b == text).unwrap()) as i64)
+        );
+        assert!(
+            detail.starts_with("field `value`: expected a decimal amount"),
+            "{detail}"
+        );
+    }
+    // The typed path (webhooks, accounts, balances) reads the same grammar.
+    for text in bad {
+        let typed = serde_json::from_str::<Transaction>(&row(1, text));
+        assert!(typed.is_err(), "{text} read by the typed path");
+    }
 }
 
 #[test]

@@ -21,6 +21,7 @@ const FIELDS: &[&str] = &[
     "consentExpiryHorizon",
     "timeZone",
     "name",
+    "provider",
 ];
 
 /// `install_config`: the install payload (raw bytes, or a generated object whose secrets
@@ -100,6 +101,7 @@ fn value(j: &mut Json<'_, '_>, key: &str, secrets: &[String; 2]) {
             j.raw(&format!("\"{secret}\""));
         }
         "clientID" | "name" => s(j, &["client-1", "", " ", "powens"]),
+        "provider" => s(j, &["Powens", "powens", " POWENS ", "Stripe", ""]),
         "domain" => s(
             j,
             &[

@@ -30,8 +30,8 @@ pub fn page(data: &[u8]) {
 /// The page oracle:
 ///
 /// 1. **Refusals**: the lean reader accepts the page exactly when serde_json reads it as
-///    JSON (`serde_json::Value`) whose top level is an object and whose every
-///    `transactions` member is an array or `null` (nesting near the 128 limit excepted).
+///    JSON (`serde_json::Value`) whose top level is an object with at most one
+///    `transactions` member, an array or `null` (nesting near the 128 limit excepted).
 /// 2. **Whole = rows**: the page maps like the concatenation of its rows mapped one page
 ///    each (the reader's remembered row shape and its per-page memos change nothing).
 /// 3. **Row by row**: each row maps like the typed decoder's `Transaction` of the same row,
@@ -45,7 +45,7 @@ pub fn check_page(bytes: &[u8]) {
     let lean_result = lean.add_lean(bytes, &book);
     let valid_json = serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
     let rows = page_rows(bytes);
-    let page_like = valid_json && rows.as_ref().is_some_and(|r| !r.not_arrays);
+    let page_like = valid_json && rows.as_ref().is_some_and(|r| !r.not_arrays && !r.duplicate);
     match &lean_result {
         Ok(()) if !page_like => disagree!(
             "the lean reader accepted what is not a JSON page (serde_json: {}): {}",

@@ -103,7 +103,6 @@ fn check_money(text: &str) {
     }
     // Minor units.
     let plain = !trimmed.contains(['e', 'E', '+']) && !trimmed.is_empty();
-    let plain = plain && !(crate::oracle::TOLERATE_UNDERSCORE_IN_AMOUNTS && trimmed.contains('_'));
     for precision in [0u32, 2, 3, 8, 18, 28] {
         let Ok(asset) = Asset::new("EUR", precision) else {
             continue;

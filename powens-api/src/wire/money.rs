@@ -16,8 +16,26 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Parses the exact decimal text of an amount (`-16.22`, `7481`, `1.5e3`, surrounding spaces
 /// tolerated). Fails rather than rounds when the value does not fit a `Decimal` exactly.
+///
+/// The text must be JSON-number text: an optional `-`, digits, an optional `.` followed by
+/// digits, an optional exponent (`e`/`E`, optional sign, digits). Leading zeros are read as
+/// written (`007.10` is 7.10). Anything else is refused, even where `rust_decimal` would read
+/// it: `1_000` (a digit separator), `+5`, `12,50`, `5.`, `.5`.
+///
+/// ```
+/// use powens_api::wire::money::parse_decimal;
+/// assert_eq!(parse_decimal(" -16.22 ").unwrap().to_string(), "-16.22");
+/// assert_eq!(parse_decimal("1.5e3").unwrap().to_string(), "1500");
+/// assert!(parse_decimal("1_000").is_err());
+/// assert!(parse_decimal("+5").is_err());
+/// ```
 pub fn parse_decimal(text: &str) -> Result<Decimal, rust_decimal::Error> {
     let text = text.trim();
+    if !is_json_number(text) {
+        return Err(rust_decimal::Error::ErrorString(format!(
+            "{text:?} is not a decimal number (optional -, digits, optional fraction and exponent)"
+        )));
+    }
     match text.find(['e', 'E']) {
         Some(at) => {
             // `from_scientific` reads the mantissa with the *rounding* `from_str`: check first
@@ -28,6 +46,41 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, rust_decimal::Error> {
         }
         None => Decimal::from_str_exact(text),
     }
+}
+
+/// Whether `text` is JSON-number text, leading zeros allowed:
+/// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(text: &str) -> bool {
+    /// The digits at the start of `b`, and what follows them.
+    fn digits(b: &[u8]) -> (usize, &[u8]) {
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        (n, &b[n..])
+    }
+    let b = text.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let (int, mut rest) = digits(b);
+    if int == 0 {
+        return false;
+    }
+    if let Some(after) = rest.strip_prefix(b".") {
+        let (fraction, after) = digits(after);
+        if fraction == 0 {
+            return false;
+        }
+        rest = after;
+    }
+    if let Some(after) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let after = after
+            .strip_prefix(b"-")
+            .or_else(|| after.strip_prefix(b"+"))
+            .unwrap_or(after);
+        let (exponent, after) = digits(after);
+        if exponent == 0 {
+            return false;
+        }
+        rest = after;
+    }
+    rest.is_empty()
 }
 
 struct DecimalVisitor;

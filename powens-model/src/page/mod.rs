@@ -199,8 +199,14 @@ pub fn map_transactions_page<'a>(
         references: References::default(),
     };
     let mut rows = RowReader::default();
+    // A second `transactions` member (the same key, perhaps spelled with escapes) is refused,
+    // as serde refuses a duplicate field: which one counts would be a guess.
+    let mut transactions_seen = false;
     let read = reader.object(|r, key| match key.as_ref() {
         b"transactions" => {
+            if std::mem::replace(&mut transactions_seen, true) {
+                return r.fail("a single `transactions` member (this is a second one)");
+            }
             if r.null()? {
                 return Ok(());
             }

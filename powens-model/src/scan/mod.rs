@@ -66,7 +66,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn fail<T>(&mut self, expected: &'static str) -> Result<T, Stop> {
+    pub(crate) fn fail<T>(&mut self, expected: &'static str) -> Result<T, Stop> {
         self.record(expected);
         Err(Stop)
     }

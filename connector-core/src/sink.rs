@@ -65,6 +65,7 @@ const FILE_WRITE_BYTES: usize = 128 * 1024;
 pub struct JsonLinesSink {
     output: Output,
     fsync: bool,
+    torn: u64,
 }
 
 impl std::fmt::Debug for JsonLinesSink {
@@ -77,21 +78,38 @@ impl std::fmt::Debug for JsonLinesSink {
 
 impl JsonLinesSink {
     /// Appends to the file at `path`, creating it if needed.
+    ///
+    /// A file whose last line is torn (a write cut short: it does not end with `\n`) is first
+    /// cut back to its last whole line, so that what follows starts on a line of its own and
+    /// the file stays readable line by line; [`torn_bytes_cut`](Self::torn_bytes_cut) says how
+    /// many bytes went. Only the tail after the last `\n` is ever removed.
     pub async fn append(path: impl AsRef<Path>) -> Result<Self, SinkError> {
         let file = tokio::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
             .await?
             .into_std()
             .await;
+        let (file, torn) =
+            tokio::task::spawn_blocking(move || cut_torn_line(&file).map(|torn| (file, torn)))
+                .await
+                .map_err(|e| SinkError::Io(std::io::Error::other(e)))??;
         Ok(JsonLinesSink {
             output: Output::File {
                 file: Arc::new(file),
                 write_lock: std::sync::Mutex::new(()),
             },
             fsync: false,
+            torn,
         })
+    }
+
+    /// The bytes of a torn last line that [`append`](Self::append) cut off (0 when the file
+    /// ended with a whole line, or for other outputs).
+    pub fn torn_bytes_cut(&self) -> u64 {
+        self.torn
     }
 
     /// Writes to any async writer (stdout, a socket, ...).
@@ -99,6 +117,7 @@ impl JsonLinesSink {
         JsonLinesSink {
             output: Output::Stream(Arc::new(Mutex::new(Box::new(writer)))),
             fsync: false,
+            torn: 0,
         }
     }
 
@@ -181,6 +200,40 @@ impl Sink for JsonLinesSink {
         }
         .boxed()
     }
+}
+
+/// Cuts `file` back to the end of its last `\n` when it does not end with one; returns the
+/// bytes removed. Reads backwards from the end in 64 KiB steps, so a long file costs no more
+/// than its torn tail.
+fn cut_torn_line(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const STEP: u64 = 64 * 1024;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; STEP as usize];
+    while end > 0 {
+        let start = end.saturating_sub(STEP);
+        let chunk = &mut buf[..(end - start) as usize];
+        // Appends go to the end whatever the position: seeking to read is harmless.
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(chunk)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(0);
+        }
+        if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {
+            let keep = start + at as u64 + 1;
+            file.set_len(keep)?;
+            file.sync_data()?;
+            return Ok(len - keep);
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+        file.sync_data()?;
+    }
+    Ok(len)
 }
 
 /// Appends one JSON line per record to `out`.

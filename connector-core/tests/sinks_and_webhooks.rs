@@ -60,6 +60,56 @@ async fn json_lines_sink_appends_one_record_per_line_per_batch() {
 }
 
 #[tokio::test]
+async fn json_lines_sink_cuts_a_torn_line_before_appending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let batch = events();
+    let sink = JsonLinesSink::append(&path).await.unwrap();
+    assert_eq!(sink.torn_bytes_cut(), 0, "a new file has nothing torn");
+    sink.accept(&batch[..2]).await.unwrap();
+    drop(sink);
+    // A write cut short: the second line loses its end (and its newline).
+    let whole = std::fs::read(&path).unwrap();
+    let first_line = whole.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let torn_at = first_line + 10;
+    std::fs::write(&path, &whole[..torn_at]).unwrap();
+
+    let sink = JsonLinesSink::append(&path).await.unwrap();
+    assert_eq!(sink.torn_bytes_cut(), 10);
+    sink.accept(&batch[2..]).await.unwrap();
+    drop(sink);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parsed: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed, [batch[0].clone(), batch[2].clone()]);
+
+    // A file that is one torn line only is emptied; a whole file is left alone.
+    std::fs::write(&path, b"{\"type\":\"Pay").unwrap();
+    assert_eq!(
+        JsonLinesSink::append(&path).await.unwrap().torn_bytes_cut(),
+        12
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    std::fs::write(&path, &whole).unwrap();
+    assert_eq!(
+        JsonLinesSink::append(&path).await.unwrap().torn_bytes_cut(),
+        0
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), whole);
+    // A torn tail longer than one backwards read (64 KiB).
+    let mut long = whole.clone();
+    long.extend(std::iter::repeat_n(b'x', 200_000));
+    std::fs::write(&path, &long).unwrap();
+    assert_eq!(
+        JsonLinesSink::append(&path).await.unwrap().torn_bytes_cut(),
+        200_000
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), whole);
+}
+
+#[tokio::test]
 async fn json_lines_sink_writes_a_batch_larger_than_one_file_write_as_whole_lines_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("records.jsonl");

@@ -302,3 +302,71 @@ fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
     );
     println!("kill -9 rounds: 20, rounds that advanced the state: {kills_after_a_write}, final version: {last_version}");
 }
+
+const HOLDER_DIR_ENV: &str = "CONNECTOR_CORE_LOCK_HOLDER_DIR";
+
+/// The child process of `state_dir_lock_refuses_a_second_process_until_the_first_ends`:
+/// opens the store, says `held`, and keeps it until its stdin closes. Ignored in normal runs.
+#[test]
+#[ignore = "child process of the state directory lock test; run by it with --ignored"]
+fn lock_child_holds_the_state_dir() {
+    let dir = std::env::var(HOLDER_DIR_ENV).expect("run by the lock test only");
+    let _store = FileStateStore::open(dir).unwrap();
+    println!("held");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
+}
+
+#[test]
+fn state_dir_lock_refuses_a_second_process_until_the_first_ends() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "lock_child_holds_the_state_dir",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLDER_DIR_ENV, dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let held = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("held"));
+    assert!(held, "the child never opened the store");
+
+    let err = FileStateStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StateError::Locked { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("in use by another process")
+            && message.contains("one process per state directory"),
+        "{message}"
+    );
+
+    drop(child.stdin.take()); // the child returns, its lock goes with it
+    lines.for_each(drop); // its test harness still writes its summary
+    assert!(child.wait().unwrap().success());
+    FileStateStore::open(dir.path()).expect("free once the holder has ended");
+}
+
+#[tokio::test]
+async fn state_dir_opened_twice_in_one_process_is_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = FileStateStore::open(dir.path()).unwrap();
+    let second = FileStateStore::open(dir.path().join(".")).unwrap();
+    let key = payments_key();
+    first.put(&key, None, json!({"n": 1})).await.unwrap();
+    // The second value sees the first one's write and is compare-and-set against it.
+    let err = second.put(&key, None, json!({"n": 2})).await.unwrap_err();
+    assert!(matches!(err, StateError::Conflict { .. }), "{err}");
+    // The lock file is not a state.
+    assert_eq!(second.list().await.unwrap().len(), 1);
+}

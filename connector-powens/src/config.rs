@@ -43,6 +43,9 @@ pub const DEFAULT_CONSENT_EXPIRY_HORIZON: Duration = Duration::from_secs(7 * 24 
 pub const DEFAULT_WEBVIEW_URL: &str = "https://webview.powens.com";
 /// The default connector instance name.
 pub const DEFAULT_NAME: &str = "powens";
+/// The provider name Formance gives this connector; an install payload's optional `provider`
+/// field must be it (compared case-insensitively).
+pub const PROVIDER: &str = "Powens";
 
 /// The validated install payload of the Powens connector.
 #[derive(Clone)]
@@ -162,6 +165,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "consentExpiryHorizon",
     "timeZone",
     "name",
+    "provider",
 ];
 
 /// The kind of a JSON value, for messages that must not echo the value.
@@ -419,6 +423,13 @@ impl PowensConfig {
             None => None,
         };
         let name = reader.string("name", false, false);
+        // Formance's generated clients send the provider's name with the connector's config.
+        if let Some(provider) = reader.string("provider", false, false) {
+            if !provider.trim().eq_ignore_ascii_case(PROVIDER) {
+                let message = format!("expected `{PROVIDER}` (this connector), found {provider:?}");
+                reader.problem("provider", message);
+            }
+        }
         for field in unknown {
             let message = format!("unknown field; expected one of {}", KNOWN_FIELDS.join(", "));
             reader.problem(&field, message);

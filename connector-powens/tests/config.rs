@@ -292,3 +292,22 @@ fn the_connector_debug_never_shows_the_secrets_either() {
     let debug = format!("{connector:?}");
     assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
 }
+
+#[test]
+fn formance_payload_with_provider_powens_is_accepted_in_any_case() {
+    for provider in ["Powens", "powens", "POWENS", " Powens "] {
+        let config = PowensConfig::from_value(with("provider", json!(provider)));
+        assert!(config.is_ok(), "{provider:?}: {:?}", config.err());
+    }
+}
+
+#[test]
+fn formance_payload_with_another_provider_names_the_field() {
+    let message = only_problem(with("provider", json!("Stripe")), "provider");
+    assert_eq!(
+        message,
+        "expected `Powens` (this connector), found \"Stripe\""
+    );
+    let message = only_problem(with("provider", json!(7)), "provider");
+    assert_eq!(message, "expected a string, found a number 7");
+}

@@ -54,9 +54,13 @@ pub struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub psu_tokens_file: Option<PathBuf>,
     /// Keep the resumable sync state (and, with --config, the PSUs) in this directory
-    /// between runs.
+    /// between runs. One process per directory: a second one is refused.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Fsync --out after each batch, before the state commits it, so that after a power
+    /// loss the file is never behind the state. On by default with --state.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub fsync: Option<bool>,
     /// Sandbox: PSUs to create and link.
     #[arg(long, default_value_t = 2)]
     pub psus: u32,

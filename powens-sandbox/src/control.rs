@@ -37,7 +37,7 @@ impl MaturationMode {
     /// their id, even ids are replaced.
     pub fn for_transaction(self, transaction_id: u64) -> MaturationMode {
         match self {
-            Self::Mixed if transaction_id % 2 == 0 => Self::Replace,
+            Self::Mixed if transaction_id.is_multiple_of(2) => Self::Replace,
             Self::Mixed => Self::KeepId,
             other => other,
         }

@@ -1,10 +1,11 @@
 //! [`FileStateStore`]: the embedded default, one JSON file per state, written atomically.
 
-use std::fs::{self, File, OpenOptions};
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
@@ -21,15 +22,28 @@ const ORPHAN_AGE: Duration = Duration::from_secs(60);
 /// Longest key id used as a file name as is; longer ones are hashed.
 const MAX_PLAIN_NAME: usize = 180;
 
+/// The file whose exclusive lock says which process holds the directory (a dot file: never
+/// listed as a state).
+const LOCK_FILE: &str = ".lock";
+
+/// The directories this process holds, so that opening one twice shares the store (its
+/// lock and its compare-and-set) instead of failing on its own lock.
+fn open_stores() -> &'static Mutex<HashMap<PathBuf, Weak<Inner>>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<Inner>>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default)
+}
+
 /// States in a directory, one file per key, each write atomic and durable: the new content
 /// goes to a temporary file in the same directory, which is fsynced, renamed over the old
 /// file, and the directory is fsynced. A `kill -9` (or power loss) at any instant leaves
 /// either the old or the new state, never a torn one.
 ///
-/// Compare-and-set is enforced within one process (one store value, or clones of it).
-/// Other processes may open the directory to read (to list or inspect states) while an
-/// engine writes; two writing processes on one directory are not supported (a
-/// database-backed store behind the same trait is the way to share).
+/// **One process per directory.** `open` takes an exclusive lock on the directory's `.lock`
+/// file for as long as the store lives (the operating system releases it when the process
+/// ends, `kill -9` included); a second process gets [`StateError::Locked`]. Within the
+/// process, opening the same directory again gives the same store, so compare-and-set holds
+/// across every value and clone. Sharing states between processes is what a
+/// database-backed store behind the same trait is for.
 #[derive(Debug, Clone)]
 pub struct FileStateStore {
     inner: Arc<Inner>,
@@ -40,6 +54,8 @@ struct Inner {
     dir: PathBuf,
     write_lock: Mutex<()>,
     temp_counter: AtomicU64,
+    /// Holds the directory's exclusive lock while open.
+    _lock: File,
 }
 
 /// The file content.
@@ -65,42 +81,77 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
+/// Removes the temporary files of `dir` that a killed writer left (older than
+/// [`ORPHAN_AGE`]).
+fn remove_orphans(dir: &Path) -> Result<(), StateError> {
+    let now = SystemTime::now();
+    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok());
+        if age.is_some_and(|age| age >= ORPHAN_AGE) {
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl FileStateStore {
-    /// Opens (creating it if needed) the store in `dir`, and removes temporary files a
-    /// killed writer left behind (those older than a minute: a live writer's temporary
-    /// file exists for milliseconds, and must not be pulled from under it).
+    /// Opens (creating it if needed) the store in `dir`, takes the directory's exclusive
+    /// lock, and removes temporary files a killed writer left behind (those older than a
+    /// minute: a live writer's temporary file exists for milliseconds, and must not be
+    /// pulled from under it).
+    ///
+    /// Opening a directory this process already holds returns the same store.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Locked`] when another process holds the directory;
+    /// [`StateError::Io`] when it cannot be created, read or locked.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StateError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let now = SystemTime::now();
-        for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
-            let entry = entry.map_err(io_error(&dir))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if !(name.starts_with('.') && name.ends_with(".tmp")) {
-                continue;
-            }
-            let age = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|modified| now.duration_since(modified).ok());
-            if age.is_some_and(|age| age >= ORPHAN_AGE) {
-                let path = entry.path();
-                match fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_error(&path)(e)),
-                }
-            }
+        let canonical = fs::canonicalize(&dir).map_err(io_error(&dir))?;
+        // The registry's data stays consistent even if a holder panicked.
+        let mut open = open_stores().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inner) = open.get(&canonical).and_then(Weak::upgrade) {
+            return Ok(FileStateStore { inner });
         }
-        Ok(FileStateStore {
-            inner: Arc::new(Inner {
-                dir,
-                write_lock: Mutex::new(()),
-                temp_counter: AtomicU64::new(0),
-            }),
-        })
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(StateError::Locked { dir }),
+            Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+        }
+        remove_orphans(&dir)?;
+        let inner = Arc::new(Inner {
+            dir,
+            write_lock: Mutex::new(()),
+            temp_counter: AtomicU64::new(0),
+            _lock: lock,
+        });
+        open.retain(|_, held| held.strong_count() > 0);
+        open.insert(canonical, Arc::downgrade(&inner));
+        Ok(FileStateStore { inner })
     }
 
     /// The directory.

@@ -51,6 +51,15 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the state directory (one process per directory).
+    #[error(
+        "state directory {dir} is in use by another process: one process per state directory \
+         (stop the other one, or give this one another directory)"
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A stored state is not readable.
     #[error("stored state at {path} is corrupt: {message}")]
     Corrupt {

@@ -110,7 +110,15 @@ pub async fn run_cycle(
     }
     let sink = JsonLinesSink::append(&args.out)
         .await
-        .map_err(|e| failure_of(&format!("cannot open {}", args.out.display()), &e))?;
+        .map_err(|e| failure_of(&format!("cannot open {}", args.out.display()), &e))?
+        .with_fsync(args.fsync.unwrap_or(args.state.is_some()));
+    if sink.torn_bytes_cut() > 0 {
+        eprintln!(
+            "note: {} ended with a torn line (a write cut short); its {} bytes were cut off, the records before it are kept",
+            args.out.display(),
+            sink.torn_bytes_cut()
+        );
+    }
     let counters = Arc::new(Counters::default());
     let config = EngineConfig {
         connector_id: CONNECTOR_ID.to_owned(),

@@ -280,7 +280,8 @@ impl Reader {
         match check_url(&text) {
             Ok(url) => Some(url),
             Err(reason) => {
-                self.problem(field, format!("{reason}, found {text:?}"));
+                let found = shown_url(&text);
+                self.problem(field, format!("{reason}, found {found:?}"));
                 None
             }
         }
@@ -289,6 +290,9 @@ impl Reader {
 
 fn check_url(text: &str) -> Result<Url, &'static str> {
     let url = Url::parse(text.trim()).map_err(|_| "expected an absolute http(s) URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("expected a URL without user name or password (credentials go in clientID and clientSecret)");
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("expected a URL without query string or fragment");
     }
@@ -298,6 +302,37 @@ fn check_url(text: &str) -> Result<Url, &'static str> {
         "http" => Err("expected an https URL (plain http only for a loopback host)"),
         _ => Err("expected an absolute http(s) URL"),
     }
+}
+
+/// A URL as a message may show it: user name, password, query and fragment replaced by
+/// `***` (any of them may carry a credential), whether or not the text parses.
+fn shown_url(text: &str) -> String {
+    let text = text.trim();
+    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_owned(),
+    };
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let (path, after) = tail.split_at(path_end);
+    let mut shown = if text.contains("://") {
+        format!("{scheme}://{host}{path}")
+    } else {
+        format!("{host}{path}")
+    };
+    if after.starts_with('?') {
+        shown.push_str("?***");
+    }
+    if after.contains('#') {
+        shown.push_str("#***");
+    }
+    let mut short: String = shown.chars().take(120).collect();
+    if short.len() < shown.len() {
+        short.push('…');
+    }
+    short
 }
 
 /// Whether the URL's host is `localhost`, `127.0.0.0/8` or `::1`.

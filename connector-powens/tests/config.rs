@@ -311,3 +311,37 @@ fn formance_payload_with_another_provider_names_the_field() {
     let message = only_problem(with("provider", json!(7)), "provider");
     assert_eq!(message, "expected a string, found a number 7");
 }
+
+#[test]
+fn config_errors_never_echo_credentials_embedded_in_a_url() {
+    for (field, url, shown) in [
+        (
+            "endpoint",
+            "https://admin:hunter2@acme.biapi.pro/2.0",
+            "https://***@acme.biapi.pro/2.0",
+        ),
+        (
+            "endpoint",
+            "http://admin:hunter2@acme.biapi.pro/2.0?token=hunter2",
+            "http://***@acme.biapi.pro/2.0?***",
+        ),
+        (
+            "webviewURL",
+            "https://webview.powens.com/?client_secret=hunter2#hunter2",
+            "https://webview.powens.com/?***#***",
+        ),
+        ("webviewURL", "admin:hunter2@no-scheme", "***@no-scheme"),
+    ] {
+        let message = only_problem(with(field, json!(url)), field);
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.ends_with(&format!("found {shown:?}")), "{message}");
+    }
+    let message = only_problem(
+        with("endpoint", json!("https://admin@acme.biapi.pro/2.0")),
+        "endpoint",
+    );
+    assert!(
+        message.contains("without user name or password"),
+        "{message}"
+    );
+}

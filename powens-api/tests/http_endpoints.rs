@@ -510,3 +510,21 @@ async fn endpoint_without_version_segment_still_prefixes_data_routes() {
     client.get_me(&support::user_token()).await.unwrap();
     assert_eq!(stub.single().path, "/2.0/users/me");
 }
+
+#[tokio::test]
+async fn a_redirect_on_auth_is_not_followed_so_the_client_secret_is_sent_once() {
+    let stub = Stub::start(|request, _| {
+        if request.path == "/2.0/auth/init" {
+            Reply::empty(307).header("location", "/elsewhere/collect")
+        } else {
+            Reply::json(200, r#"{"auth_token":"t","type":"permanent","id_user":7}"#)
+        }
+    })
+    .await;
+    let (client, _) = client(&stub);
+    let err = client.auth_init(&support::credentials()).await.unwrap_err();
+    assert!(err.to_string().contains("307"), "{err}");
+    // The secret went to /auth/init only: the redirect's target never saw a request.
+    let request = stub.single();
+    assert_eq!(request.path, "/2.0/auth/init");
+}

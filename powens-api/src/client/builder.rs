@@ -146,14 +146,26 @@ impl PowensClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .use_rustls_tls()
-                .connect_timeout(t.connect)
-                .user_agent(self.user_agent.clone())
-                .build()
-                .map_err(|err| Error::Config {
-                    message: format!("cannot build the HTTP client: {err}"),
-                })?,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .use_rustls_tls()
+                    .connect_timeout(t.connect)
+                    .user_agent(self.user_agent.clone())
+                    // Never follow a redirect: it would resend the client secret (`/auth/*`)
+                    // or the bearer token to wherever it points. A 3xx is an error instead.
+                    .redirect(reqwest::redirect::Policy::none());
+                // A loopback endpoint is plain http: through a proxy (HTTP_PROXY…) its bearer
+                // token would travel in clear.
+                let builder = if super::endpoint::is_loopback(&endpoint.api_root) {
+                    builder.no_proxy()
+                } else {
+                    builder
+                };
+                builder.build()
+            }
+            .map_err(|err| Error::Config {
+                message: format!("cannot build the HTTP client: {err}"),
+            })?,
         };
         Ok(PowensClient {
             inner: Arc::new(Inner {

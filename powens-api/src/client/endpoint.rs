@@ -19,7 +19,7 @@ use crate::error::Error;
 /// bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    api_root: Url,
+    pub(crate) api_root: Url,
     host_root: Url,
 }
 

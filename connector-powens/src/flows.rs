@@ -277,11 +277,5 @@ pub fn forwarded_user(
     psu: &PaymentServiceUser,
     created: CreatedUser,
 ) -> ForwardedUser {
-    ForwardedUser {
-        psu_id: psu.id.clone(),
-        connector_id: connector_id.into(),
-        access_token: created.permanent_token,
-        psp_user_id: created.psp_user_id,
-        metadata: created.metadata,
-    }
+    ForwardedUser::from_created(connector_id, psu, created)
 }

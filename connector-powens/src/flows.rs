@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
+use connector_core::model::Record;
 use connector_core::openbanking::{
     CallbackState, Connection, CreatedUser, ForwardedUser, LinkOutcome, PaymentServiceUser,
     PspConnection, Token, UserLink,
@@ -268,6 +269,15 @@ impl OpenBankingFlows for PowensConnector {
                 .map_err(to_connector_error)
         }
         .boxed()
+    }
+
+    /// Disconnections and consent expiry of the PSU's connections
+    /// ([`PowensConnector::connection_events`]), asked by the engine every cycle.
+    fn connection_events<'a>(
+        &'a self,
+        forwarded_user: &'a ForwardedUser,
+    ) -> BoxFuture<'a, Result<Vec<Record>, ConnectorError>> {
+        PowensConnector::connection_events(self, forwarded_user).boxed()
     }
 }
 

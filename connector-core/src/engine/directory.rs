@@ -86,8 +86,15 @@ impl Engine {
     /// Forwards `psu` to the provider (the connector's `create_user`) and records the
     /// provider user id → PSU entry, so that webhooks about this user reach this PSU.
     /// Returns the forwarded user to keep.
-    pub async fn forward_user(&self, psu: &PaymentServiceUser) -> Result<ForwardedUser, EngineError> {
-        let created = self.connector.require_open_banking()?.create_user(psu).await?;
+    pub async fn forward_user(
+        &self,
+        psu: &PaymentServiceUser,
+    ) -> Result<ForwardedUser, EngineError> {
+        let created = self
+            .connector
+            .require_open_banking()?
+            .create_user(psu)
+            .await?;
         let forwarded = ForwardedUser::from_created(&self.config.connector_id, psu, created);
         self.register_psu(&forwarded).await?;
         Ok(forwarded)

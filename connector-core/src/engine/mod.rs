@@ -230,7 +230,10 @@ impl Engine {
 
     /// The lock that keeps one PSU from being synced twice at once.
     fn psu_lock(&self, psu_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.psu_locks.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut locks = self
+            .psu_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(locks.entry(psu_id.to_owned()).or_default())
     }
 

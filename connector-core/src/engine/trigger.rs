@@ -59,14 +59,19 @@ impl Engine {
                         tasks_failed = summary.tasks_failed,
                         "triggered sync finished"
                     ),
-                    Err(error) => tracing::warn!(psu = %psu.psu_id, %error, "triggered sync failed"),
+                    Err(error) => {
+                        tracing::warn!(psu = %psu.psu_id, %error, "triggered sync failed")
+                    }
                 }
                 let mut running = engine.triggers.lock();
                 match running.get_mut(&psu.psu_id) {
                     Some(again) if *again && !engine.shutdown.is_cancelled() => *again = false,
                     _ => {
                         running.remove(&psu.psu_id);
-                        engine.triggers.active.send_modify(|n| *n = n.saturating_sub(1));
+                        engine
+                            .triggers
+                            .active
+                            .send_modify(|n| *n = n.saturating_sub(1));
                         return;
                     }
                 }

@@ -191,6 +191,13 @@ impl<'a> RowReader<'a> {
         read_fields(r, &mut self.row, &mut self.dates, shapes)?;
         Ok(&self.row)
     }
+
+    /// Reads the row at the cursor (an object) and hands it over, for rows whose mapping
+    /// must wait (a webhook account's rows, mapped once the account around them is read).
+    pub(super) fn read_owned(&mut self, r: &mut Reader<'a>) -> Result<LeanRow<'a>, Stop> {
+        self.read(r)?;
+        Ok(std::mem::take(&mut self.row))
+    }
 }
 
 /// The remembered shapes of rows and of their counterparties.

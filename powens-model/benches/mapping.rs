@@ -25,32 +25,13 @@ const ROUNDS: usize = 8;
 const ROUND_TIME: Duration = Duration::from_millis(250);
 const MIN_TIME: Duration = Duration::from_secs(2);
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn page_bytes(rows: usize) -> Vec<u8> {
     let mut s = String::from("{\"transactions\":[");
-    for i in 0..rows {
-        if i > 0 {
-            s.push(',');
-        }
-        let counterparty = if i % 5 == 0 {
-            format!(
-                r#"{{"label":"ACME SAS {}","account_scheme_name":"iban","account_identification":"FR76300060000112345678{:05}","type":"creditor"}}"#,
-                i % 37,
-                i % 37
-            )
-        } else {
-            "null".to_owned()
-        };
-        let sign = if i % 7 == 0 { "" } else { "-" };
-        let value = format!("{sign}{}.{:02}", 1 + (i * 37) % 900, (i * 13) % 100);
-        let day = 1 + i % 28;
-        let coming = i % 10 == 0;
-        let kind = ["card", "transfer", "order", "card", "bank", "card"][i % 6];
-        s.push_str(&format!(
-            r#"{{"id":{id},"id_account":17,"webid":null,"application_date":"2026-06-{day:02}","date":"2026-06-{day:02}","datetime":null,"vdate":"2026-06-{day:02}","vdatetime":null,"rdate":"2026-06-{day:02}","rdatetime":null,"bdate":null,"bdatetime":null,"value":{value},"gross_value":null,"type":"{kind}","original_wording":"CARTE X1234 {day:02}/06 HALL'S BEER {i}","simplified_wording":"HALL'S BEER","stemmed_wording":"hall s beer","wording":"HALL'S BEER","categories":[],"id_category":9998,"date_scraped":"2026-06-{day:02} 06:12:44","coming":{coming},"active":true,"id_cluster":null,"comment":null,"last_update":"2026-06-{day:02} 06:12:44","deleted":null,"original_value":null,"original_gross_value":null,"original_currency":null,"commission":null,"commission_currency":null,"country":null,"card":"XXXXXXXXXXXX1234","counterparty":{counterparty},"formatted_value":"{value} €","state":"parsed","documents_count":0}}"#,
-            id = 100_000 + i,
-        ));
-    }
-    s.push_str(r#"],"first_date":"2019-03-01","last_date":"2026-08-12","result_min_date":"2026-06-01","result_max_date":"2026-06-28","total":1000,"_links":{"self":{"href":"https://acme.biapi.pro/2.0/users/me/transactions?limit=1000"},"prev":null,"next":null}}"#);
+    s.push_str(&common::rows(rows, 17));
+    s.push_str(common::PAGE_TAIL);
     s.into_bytes()
 }
 

@@ -139,10 +139,10 @@ fn synced(
         let psp_user = user_id.or(connection_user).map(|id| id.to_string());
         if *kind == WebhookEventKind::ConnectionSynced || *kind == WebhookEventKind::UserSynced {
             if let Some(header) = &connection.connection {
-                connection_event(header, &connection, psp_user, cx, &mut out);
+                connection_event(header, &connection, psp_user.clone(), cx, &mut out);
             }
         }
-        data(connection, &mut out);
+        data(connection, psp_user, &mut out);
     }
     out.psp_user_id = user.map(|id| id.to_string());
     Ok(out)
@@ -189,7 +189,7 @@ fn connection_event(
 }
 
 /// Accounts, external accounts, payments (matured), then balances of one connection.
-fn data(connection: SyncedConnection<'_>, out: &mut Translation) {
+fn data(connection: SyncedConnection<'_>, psp_user: Option<String>, out: &mut Translation) {
     let connection_id = connection
         .connection
         .as_ref()
@@ -220,7 +220,7 @@ fn data(connection: SyncedConnection<'_>, out: &mut Translation) {
         out.responses
             .push(WebhookResponse::OpenBankingAccount(OpenBankingAccount {
                 account,
-                open_banking_user_id: None,
+                open_banking_user_id: psp_user.clone(),
                 open_banking_connection_id: connection_id.clone(),
             }));
     }
@@ -232,7 +232,7 @@ fn data(connection: SyncedConnection<'_>, out: &mut Translation) {
         }
         WebhookResponse::OpenBankingPayment(OpenBankingPayment {
             payment,
-            open_banking_user_id: None,
+            open_banking_user_id: psp_user.clone(),
             open_banking_connection_id: connection_id.clone(),
         })
     };

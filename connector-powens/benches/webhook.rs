@@ -1,0 +1,70 @@
+//! Throughput of the webhook path: one 1,000-transaction `CONNECTION_SYNCED` (the rows of the
+//! mapping benchmark, in one account) decoded, split per account and translated to complete
+//! responses in one read (`PowensWebhooks::translate_body`), in process.
+//!
+//! Run: `cargo bench -p connector-powens --bench webhook` (or `cargo xtask bench mapping`,
+//! which runs it after the mapping benchmark). Best of 8 rounds of 250 ms, like the mapping
+//! benchmark. Prints exactly `bench webhook_tx_per_s: …` on stdout; context on stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use connector_core::webhook::WebhookResponse;
+use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
+use powens_api::time::ManualClock;
+
+#[path = "../../powens-model/benches/common/mod.rs"]
+mod common;
+
+const ROWS: usize = 1_000;
+const ROUNDS: usize = 8;
+const ROUND_TIME: Duration = Duration::from_millis(250);
+
+/// Runs `f` (one body per call) for at least `time`; returns transactions per second.
+fn rate_for(time: Duration, mut f: impl FnMut() -> usize) -> f64 {
+    black_box(f());
+    let start = Instant::now();
+    let mut rows = 0usize;
+    while start.elapsed() < time {
+        rows += f();
+    }
+    rows as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let body = common::connection_synced(ROWS);
+    let route = routes::route_for_event("CONNECTION_SYNCED").unwrap();
+    let config = routes::config_for(route, "https://pay.example/hooks/c1", "s3cret");
+    let now = Utc.with_ymd_and_hms(2026, 6, 18, 6, 0, 0).unwrap();
+    let handler =
+        PowensWebhooks::new(WebhookOptions::default()).with_clock(Arc::new(ManualClock::new(now)));
+
+    let check = handler.translate_body(&body, &config).unwrap();
+    let payments = check
+        .responses
+        .iter()
+        .filter(|r| matches!(r, WebhookResponse::OpenBankingPayment(_)))
+        .count();
+    assert_eq!(payments, ROWS, "every row becomes a payment");
+    assert!(check.skipped.is_empty(), "{:?}", check.skipped);
+    assert_eq!(check.idempotency_key, "id_webhook_data:123456");
+
+    let mut translate = || {
+        let translation = handler.translate_body(black_box(&body), &config).unwrap();
+        black_box(&translation);
+        ROWS
+    };
+    let mut best = 0.0f64;
+    for _ in 0..ROUNDS {
+        best = best.max(rate_for(ROUND_TIME, &mut translate));
+    }
+    println!("bench webhook_tx_per_s: {best:.0}");
+    eprintln!(
+        "webhook body: {} bytes, {ROWS} transactions, {} responses",
+        body.len(),
+        check.responses.len()
+    );
+}

@@ -156,7 +156,7 @@ mod tests {
         signed(&[("Bi-Signature", &sig), ("bi-signature-date", DATE)], body)
     }
 
-    fn rejection(result: Result<(), WebhookError>) -> SignatureError {
+    fn rejection<T: std::fmt::Debug>(result: Result<T, WebhookError>) -> SignatureError {
         match result {
             Err(WebhookError::Signature { source, .. }) => source,
             other => panic!("expected a signature rejection, got {other:?}"),

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use connector_core::model::{ConnectionDisconnectedErrorType, PaymentStatus};
 use connector_core::webhook::{WebhookConfig, WebhookEnvelope, WebhookResponse};
-use connector_core::ConnectorError;
 use powens_api::time::ManualClock;
-use serde_json::{json, Value};
 
 use super::*;
 

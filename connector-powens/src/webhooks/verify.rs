@@ -131,7 +131,11 @@ mod tests {
     const DATE: &str = "2026-06-18T06:00:00.000000Z";
 
     fn config() -> WebhookConfig {
-        webhook_configs("http://127.0.0.1:9/hooks/c1", "s3cret").remove(0)
+        let configs = webhook_configs("http://127.0.0.1:9/hooks/c1", "s3cret");
+        configs
+            .into_iter()
+            .find(|c| c.name == "CONNECTION_SYNCED")
+            .unwrap()
     }
 
     fn now() -> DateTime<Utc> {

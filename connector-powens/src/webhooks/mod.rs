@@ -67,7 +67,7 @@ use powens_api::webhooks::WebhookEventKind;
 
 pub use error::WebhookError;
 pub use routes::{WebhookRoute, SECRET_METADATA_KEY, WEBHOOK_ROUTES};
-pub use translate::Translation;
+pub use translate::{ReadBody, Translation};
 
 /// Default consent horizon: a connection whose consent ends within 7 days yields a pending
 /// disconnect.
@@ -190,13 +190,23 @@ impl PowensWebhooks {
         body: &[u8],
         config: &WebhookConfig,
     ) -> Result<Translation, WebhookError> {
+        self.read_body(body, config).map(ReadBody::complete)
+    }
+
+    /// Reads a raw body once (decode, split per account, translate); payments' `raw` stays
+    /// pending until [`ReadBody::complete`].
+    pub fn read_body<'a>(
+        &self,
+        body: &'a [u8],
+        config: &WebhookConfig,
+    ) -> Result<ReadBody<'a>, WebhookError> {
         let kind = Self::event(config)?;
         let cx = translate::TranslateContext {
             now: self.clock.now(),
             zone: self.options.zone,
             consent_horizon: self.options.consent_horizon,
         };
-        translate::translate_body(&kind, body, &cx)
+        translate::read_body(&kind, body, &cx)
     }
 }
 

@@ -25,12 +25,10 @@
 //! consent horizon, a `UserConnectionPendingDisconnect` follows. A malformed account or row is
 //! skipped with its reason (in [`Translation::skipped`]), never failing the delivery.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use connector_core::model::{
-    ConnectionDisconnectedErrorType, Record, UserConnectionDisconnected,
+    ConnectionDisconnectedErrorType, Payment, Record, UserConnectionDisconnected,
     UserConnectionPendingDisconnect, UserConnectionReconnected, UserDisconnected,
 };
 use connector_core::webhook::{OpenBankingAccount, OpenBankingPayment, WebhookResponse};
@@ -38,6 +36,7 @@ use powens_api::connections::Connection;
 use powens_api::webhooks::{WebhookEvent, WebhookEventKind};
 use powens_model::connection::{disconnected, pending_disconnect};
 use powens_model::maturation::{mature, MaturationRule};
+use powens_model::page::row_raw;
 use powens_model::time::{rfc3339, zoned_field};
 use powens_model::webhook::{read_synced, SyncedBody, SyncedConnection, SyncedShape};
 use powens_model::{MappingContext, Skipped};
@@ -71,6 +70,32 @@ pub struct Translation {
     pub sync_requested: bool,
 }
 
+/// A translation whose payments still point at their rows in the body: `raw` is copied out
+/// by [`ReadBody::complete`], when the records are about to be delivered (the same split as
+/// `powens-model`'s `PaymentRow`, so that the read itself allocates no row copy).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadBody<'a> {
+    /// The translation, payments' `raw` still `null` where `rows` names them.
+    pub translation: Translation,
+    /// `(index in responses, row text)` of every payment whose `raw` is pending.
+    rows: Vec<(usize, &'a str)>,
+}
+
+impl ReadBody<'_> {
+    /// The complete translation: every payment's `raw` is its row, verbatim.
+    pub fn complete(self) -> Translation {
+        let mut translation = self.translation;
+        for (index, row) in self.rows {
+            if let Some(WebhookResponse::OpenBankingPayment(p)) =
+                translation.responses.get_mut(index)
+            {
+                p.payment.raw = row_raw(row);
+            }
+        }
+        translation
+    }
+}
+
 fn shape_of(kind: &WebhookEventKind) -> Option<SyncedShape> {
     Some(match kind {
         WebhookEventKind::ConnectionSynced | WebhookEventKind::AccountsFetched => {
@@ -88,18 +113,31 @@ pub fn translate_body(
     body: &[u8],
     cx: &TranslateContext,
 ) -> Result<Translation, WebhookError> {
+    read_body(kind, body, cx).map(ReadBody::complete)
+}
+
+/// Reads the body of a handled event once; payments' `raw` is left pending (see
+/// [`ReadBody`]).
+pub fn read_body<'a>(
+    kind: &WebhookEventKind,
+    body: &'a [u8],
+    cx: &TranslateContext,
+) -> Result<ReadBody<'a>, WebhookError> {
     match shape_of(kind) {
         Some(shape) => synced(kind, shape, body, cx),
-        None => other_event(kind, body, cx),
+        None => other_event(kind, body, cx).map(|translation| ReadBody {
+            translation,
+            rows: Vec::new(),
+        }),
     }
 }
 
-fn synced(
+fn synced<'a>(
     kind: &WebhookEventKind,
     shape: SyncedShape,
-    body: &[u8],
+    body: &'a [u8],
     cx: &TranslateContext,
-) -> Result<Translation, WebhookError> {
+) -> Result<ReadBody<'a>, WebhookError> {
     let ctx = MappingContext::new(cx.now).with_zone(cx.zone);
     let read = match read_synced(body, shape, &ctx) {
         Ok(read) => read,
@@ -118,15 +156,18 @@ fn synced(
         connections,
         skipped,
     } = read;
-    let mut out = Translation {
-        idempotency_key: id_webhook_data
-            .map_or_else(|| body_digest_key(body), |id| delivery_key(&id)),
-        skipped,
-        sync_requested: matches!(
-            kind,
-            WebhookEventKind::ConnectionSynced | WebhookEventKind::UserSynced
-        ),
-        ..Translation::default()
+    let mut read = ReadBody {
+        translation: Translation {
+            idempotency_key: id_webhook_data
+                .map_or_else(|| body_digest_key(body), |id| delivery_key(&id)),
+            skipped,
+            sync_requested: matches!(
+                kind,
+                WebhookEventKind::ConnectionSynced | WebhookEventKind::UserSynced
+            ),
+            ..Translation::default()
+        },
+        rows: Vec::new(),
     };
     let mut user = user_id;
     for connection in connections {
@@ -139,13 +180,19 @@ fn synced(
         let psp_user = user_id.or(connection_user).map(|id| id.to_string());
         if *kind == WebhookEventKind::ConnectionSynced || *kind == WebhookEventKind::UserSynced {
             if let Some(header) = &connection.connection {
-                connection_event(header, &connection, psp_user.clone(), cx, &mut out);
+                connection_event(
+                    header,
+                    &connection,
+                    psp_user.clone(),
+                    cx,
+                    &mut read.translation,
+                );
             }
         }
-        data(connection, psp_user, &mut out);
+        data(connection, psp_user, &mut read);
     }
-    out.psp_user_id = user.map(|id| id.to_string());
-    Ok(out)
+    read.translation.psp_user_id = user.map(|id| id.to_string());
+    Ok(read)
 }
 
 /// The connection event and the consent warning of one synced connection.
@@ -189,7 +236,8 @@ fn connection_event(
 }
 
 /// Accounts, external accounts, payments (matured), then balances of one connection.
-fn data(connection: SyncedConnection<'_>, psp_user: Option<String>, out: &mut Translation) {
+fn data<'a>(connection: SyncedConnection<'a>, psp_user: Option<String>, read: &mut ReadBody<'a>) {
+    let out = &mut read.translation;
     let connection_id = connection
         .connection
         .as_ref()
@@ -198,21 +246,11 @@ fn data(connection: SyncedConnection<'_>, psp_user: Option<String>, out: &mut Tr
         .map(|id| id.to_string());
     let accounts = connection.accounts;
     out.skipped.extend(accounts.skipped);
-    let page = connection.transactions;
-    out.skipped.extend(page.skipped.iter().cloned());
-    let tombstones = page.tombstones.clone();
-    let mut seen_external = BTreeSet::new();
-    let external: Vec<_> = page
-        .external_accounts
-        .iter()
-        .filter(|a| seen_external.insert(a.reference.clone()))
-        .cloned()
-        .collect();
-    let payments = page.into_payments();
-    let matured = mature(&[], payments, &tombstones, MaturationRule::default());
+    let mut page = connection.transactions;
+    out.skipped.append(&mut page.skipped);
 
     out.responses
-        .reserve(accounts.accounts.len() * 2 + matured.records.len() + external.len());
+        .reserve(accounts.accounts.len() * 2 + page.payments.len() + page.external_accounts.len());
     for mut account in accounts.accounts {
         if account.open_banking_connection_id.is_none() {
             account.open_banking_connection_id = connection_id.clone();
@@ -224,9 +262,13 @@ fn data(connection: SyncedConnection<'_>, psp_user: Option<String>, out: &mut Tr
                 open_banking_connection_id: connection_id.clone(),
             }));
     }
-    out.responses
-        .extend(external.into_iter().map(WebhookResponse::ExternalAccount));
-    let open_banking = |mut payment: connector_core::model::Payment| {
+    // The page reader emits each counterparty once per body.
+    out.responses.extend(
+        std::mem::take(&mut page.external_accounts)
+            .into_iter()
+            .map(WebhookResponse::ExternalAccount),
+    );
+    let open_banking = |mut payment: Payment| {
         if payment.open_banking_connection_id.is_none() {
             payment.open_banking_connection_id = connection_id.clone();
         }
@@ -236,16 +278,31 @@ fn data(connection: SyncedConnection<'_>, psp_user: Option<String>, out: &mut Tr
             open_banking_connection_id: connection_id.clone(),
         })
     };
-    for record in matured.records {
-        out.responses.push(match record {
-            Record::Payment(payment) => open_banking(payment),
-            Record::PaymentToDelete(p) => WebhookResponse::PaymentToDelete(p),
-            Record::PaymentToCancel(p) => WebhookResponse::PaymentToCancel(p),
-            other => {
-                tracing::warn!(?other, "maturation returned a non-payment record; ignored");
-                continue;
-            }
-        });
+    if page.tombstones.is_empty() {
+        // Nothing to mature: each row stays a payment, its `raw` copied at delivery.
+        for row in page.payments {
+            read.rows.push((out.responses.len(), row.raw));
+            out.responses.push(open_banking(row.payment));
+        }
+    } else {
+        let tombstones = std::mem::take(&mut page.tombstones);
+        let matured = mature(
+            &[],
+            page.into_payments(),
+            &tombstones,
+            MaturationRule::default(),
+        );
+        for record in matured.records {
+            out.responses.push(match record {
+                Record::Payment(payment) => open_banking(payment),
+                Record::PaymentToDelete(p) => WebhookResponse::PaymentToDelete(p),
+                Record::PaymentToCancel(p) => WebhookResponse::PaymentToCancel(p),
+                other => {
+                    tracing::warn!(?other, "maturation returned a non-payment record; ignored");
+                    continue;
+                }
+            });
+        }
     }
     for mut balance in accounts.balances {
         if balance.open_banking_connection_id.is_none() {

@@ -85,9 +85,16 @@ impl PaymentRow<'_> {
     /// The complete record, `raw` the row's text verbatim (copied, not parsed into a tree).
     pub fn into_payment(self) -> Payment {
         let mut payment = self.payment;
-        payment.raw = crate::raw::verbatim(self.raw);
+        payment.raw = row_raw(self.raw);
         payment
     }
+}
+
+/// A row's text as a record's `raw` payload, verbatim (copied and checked by a skipping
+/// pass, not parsed into a tree): what [`PaymentRow::into_payment`] does, for a caller that
+/// keeps the row text aside until it delivers the payment.
+pub fn row_raw(text: &str) -> Box<serde_json::value::RawValue> {
+    crate::raw::verbatim(text)
 }
 
 /// Everything one page maps to.

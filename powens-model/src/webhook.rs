@@ -20,7 +20,7 @@ use serde::Deserialize;
 use connector_core::model::{Account, Balance};
 
 use crate::account::map_accounts;
-use crate::context::MappingContext;
+use crate::context::{AccountBook, MappingContext};
 use crate::page::{utf8, PageDecodeError, PageMapped, PendingRow, Reader, RowsMapper, Stop};
 use crate::skip::{SkipReason, Skipped};
 
@@ -156,42 +156,64 @@ struct BodyReader<'a, 'c> {
 
 impl<'a> BodyReader<'a, '_> {
     /// One account object: its members but `transactions` decoded, its rows read and
-    /// mapped once it is known. Returns the account's members text (for the owner fields
-    /// of `ACCOUNT_SYNCED`).
+    /// mapped. When the members before `transactions` already make the account (the usual
+    /// order), each row is mapped as it is read; a member after the rows that changes the
+    /// account's context has its rows mapped again from their text. Otherwise the rows wait,
+    /// read, until the account is known. Returns the account's members text (for the owner
+    /// fields of `ACCOUNT_SYNCED`).
     fn account(&mut self, r: &mut Reader<'a>, into: &mut SyncedAccounts) -> Result<String, Stop> {
+        let ctx = self.ctx;
         let mut text = String::new();
-        let mut rows: Vec<PendingRow<'a>> = Vec::new();
+        let mut pending: Vec<PendingRow<'a>> = Vec::new();
+        // (account id, its context, what was mapped before its rows, the rows' text)
+        let mut early: Option<(i64, AccountBook, [usize; 4], Vec<&'a str>)> = None;
+        let mut members_after_rows = false;
+        let mut rows_seen = false;
         r.object(|r, key| {
             if key.as_ref() == b"transactions" {
+                rows_seen = true;
                 if r.null()? {
                     return Ok(());
                 }
+                let header = close(text.clone());
+                if let Ok(account) = serde_json::from_str::<BankAccount>(&header) {
+                    let book = map_accounts(std::slice::from_ref(&account), ctx).book;
+                    if book.get(account.id).is_some() {
+                        let (id, mark) = (account.id, self.rows.mark());
+                        let mut raws = Vec::new();
+                        r.array(|r| {
+                            raws.push(self.rows.read_and_map(r, id, &book, ctx)?);
+                            Ok(())
+                        })?;
+                        early = Some((id, book, mark, raws));
+                        return Ok(());
+                    }
+                }
                 return r.array(|r| {
-                    rows.push(self.rows.read(r)?);
+                    pending.push(self.rows.read(r)?);
                     Ok(())
                 });
             }
+            members_after_rows |= rows_seen;
             let value = value_text(r)?;
             push_member(&mut text, &key, value);
             Ok(())
         })?;
         let text = close(text);
-        match serde_json::from_str::<BankAccount>(&text) {
-            Ok(account) => {
-                if into.first_last_update.is_none() {
-                    into.first_last_update = account.last_update;
-                }
-                let mapped = map_accounts(std::slice::from_ref(&account), self.ctx);
-                self.rows.map(rows, account.id, &mapped.book, self.ctx);
-                into.accounts.extend(mapped.accounts);
-                into.balances.extend(mapped.balances);
-                into.skipped.extend(mapped.skipped);
-            }
+        let account = match serde_json::from_str::<BankAccount>(&text) {
+            Ok(account) => account,
             Err(err) => {
                 let id = serde_json::from_str::<UserRef>(&text)
                     .ok()
                     .and_then(|a| a.id);
-                let detail = match rows.len() {
+                let rows = match early.take() {
+                    Some((_, _, mark, raws)) => {
+                        self.rows.truncate(mark);
+                        raws.len()
+                    }
+                    None => pending.len(),
+                };
+                let detail = match rows {
                     0 => format!("the account does not decode: {err}"),
                     n => format!(
                         "the account does not decode: {err}; its {n} transactions are skipped \
@@ -203,8 +225,33 @@ impl<'a> BodyReader<'a, '_> {
                     id,
                     SkipReason::MalformedRow { detail },
                 ));
+                return Ok(text);
             }
+        };
+        if into.first_last_update.is_none() {
+            into.first_last_update = account.last_update.clone();
         }
+        let mapped = map_accounts(std::slice::from_ref(&account), ctx);
+        match early {
+            Some((id, book, mark, raws)) => {
+                let same = !members_after_rows
+                    || (id == account.id && book.get(id) == mapped.book.get(account.id));
+                if !same {
+                    // The members after the rows changed the account: map its rows again.
+                    self.rows.truncate(mark);
+                    let mut again = RowsMapper::new(ctx);
+                    for raw in raws {
+                        let mut reader = Reader::new(raw);
+                        again.read_and_map(&mut reader, account.id, &mapped.book, ctx)?;
+                    }
+                    self.rows.append(&mut again);
+                }
+            }
+            None => self.rows.map(pending, account.id, &mapped.book, ctx),
+        }
+        into.accounts.extend(mapped.accounts);
+        into.balances.extend(mapped.balances);
+        into.skipped.extend(mapped.skipped);
         Ok(text)
     }
 

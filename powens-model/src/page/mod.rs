@@ -304,6 +304,65 @@ impl<'a> RowsMapper<'a> {
         })
     }
 
+    /// Reads one element of a `transactions` array (at the cursor) of account `account_id`
+    /// (already known: `book` holds it) and maps it at once; returns the row's text.
+    pub(crate) fn read_and_map(
+        &mut self,
+        r: &mut Reader<'a>,
+        account_id: i64,
+        book: &AccountBook,
+        ctx: &MappingContext,
+    ) -> Result<&'a str, Stop> {
+        let start = {
+            r.ws();
+            r.pos()
+        };
+        if r.peek() != Some(b'{') {
+            r.skip_value()?;
+            self.out.skipped.push(Skipped::new(
+                "transaction",
+                None,
+                SkipReason::MalformedRow {
+                    detail: "a transaction must be a JSON object".to_owned(),
+                },
+            ));
+            return Ok(r.slice(start, r.pos()));
+        }
+        let row = self.rows.read_for(r, account_id)?;
+        let raw = r.slice(start, r.pos());
+        map_row(row, raw, book, ctx, &mut self.out, &mut self.memos);
+        Ok(raw)
+    }
+
+    /// How much is mapped so far, to [`RowsMapper::truncate`] back to.
+    pub(crate) fn mark(&self) -> [usize; 4] {
+        [
+            self.out.payments.len(),
+            self.out.external_accounts.len(),
+            self.out.tombstones.len(),
+            self.out.skipped.len(),
+        ]
+    }
+
+    /// Forgets what was mapped since `mark`.
+    pub(crate) fn truncate(&mut self, mark: [usize; 4]) {
+        self.out.payments.truncate(mark[0]);
+        self.out.external_accounts.truncate(mark[1]);
+        self.out.tombstones.truncate(mark[2]);
+        self.out.skipped.truncate(mark[3]);
+    }
+
+    /// Appends what `other` mapped.
+    pub(crate) fn append(&mut self, other: &mut RowsMapper<'a>) {
+        let mut taken = other.take();
+        self.out.payments.append(&mut taken.payments);
+        self.out
+            .external_accounts
+            .append(&mut taken.external_accounts);
+        self.out.tombstones.append(&mut taken.tombstones);
+        self.out.skipped.append(&mut taken.skipped);
+    }
+
     /// Maps `rows` of the account `account_id` (a row without `id_account` belongs to it).
     pub(crate) fn map(
         &mut self,

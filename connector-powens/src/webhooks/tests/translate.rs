@@ -256,3 +256,30 @@ fn a_malformed_row_is_skipped_and_the_payment_raw_is_the_row_as_received() {
     assert_eq!(p.payment.raw.get(), rows[0]);
     assert_eq!(p.payment.amount.minor(), 1622);
 }
+
+#[test]
+fn an_account_whose_currency_follows_its_rows_maps_them_in_that_currency() {
+    let rows = r#"[{"id": 1, "id_account": 17, "date": "2026-06-10", "value": -16.5, "type": "card", "coming": false}]"#;
+    let account = format!(
+        r#"{{"id": 17, "original_name": "Compte", "balance": 10, "transactions": {rows},
+            "currency": {{"id": "JPY", "precision": 0}}, "last_update": "2026-06-18 07:00:00"}}"#
+    );
+    let translation = handler()
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    let skipped: Vec<_> = translation.skipped.iter().map(|s| s.id).collect();
+    assert_eq!(skipped, [Some(1)], "-16.5 has too many decimals for JPY/0");
+    let account = format!(
+        r#"{{"id": 17, "original_name": "Compte", "balance": 10, "transactions": {},
+            "currency": {{"id": "JPY", "precision": 0}}}}"#,
+        rows.replace("-16.5", "-16")
+    );
+    let translation = handler()
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    let WebhookResponse::OpenBankingPayment(p) = &translation.responses[2] else {
+        panic!("{:?}", translation.responses)
+    };
+    assert_eq!(p.payment.asset.as_str(), "JPY/0");
+    assert_eq!(p.payment.amount.minor(), 16);
+}

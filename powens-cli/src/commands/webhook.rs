@@ -100,11 +100,18 @@ enum Line {
 /// A response as a record, or, for engine instructions that are not records
 /// (`DataReadyToFetch`, `UserLinkSessionFinished`), the same `kind`-tagged object shape.
 fn response_line(response: WebhookResponse) -> Result<Line, CliError> {
-    let tagged = serde_json::to_value(&response)
-        .map_err(|e| CliError::failure(format!("cannot encode a webhook response: {e}")))?;
-    if let Some(record) = response.into_record() {
-        return Ok(Line::Record(Box::new(record)));
-    }
+    let tagged = match response {
+        WebhookResponse::UserLinkSessionFinished(_) | WebhookResponse::DataReadyToFetch(_) => {
+            serde_json::to_value(&response)
+                .map_err(|e| CliError::failure(format!("cannot encode a webhook response: {e}")))?
+        }
+        other => {
+            return other
+                .into_record()
+                .map(|record| Line::Record(Box::new(record)))
+                .ok_or_else(|| CliError::failure("a webhook response has no record"));
+        }
+    };
     let Some((name, body)) = tagged.as_object().and_then(|o| o.iter().next()) else {
         return Err(CliError::failure("a webhook response has no variant name"));
     };

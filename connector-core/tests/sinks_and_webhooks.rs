@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use connector_core::contract::*;
-use connector_core::engine::{EngineConfig, EngineError, InboxError, InboxOutcome};
+use connector_core::engine::{EngineConfig, EngineError, InboxError, InboxOutcome, WebhookInbox};
 use connector_core::model::*;
 use connector_core::openbanking::ForwardedUser;
 use connector_core::sink::{ChannelSink, JsonLinesSink, Sink, SinkError};
@@ -243,6 +243,23 @@ fn push_engine() -> (Arc<Engine>, tokio::sync::mpsc::Receiver<Vec<Record>>) {
     (Arc::new(engine), receiver)
 }
 
+/// An installed push engine's inbox, provider user 31 forwarded to `psu-31`; the config of
+/// `CONNECTION_SYNCED`; the records delivered.
+async fn installed_inbox() -> (
+    WebhookInbox,
+    WebhookConfig,
+    tokio::sync::mpsc::Receiver<Vec<Record>>,
+) {
+    let (engine, rx) = push_engine();
+    let config = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap()
+        .remove(0);
+    engine.register_psu(&psu_31()).await.unwrap();
+    (engine.webhook_inbox(), config, rx)
+}
+
 /// The PSU provider user 31 is forwarded to.
 fn psu_31() -> ForwardedUser {
     ForwardedUser {
@@ -279,14 +296,7 @@ async fn install_runs_the_create_webhooks_task() {
 
 #[tokio::test]
 async fn a_verified_webhook_is_translated_whole_tied_to_its_psu_and_delivered_in_one_batch() {
-    let (engine, mut rx) = push_engine();
-    let config = engine
-        .install("https://hooks.example.test/p1")
-        .await
-        .unwrap()
-        .remove(0);
-    engine.register_psu(&psu_31()).await.unwrap();
-    let inbox = engine.webhook_inbox();
+    let (inbox, config, mut rx) = installed_inbox().await;
     let webhook = WebhookEnvelope {
         headers: [("x-secret", SECRET), ("X-Id", "evt-9")]
             .into_iter()
@@ -324,14 +334,7 @@ async fn a_verified_webhook_is_translated_whole_tied_to_its_psu_and_delivered_in
 
 #[tokio::test]
 async fn a_delivery_that_fails_to_translate_delivers_nothing_and_is_not_recorded() {
-    let (engine, mut rx) = push_engine();
-    let config = engine
-        .install("https://hooks.example.test/p1")
-        .await
-        .unwrap()
-        .remove(0);
-    engine.register_psu(&psu_31()).await.unwrap();
-    let inbox = engine.webhook_inbox();
+    let (inbox, config, mut rx) = installed_inbox().await;
     let webhook = |body: &[u8]| WebhookEnvelope {
         headers: [("x-secret", SECRET), ("X-Id", "evt-10")]
             .into_iter()
@@ -354,14 +357,7 @@ async fn a_delivery_that_fails_to_translate_delivers_nothing_and_is_not_recorded
 
 #[tokio::test]
 async fn an_unverified_webhook_is_rejected_before_translation() {
-    let (engine, mut rx) = push_engine();
-    let config = engine
-        .install("https://hooks.example.test/p1")
-        .await
-        .unwrap()
-        .remove(0);
-    engine.register_psu(&psu_31()).await.unwrap();
-    let inbox = engine.webhook_inbox();
+    let (inbox, config, mut rx) = installed_inbox().await;
     for headers in [
         vec![("X-Secret", "wrong")],
         vec![],

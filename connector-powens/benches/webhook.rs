@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use connector_core::webhook::WebhookResponse;
@@ -24,17 +24,6 @@ mod common;
 const ROWS: usize = 1_000;
 const ROUNDS: usize = 8;
 const ROUND_TIME: Duration = Duration::from_millis(250);
-
-/// Runs `f` (one body per call) for at least `time`; returns transactions per second.
-fn rate_for(time: Duration, mut f: impl FnMut() -> usize) -> f64 {
-    black_box(f());
-    let start = Instant::now();
-    let mut rows = 0usize;
-    while start.elapsed() < time {
-        rows += f();
-    }
-    rows as f64 / start.elapsed().as_secs_f64()
-}
 
 fn main() {
     let body = common::connection_synced(ROWS);
@@ -66,8 +55,8 @@ fn main() {
     };
     let (mut best, mut best_complete) = (0.0f64, 0.0f64);
     for _ in 0..ROUNDS {
-        best = best.max(rate_for(ROUND_TIME, &mut read));
-        best_complete = best_complete.max(rate_for(ROUND_TIME, &mut complete));
+        best = best.max(common::rate_for(ROUND_TIME, &mut read));
+        best_complete = best_complete.max(common::rate_for(ROUND_TIME, &mut complete));
     }
     println!("bench webhook_tx_per_s: {best:.0}");
     eprintln!(

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use connector_core::money::Asset;
@@ -54,18 +54,7 @@ fn split_page(bytes: &[u8]) -> usize {
 
 /// Runs `f` (one page per call) until `MIN_TIME` has passed; returns transactions per second.
 fn rate(f: impl FnMut() -> usize) -> f64 {
-    rate_for(MIN_TIME, f)
-}
-
-/// Runs `f` (one page per call) for at least `time`; returns transactions per second.
-fn rate_for(time: Duration, mut f: impl FnMut() -> usize) -> f64 {
-    black_box(f());
-    let start = Instant::now();
-    let mut rows = 0usize;
-    while start.elapsed() < time {
-        rows += f();
-    }
-    rows as f64 / start.elapsed().as_secs_f64()
+    common::rate_for(MIN_TIME, f)
 }
 
 fn main() {
@@ -105,15 +94,17 @@ fn main() {
     };
     let (mut mapping, mut walk) = (0.0f64, 0.0f64);
     for _ in 0..ROUNDS {
-        mapping = mapping.max(rate_for(ROUND_TIME, &mut map_page));
-        walk = walk.max(rate_for(ROUND_TIME, &mut walk_page));
+        mapping = mapping.max(common::rate_for(ROUND_TIME, &mut map_page));
+        walk = walk.max(common::rate_for(ROUND_TIME, &mut walk_page));
     }
     println!("bench mapping_tx_per_s: {mapping:.0}");
     println!("bench serde_walk_tx_per_s: {walk:.0}");
     assert_eq!(split_page(&bytes), ROWS);
     let mut split = 0.0f64;
     for _ in 0..ROUNDS {
-        split = split.max(rate_for(ROUND_TIME, || split_page(black_box(&bytes))));
+        split = split.max(common::rate_for(ROUND_TIME, || {
+            split_page(black_box(&bytes))
+        }));
     }
     // Pages per second times the page size.
     let split_mb = split / ROWS as f64 * bytes.len() as f64 / 1e6;

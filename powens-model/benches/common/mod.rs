@@ -4,6 +4,21 @@
 //! with a counterparty.
 #![allow(dead_code)]
 
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Runs `f` (one page or body per call, returning its rows) for at least `time`; returns
+/// transactions per second.
+pub fn rate_for(time: Duration, mut f: impl FnMut() -> usize) -> f64 {
+    black_box(f());
+    let start = Instant::now();
+    let mut rows = 0usize;
+    while start.elapsed() < time {
+        rows += f();
+    }
+    rows as f64 / start.elapsed().as_secs_f64()
+}
+
 /// `rows` transaction objects of account `account`, comma-separated (no brackets).
 pub fn rows(rows: usize, account: i64) -> String {
     let mut s = String::with_capacity(rows * 900);

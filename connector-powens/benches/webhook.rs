@@ -43,6 +43,15 @@ fn main() {
     assert!(check.skipped.is_empty(), "{:?}", check.skipped);
     assert_eq!(check.idempotency_key, "id_webhook_data:123456");
 
+    if std::env::var_os("POWENS_BENCH_PROFILE_WEBHOOK").is_some() {
+        // Profiling aid: only the read loop, for `perf record`.
+        let r = common::rate_for(Duration::from_secs(4), || {
+            black_box(handler.read_body(black_box(&body), &config).unwrap());
+            ROWS
+        });
+        eprintln!("read only: {r:.0} tx/s");
+        return;
+    }
     let mut read = || {
         let read = handler.read_body(black_box(&body), &config).unwrap();
         black_box(&read);

@@ -229,7 +229,7 @@ impl<'a> BodyReader<'a, '_> {
             }
         };
         if into.first_last_update.is_none() {
-            into.first_last_update = account.last_update.clone();
+            into.first_last_update = account.last_update;
         }
         let mapped = map_accounts(std::slice::from_ref(&account), ctx);
         match early {

@@ -21,7 +21,9 @@
 //!
 //! Processed keys are kept [`DEFAULT_KEY_RETENTION`] (longer than the freshness window, so a
 //! delivery is always either stale or a known duplicate) and pruned by
-//! [`WebhookInbox::prune_processed`], which [`Engine::run_periodically`] runs every cycle.
+//! [`WebhookInbox::prune_processed`] (the inbox's retention) or
+//! [`Engine::prune_webhook_keys`] (the default retention, in the engine's store), which
+//! [`Engine::run_periodically`] runs every cycle.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -13,7 +13,8 @@
 //! | [`webhook`] | The inbound envelope, webhook configs, [`webhook::WebhookResponse`] |
 //! | [`state`] | [`state::StateKey`], the compare-and-set [`state::StateStore`], memory and file stores |
 //! | [`sink`] | Where records go: JSON lines, a channel, or your own |
-//! | [`engine`] | Cycles, periodic runs, concurrency, cancellation, progress events |
+//! | [`engine`] | Cycles, periodic runs, concurrency, cancellation, progress events, the webhook inbox, triggered syncs, the PSU directory |
+//! | [`clock`] | The one [`clock::Clock`] (now and sleep) of the engine, its jitter and the inbox |
 //!
 //! Money is exact:
 //!
@@ -75,6 +76,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod clock;
 pub mod contract;
 pub mod engine;
 mod error;

@@ -547,14 +547,17 @@ fn every_webhook_response() -> Vec<WebhookResponse> {
             data_to_fetch: vec![DataToFetch::Payments],
         }),
         WebhookResponse::UserDisconnected(UserDisconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
         }),
         WebhookResponse::UserConnectionPendingDisconnect(UserConnectionPendingDisconnect {
+            psu_id: None,
             connection_id: "77".into(),
             at: at(20),
             reason: None,
         }),
         WebhookResponse::UserConnectionDisconnected(UserConnectionDisconnected {
+            psu_id: None,
             psp_user_id: Some("31".into()),
             connection_id: "77".into(),
             at: at(21),
@@ -562,6 +565,7 @@ fn every_webhook_response() -> Vec<WebhookResponse> {
             reason: Some("rateLimiting".into()),
         }),
         WebhookResponse::UserConnectionReconnected(UserConnectionReconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
             connection_id: "77".into(),
             at: at(22),

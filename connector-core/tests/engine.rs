@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use connector_core::clock::Clock;
 use connector_core::contract::*;
-use connector_core::engine::{EngineConfig, EngineError, ProgressEvent, PsuSource, Sleeper};
+use connector_core::engine::{EngineConfig, EngineError, ProgressEvent, PsuSource};
 use connector_core::model::*;
 use connector_core::money::{Amount, Asset};
 use connector_core::openbanking::ForwardedUser;
@@ -350,14 +351,18 @@ fn by_identity(records: &[Record]) -> BTreeMap<String, String> {
 }
 
 /// Returns at once, recording the delays; cancels `token` at the `cancel_at`-th sleep.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct RecordingSleeper {
     delays: Arc<Mutex<Vec<Duration>>>,
     cancel_at: usize,
     token: CancellationToken,
 }
 
-impl Sleeper for RecordingSleeper {
+impl Clock for RecordingSleeper {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::UNIX_EPOCH
+    }
+
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         let mut delays = self.delays.lock().unwrap();
         delays.push(duration);
@@ -649,7 +654,7 @@ async fn a_retryable_fetch_error_is_retried_from_the_committed_state() {
         config(2, 1),
         users.clone(),
     )
-    .with_sleeper(sleeper.clone())
+    .with_clock(Arc::new(sleeper.clone()))
     .with_progress({
         let events = events.clone();
         move |e: &ProgressEvent| events.lock().unwrap().push(e.clone())
@@ -782,7 +787,7 @@ async fn periodic_runs_wait_the_polling_period_plus_bounded_jitter() {
         cfg.clone(),
         psus(1),
     )
-    .with_sleeper(sleeper.clone())
+    .with_clock(Arc::new(sleeper.clone()))
     .with_progress({
         let cycles = cycles.clone();
         move |e: &ProgressEvent| {
@@ -1034,7 +1039,7 @@ async fn a_state_conflict_resumes_from_the_state_the_other_run_committed() {
         config(2, 1),
         users.clone(),
     )
-    .with_sleeper(sleeper);
+    .with_clock(Arc::new(sleeper));
     let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
     assert_eq!(summary.tasks_failed, 0);
     let payments: Vec<String> = sink

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use connector_core::contract::*;
-use connector_core::engine::{EngineConfig, EngineError};
+use connector_core::engine::{EngineConfig, EngineError, InboxError, InboxOutcome, WebhookInbox};
 use connector_core::model::*;
+use connector_core::openbanking::ForwardedUser;
 use connector_core::sink::{ChannelSink, JsonLinesSink, Sink, SinkError};
 use connector_core::state::MemoryStateStore;
 use connector_core::webhook::*;
@@ -23,12 +24,14 @@ fn at(h: u32) -> chrono::DateTime<Utc> {
 fn events() -> Vec<Record> {
     vec![
         Record::UserDisconnected(UserDisconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
         }),
         Record::PaymentToDelete(PaymentToDelete {
             reference: "p-1".into(),
         }),
         Record::UserConnectionReconnected(UserConnectionReconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
             connection_id: "77".into(),
             at: at(3),
@@ -189,22 +192,6 @@ impl WebhookHandler for PushConnector {
         .boxed()
     }
 
-    /// One piece per line of the body.
-    fn trim_webhook(
-        &self,
-        webhook: WebhookEnvelope,
-        _config: &WebhookConfig,
-    ) -> Result<Vec<WebhookEnvelope>, ConnectorError> {
-        Ok(webhook
-            .body
-            .split(|b| *b == b'\n')
-            .map(|line| WebhookEnvelope {
-                body: line.to_vec(),
-                ..webhook.clone()
-            })
-            .collect())
-    }
-
     fn verify_webhook<'a>(
         &'a self,
         webhook: &'a WebhookEnvelope,
@@ -212,9 +199,7 @@ impl WebhookHandler for PushConnector {
     ) -> BoxFuture<'a, Result<VerifiedWebhook, ConnectorError>> {
         let result = match webhook.headers.get_exactly_one("X-Secret") {
             Ok(value) if Some(value) == config.metadata.get("secret").map(String::as_str) => {
-                Ok(VerifiedWebhook {
-                    idempotency_key: webhook.headers.get("X-Id").map(str::to_owned),
-                })
+                Ok(VerifiedWebhook { signed_at: None })
             }
             Ok(_) => Err(ConnectorError::WebhookVerification {
                 message: "bad signature".into(),
@@ -226,38 +211,49 @@ impl WebhookHandler for PushConnector {
         future::ready(result).boxed()
     }
 
+    /// One meaning per line of the body; an unknown line fails the whole delivery.
     fn translate_webhook<'a>(
         &'a self,
         webhook: &'a WebhookEnvelope,
         _config: &'a WebhookConfig,
-    ) -> BoxFuture<'a, Result<Vec<WebhookResponse>, ConnectorError>> {
-        let line = String::from_utf8_lossy(&webhook.body).into_owned();
-        let responses = match line.as_str() {
-            "deleted" => vec![WebhookResponse::UserDisconnected(UserDisconnected {
-                psp_user_id: "31".into(),
-            })],
-            "synced" => vec![
-                WebhookResponse::UserConnectionReconnected(UserConnectionReconnected {
-                    psp_user_id: "31".into(),
-                    connection_id: "77".into(),
-                    at: at(4),
-                }),
-                WebhookResponse::DataReadyToFetch(DataReadyToFetch {
-                    psu_id: None,
-                    connection_id: Some("77".into()),
-                    from_payload: serde_json::Value::Null,
-                    data_to_fetch: vec![DataToFetch::AccountsAndBalances],
-                }),
-            ],
-            _ => {
-                return future::ready(Err(ConnectorError::Validation {
-                    field: "body".into(),
-                    message: line,
-                }))
-                .boxed()
-            }
+    ) -> BoxFuture<'a, Result<WebhookTranslation, ConnectorError>> {
+        let mut translation = WebhookTranslation {
+            idempotency_key: webhook.headers.get("X-Id").unwrap_or("no-id").to_owned(),
+            psp_user_id: Some("31".into()),
+            ..WebhookTranslation::default()
         };
-        future::ready(Ok(responses)).boxed()
+        for line in String::from_utf8_lossy(&webhook.body).lines() {
+            match line {
+                "deleted" => translation
+                    .responses
+                    .push(WebhookResponse::UserDisconnected(UserDisconnected {
+                        psu_id: None,
+                        psp_user_id: "31".into(),
+                    })),
+                "synced" => translation.responses.extend([
+                    WebhookResponse::UserConnectionReconnected(UserConnectionReconnected {
+                        psu_id: None,
+                        psp_user_id: "31".into(),
+                        connection_id: "77".into(),
+                        at: at(4),
+                    }),
+                    WebhookResponse::DataReadyToFetch(DataReadyToFetch {
+                        psu_id: None,
+                        connection_id: Some("77".into()),
+                        from_payload: serde_json::Value::Null,
+                        data_to_fetch: vec![DataToFetch::AccountsAndBalances],
+                    }),
+                ]),
+                other => {
+                    return future::ready(Err(ConnectorError::Validation {
+                        field: "body".into(),
+                        message: other.to_owned(),
+                    }))
+                    .boxed()
+                }
+            }
+        }
+        future::ready(Ok(translation)).boxed()
     }
 }
 
@@ -285,7 +281,7 @@ impl Connector for PushConnector {
     }
 }
 
-fn push_engine() -> (Engine, tokio::sync::mpsc::Receiver<Vec<Record>>) {
+fn push_engine() -> (Arc<Engine>, tokio::sync::mpsc::Receiver<Vec<Record>>) {
     let (sink, receiver) = ChannelSink::new(16);
     let engine = Engine::new(
         Arc::new(PushConnector::default()),
@@ -294,7 +290,35 @@ fn push_engine() -> (Engine, tokio::sync::mpsc::Receiver<Vec<Record>>) {
         EngineConfig::default(),
     )
     .unwrap();
-    (engine, receiver)
+    (Arc::new(engine), receiver)
+}
+
+/// An installed push engine's inbox, provider user 31 forwarded to `psu-31`; the config of
+/// `CONNECTION_SYNCED`; the records delivered.
+async fn installed_inbox() -> (
+    WebhookInbox,
+    WebhookConfig,
+    tokio::sync::mpsc::Receiver<Vec<Record>>,
+) {
+    let (engine, rx) = push_engine();
+    let config = engine
+        .install("https://hooks.example.test/p1")
+        .await
+        .unwrap()
+        .remove(0);
+    engine.register_psu(&psu_31()).await.unwrap();
+    (engine.webhook_inbox(), config, rx)
+}
+
+/// The PSU provider user 31 is forwarded to.
+fn psu_31() -> ForwardedUser {
+    ForwardedUser {
+        psu_id: "psu-31".into(),
+        connector_id: "push".into(),
+        access_token: None,
+        psp_user_id: Some("31".into()),
+        metadata: BTreeMap::new(),
+    }
 }
 
 #[tokio::test]
@@ -321,13 +345,8 @@ async fn install_runs_the_create_webhooks_task() {
 }
 
 #[tokio::test]
-async fn a_verified_webhook_is_trimmed_translated_and_delivered_in_order() {
-    let (engine, mut rx) = push_engine();
-    let config = engine
-        .install("https://hooks.example.test/p1")
-        .await
-        .unwrap()
-        .remove(0);
+async fn a_verified_webhook_is_translated_whole_tied_to_its_psu_and_delivered_in_one_batch() {
+    let (inbox, config, mut rx) = installed_inbox().await;
     let webhook = WebhookEnvelope {
         headers: [("x-secret", SECRET), ("X-Id", "evt-9")]
             .into_iter()
@@ -335,30 +354,60 @@ async fn a_verified_webhook_is_trimmed_translated_and_delivered_in_order() {
         query_values: BTreeMap::new(),
         body: b"synced\ndeleted".to_vec(),
     };
-    let outcome = engine.handle_webhook(&config, webhook).await.unwrap();
-    assert_eq!(outcome.idempotency_keys, ["evt-9-0", "evt-9-1"]);
+    let InboxOutcome::Processed { key, outcome } =
+        inbox.receive(&config, webhook.clone()).await.unwrap()
+    else {
+        panic!("expected a processed delivery");
+    };
+    assert_eq!(key, "evt-9");
+    assert_eq!(outcome.psu_id.as_deref(), Some("psu-31"));
     assert_eq!(outcome.records, 2);
     assert_eq!(outcome.data_ready.len(), 1);
-    let first = rx.recv().await.unwrap();
-    let second = rx.recv().await.unwrap();
+    let batch = rx.recv().await.unwrap();
     assert_eq!(
-        first.iter().map(Record::kind).collect::<Vec<_>>(),
-        ["user_connection_reconnected"]
+        batch.iter().map(Record::kind).collect::<Vec<_>>(),
+        ["user_connection_reconnected", "user_disconnected"]
     );
+    assert!(batch.iter().all(|r| match r {
+        Record::UserConnectionReconnected(e) => e.psu_id.as_deref() == Some("psu-31"),
+        Record::UserDisconnected(e) => e.psu_id.as_deref() == Some("psu-31"),
+        _ => false,
+    }));
     assert_eq!(
-        second.iter().map(Record::kind).collect::<Vec<_>>(),
-        ["user_disconnected"]
+        inbox.receive(&config, webhook).await.unwrap(),
+        InboxOutcome::Duplicate {
+            key: "evt-9".into()
+        }
     );
+    assert!(rx.try_recv().is_err(), "a duplicate delivers nothing");
+}
+
+#[tokio::test]
+async fn a_delivery_that_fails_to_translate_delivers_nothing_and_is_not_recorded() {
+    let (inbox, config, mut rx) = installed_inbox().await;
+    let webhook = |body: &[u8]| WebhookEnvelope {
+        headers: [("x-secret", SECRET), ("X-Id", "evt-10")]
+            .into_iter()
+            .collect(),
+        query_values: BTreeMap::new(),
+        body: body.to_vec(),
+    };
+    let err = inbox
+        .receive(&config, webhook(b"synced\noops"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), 400, "{err}");
+    assert!(rx.try_recv().is_err(), "nothing of the delivery delivered");
+    // Not recorded: the corrected redelivery is processed.
+    assert!(matches!(
+        inbox.receive(&config, webhook(b"deleted")).await.unwrap(),
+        InboxOutcome::Processed { .. }
+    ));
 }
 
 #[tokio::test]
 async fn an_unverified_webhook_is_rejected_before_translation() {
-    let (engine, mut rx) = push_engine();
-    let config = engine
-        .install("https://hooks.example.test/p1")
-        .await
-        .unwrap()
-        .remove(0);
+    let (inbox, config, mut rx) = installed_inbox().await;
     for headers in [
         vec![("X-Secret", "wrong")],
         vec![],
@@ -369,14 +418,15 @@ async fn an_unverified_webhook_is_rejected_before_translation() {
             query_values: BTreeMap::new(),
             body: b"deleted".to_vec(),
         };
-        let err = engine.handle_webhook(&config, webhook).await.unwrap_err();
+        let err = inbox.receive(&config, webhook).await.unwrap_err();
         assert!(
             matches!(
                 err,
-                EngineError::Connector(ConnectorError::WebhookVerification { .. })
+                InboxError::Connector(ConnectorError::WebhookVerification { .. })
             ),
             "{err}"
         );
+        assert_eq!(err.http_status(), 401);
     }
     assert!(rx.try_recv().is_err(), "nothing delivered");
 }

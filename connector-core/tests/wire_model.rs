@@ -82,14 +82,17 @@ fn every_record() -> Vec<Record> {
             reference: "899998".into(),
         }),
         Record::UserDisconnected(UserDisconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
         }),
         Record::UserConnectionPendingDisconnect(UserConnectionPendingDisconnect {
+            psu_id: None,
             connection_id: "77".into(),
             at: at(12),
             reason: Some("consent expires".into()),
         }),
         Record::UserConnectionDisconnected(UserConnectionDisconnected {
+            psu_id: None,
             psp_user_id: None,
             connection_id: "77".into(),
             at: at(13),
@@ -97,6 +100,7 @@ fn every_record() -> Vec<Record> {
             reason: Some("SCA required".into()),
         }),
         Record::UserConnectionReconnected(UserConnectionReconnected {
+            psu_id: None,
             psp_user_id: "31".into(),
             connection_id: "77".into(),
             at: at(14),

@@ -186,6 +186,12 @@ impl PowensConnector {
         &self.webhooks
     }
 
+    /// The connector's clock as the engine's clock (give it to
+    /// [`connector_core::Engine::with_clock`] so that one clock drives both).
+    pub fn engine_clock(&self) -> Arc<dyn connector_core::clock::Clock> {
+        Arc::new(crate::clock::EngineClock(Arc::clone(&self.shared.clock)))
+    }
+
     /// The Powens client.
     pub fn client(&self) -> &PowensClient {
         &self.shared.client

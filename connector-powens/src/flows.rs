@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
+use connector_core::model::Record;
 use connector_core::openbanking::{
     CallbackState, Connection, CreatedUser, ForwardedUser, LinkOutcome, PaymentServiceUser,
     PspConnection, Token, UserLink,
@@ -269,6 +270,15 @@ impl OpenBankingFlows for PowensConnector {
         }
         .boxed()
     }
+
+    /// Disconnections and consent expiry of the PSU's connections
+    /// ([`PowensConnector::connection_events`]), asked by the engine every cycle.
+    fn connection_events<'a>(
+        &'a self,
+        forwarded_user: &'a ForwardedUser,
+    ) -> BoxFuture<'a, Result<Vec<Record>, ConnectorError>> {
+        PowensConnector::connection_events(self, forwarded_user).boxed()
+    }
 }
 
 /// The forwarded user to store for `psu` after [`OpenBankingFlows::create_user`].
@@ -277,11 +287,5 @@ pub fn forwarded_user(
     psu: &PaymentServiceUser,
     created: CreatedUser,
 ) -> ForwardedUser {
-    ForwardedUser {
-        psu_id: psu.id.clone(),
-        connector_id: connector_id.into(),
-        access_token: created.permanent_token,
-        psp_user_id: created.psp_user_id,
-        metadata: created.metadata,
-    }
+    ForwardedUser::from_created(connector_id, psu, created)
 }

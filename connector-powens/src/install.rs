@@ -7,10 +7,18 @@
 //! metadata (`secret`). A private `WebhookSubscriber` plugs this into
 //! [`crate::webhooks::PowensWebhooks`].
 //!
-//! Re-install: the providers are listed and matched by name. Powens shows a provider's secret
-//! only once, at creation, so an existing provider of the same name cannot be used to verify
-//! signatures again: it is deleted and created anew (the secret rotates, no duplicate is
-//! left behind). Uninstall lists, matches by name and deletes; none found is not an error.
+//! Re-install: the providers are listed and matched by name (the provider is named after the
+//! connector instance). Powens shows a provider's secret only once, at creation, and the
+//! Powens console ties the registered webhook URLs to the provider, so a re-install must not
+//! rotate it: when exactly one provider of this name exists and the configs of the previous
+//! install (which the engine stores, `CreateWebhooksRequest::existing`) carry its secret,
+//! the provider is **reused** and the configs rebuilt with the stored secret for the (possibly
+//! new) base URL. Only when the secret is not stored (or several providers share the name)
+//! are they deleted and one created anew — the secret then rotates, and the log says so.
+//! Uninstall lists, matches by name and deletes; none found is not an error.
+//!
+//! Powens registers webhook URLs in its console, not by API: register each URL of
+//! [`crate::webhooks::routes::webhook_urls`] (or `powens webhook urls --base …`) there.
 
 use std::sync::Arc;
 
@@ -82,9 +90,33 @@ pub(crate) async fn create_webhooks(
     request: CreateWebhooksRequest,
 ) -> Result<Vec<WebhookConfig>, ConnectorError> {
     let name = provider_name(&shared)?;
+    let stored_secret = request
+        .existing
+        .iter()
+        .find_map(|c| c.metadata.get(routes::SECRET_METADATA_KEY))
+        .filter(|s| !s.is_empty());
+    let token = &shared.config.configuration_token;
+    let named = shared
+        .client
+        .list_webhook_auths(token)
+        .await
+        .map_err(to_connector_error)?
+        .authproviders
+        .into_iter()
+        .filter(|p| p.name.as_deref() == Some(name.as_str()))
+        .count();
+    if let (1, Some(secret)) = (named, stored_secret) {
+        tracing::info!(provider = %name, "re-install: reusing the webhook auth provider and its stored secret");
+        return Ok(routes::webhook_configs(&request.webhook_base_url, secret));
+    }
     let replaced = delete_named(&shared, &name).await?;
     if replaced > 0 {
-        tracing::info!(provider = %name, replaced, "re-install: replaced the webhook auth provider (its secret is shown only once)");
+        tracing::warn!(
+            provider = %name,
+            replaced,
+            "re-install without the stored secret: the webhook auth provider is re-created and \
+             its secret rotates; re-register the webhook URLs in the Powens console"
+        );
     }
     let created = shared
         .client

@@ -33,6 +33,7 @@
 //! Run it with `connector_core::Engine` (per PSU with `Engine::with_psus`); see the
 //! end-to-end tests of the workspace's `tests` crate.
 
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod connector;

@@ -122,6 +122,17 @@ pub enum WebhookCommand {
     Verify(VerifyArgs),
     /// Translates a webhook body read on stdin; prints the resulting records as JSON lines.
     Translate(TranslateArgs),
+    /// Prints the URL to register in the Powens console for each event install subscribes
+    /// to (Powens registers webhook URLs in its console, not by API).
+    Urls(UrlsArgs),
+}
+
+/// `powens webhook urls`.
+#[derive(Debug, Args)]
+pub struct UrlsArgs {
+    /// The public base URL webhooks are delivered under, e.g. `https://example.org/hooks`.
+    #[arg(long)]
+    pub base: String,
 }
 
 /// `powens webhook verify`.
@@ -139,6 +150,10 @@ pub struct VerifyArgs {
     /// The BI-Signature header, as received.
     #[arg(long)]
     pub signature: String,
+    /// Also refuse a BI-Signature-Date further than this from now (e.g. `5m`, `3d`). Saved
+    /// payloads are checked without a window unless this is given.
+    #[arg(long)]
+    pub max_age: Option<String>,
 }
 
 /// `powens webhook translate`.
@@ -147,6 +162,10 @@ pub struct TranslateArgs {
     /// The Powens event name, e.g. `CONNECTION_SYNCED`.
     #[arg(long)]
     pub event: String,
+    /// The PSU id to stamp on every record (as the engine does for the PSU the Powens user
+    /// is forwarded to).
+    #[arg(long)]
+    pub psu: Option<String>,
 }
 
 /// `powens map …`.

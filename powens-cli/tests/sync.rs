@@ -41,8 +41,17 @@ fn a_small_sync_writes_records_and_ends_with_the_verified_line() {
         if kind == "external_account" {
             counterparties.insert(record["reference"].as_str().unwrap().to_owned());
         }
+        // Connection health comes with every cycle (the sandbox's consents expire soon).
         assert!(
-            ["account", "balance", "payment", "external_account"].contains(&kind),
+            [
+                "account",
+                "balance",
+                "payment",
+                "external_account",
+                "user_connection_pending_disconnect",
+                "user_connection_disconnected"
+            ]
+            .contains(&kind),
             "{kind}"
         );
         payments += u64::from(kind == "payment");

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use connector_core::money::Asset;
@@ -25,32 +25,13 @@ const ROUNDS: usize = 8;
 const ROUND_TIME: Duration = Duration::from_millis(250);
 const MIN_TIME: Duration = Duration::from_secs(2);
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn page_bytes(rows: usize) -> Vec<u8> {
     let mut s = String::from("{\"transactions\":[");
-    for i in 0..rows {
-        if i > 0 {
-            s.push(',');
-        }
-        let counterparty = if i % 5 == 0 {
-            format!(
-                r#"{{"label":"ACME SAS {}","account_scheme_name":"iban","account_identification":"FR76300060000112345678{:05}","type":"creditor"}}"#,
-                i % 37,
-                i % 37
-            )
-        } else {
-            "null".to_owned()
-        };
-        let sign = if i % 7 == 0 { "" } else { "-" };
-        let value = format!("{sign}{}.{:02}", 1 + (i * 37) % 900, (i * 13) % 100);
-        let day = 1 + i % 28;
-        let coming = i % 10 == 0;
-        let kind = ["card", "transfer", "order", "card", "bank", "card"][i % 6];
-        s.push_str(&format!(
-            r#"{{"id":{id},"id_account":17,"webid":null,"application_date":"2026-06-{day:02}","date":"2026-06-{day:02}","datetime":null,"vdate":"2026-06-{day:02}","vdatetime":null,"rdate":"2026-06-{day:02}","rdatetime":null,"bdate":null,"bdatetime":null,"value":{value},"gross_value":null,"type":"{kind}","original_wording":"CARTE X1234 {day:02}/06 HALL'S BEER {i}","simplified_wording":"HALL'S BEER","stemmed_wording":"hall s beer","wording":"HALL'S BEER","categories":[],"id_category":9998,"date_scraped":"2026-06-{day:02} 06:12:44","coming":{coming},"active":true,"id_cluster":null,"comment":null,"last_update":"2026-06-{day:02} 06:12:44","deleted":null,"original_value":null,"original_gross_value":null,"original_currency":null,"commission":null,"commission_currency":null,"country":null,"card":"XXXXXXXXXXXX1234","counterparty":{counterparty},"formatted_value":"{value} €","state":"parsed","documents_count":0}}"#,
-            id = 100_000 + i,
-        ));
-    }
-    s.push_str(r#"],"first_date":"2019-03-01","last_date":"2026-08-12","result_min_date":"2026-06-01","result_max_date":"2026-06-28","total":1000,"_links":{"self":{"href":"https://acme.biapi.pro/2.0/users/me/transactions?limit=1000"},"prev":null,"next":null}}"#);
+    s.push_str(&common::rows(rows, 17));
+    s.push_str(common::PAGE_TAIL);
     s.into_bytes()
 }
 
@@ -73,18 +54,7 @@ fn split_page(bytes: &[u8]) -> usize {
 
 /// Runs `f` (one page per call) until `MIN_TIME` has passed; returns transactions per second.
 fn rate(f: impl FnMut() -> usize) -> f64 {
-    rate_for(MIN_TIME, f)
-}
-
-/// Runs `f` (one page per call) for at least `time`; returns transactions per second.
-fn rate_for(time: Duration, mut f: impl FnMut() -> usize) -> f64 {
-    black_box(f());
-    let start = Instant::now();
-    let mut rows = 0usize;
-    while start.elapsed() < time {
-        rows += f();
-    }
-    rows as f64 / start.elapsed().as_secs_f64()
+    common::rate_for(MIN_TIME, f)
 }
 
 fn main() {
@@ -124,15 +94,17 @@ fn main() {
     };
     let (mut mapping, mut walk) = (0.0f64, 0.0f64);
     for _ in 0..ROUNDS {
-        mapping = mapping.max(rate_for(ROUND_TIME, &mut map_page));
-        walk = walk.max(rate_for(ROUND_TIME, &mut walk_page));
+        mapping = mapping.max(common::rate_for(ROUND_TIME, &mut map_page));
+        walk = walk.max(common::rate_for(ROUND_TIME, &mut walk_page));
     }
     println!("bench mapping_tx_per_s: {mapping:.0}");
     println!("bench serde_walk_tx_per_s: {walk:.0}");
     assert_eq!(split_page(&bytes), ROWS);
     let mut split = 0.0f64;
     for _ in 0..ROUNDS {
-        split = split.max(rate_for(ROUND_TIME, || split_page(black_box(&bytes))));
+        split = split.max(common::rate_for(ROUND_TIME, || {
+            split_page(black_box(&bytes))
+        }));
     }
     // Pages per second times the page size.
     let split_mb = split / ROWS as f64 * bytes.len() as f64 / 1e6;

@@ -116,6 +116,7 @@ pub fn disconnected(
                 .filter(|m| !m.is_empty());
             Some(UserConnectionDisconnected {
                 psp_user_id,
+                psu_id: None,
                 connection_id: connection.id.to_string(),
                 at,
                 error_type,
@@ -141,6 +142,7 @@ pub fn pending_disconnect(
         .checked_add_signed(horizon)
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
     (expire <= limit).then(|| UserConnectionPendingDisconnect {
+        psu_id: None,
         connection_id: connection.id.to_string(),
         at: expire,
         reason: Some(format!("consent expires at {}", rfc3339(expire))),

@@ -75,6 +75,7 @@ pub mod scheme;
 mod skip;
 mod text;
 pub mod time;
+pub mod webhook;
 
 pub use context::{AccountBook, AccountContext, MappingContext};
 pub use skip::{Mapped, SkipReason, Skipped};

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
-use connector_core::engine::{EngineConfig, RunSummary, Sleeper};
+use connector_core::engine::{EngineConfig, RunSummary};
 use connector_core::model::{
     Account, AttemptStatus, Balance, Payment, PaymentStatus, PaymentType, Record,
 };
@@ -290,16 +290,6 @@ pub fn connection_of(linked: &connector_core::openbanking::PspConnection) -> Con
     }
 }
 
-/// A sleeper that returns at once (retries of the engine do not wait in tests).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSleep;
-
-impl Sleeper for NoSleep {
-    fn sleep(&self, _duration: Duration) -> BoxFuture<'static, ()> {
-        futures::future::ready(()).boxed()
-    }
-}
-
 /// The engine settings of the tests: accounts pages of 100, 3 attempts per task.
 pub fn engine_config() -> EngineConfig {
     EngineConfig {
@@ -313,7 +303,8 @@ pub fn engine_config() -> EngineConfig {
     }
 }
 
-/// An engine running `connector` for `psus`, writing to `sink`, committing to `store`.
+/// An engine running `connector` for `psus`, writing to `sink`, committing to `store`, on
+/// the connector's (manual) clock: retries of the engine do not wait.
 pub fn engine_for(
     connector: PowensConnector,
     store: Arc<dyn StateStore>,
@@ -321,10 +312,11 @@ pub fn engine_for(
     psus: Vec<ForwardedUser>,
 ) -> Result<Engine, TestError> {
     let psus: Vec<Arc<ForwardedUser>> = psus.into_iter().map(Arc::new).collect();
+    let clock = connector.engine_clock();
     Ok(
         Engine::new(Arc::new(connector), store, sink, engine_config())?
             .with_psus(psus)
-            .with_sleeper(NoSleep),
+            .with_clock(clock),
     )
 }
 
@@ -476,6 +468,58 @@ impl Sink for LedgerSink {
             ledger.apply(record.clone());
         }
         futures::future::ready(Ok(())).boxed()
+    }
+}
+
+/// Every record delivered, in order. When a gate is set, each batch waits for the gate to
+/// close (after signalling `entered`), so a test can hold a delivery in flight; when
+/// `fail_next` is set, the next batch is refused (and nothing of it kept).
+#[derive(Default)]
+pub struct MemorySink {
+    records: Mutex<Vec<Record>>,
+    /// Held deliveries wait on this semaphore until it is closed.
+    pub gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Signalled when a batch reaches a gate.
+    pub entered: tokio::sync::Notify,
+    /// Refuse the next batch.
+    pub fail_next: std::sync::atomic::AtomicBool,
+}
+
+impl MemorySink {
+    /// Every record delivered so far.
+    pub fn records(&self) -> Vec<Record> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Sink for MemorySink {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        let gate = self
+            .gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                self.entered.notify_one();
+                // Closed = open gate: `acquire` then fails at once.
+                let _ = gate.acquire().await;
+            }
+            if self
+                .fail_next
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(SinkError::Other("the test sink refused this batch".into()));
+            }
+            self.records
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(batch);
+            Ok(())
+        })
     }
 }
 

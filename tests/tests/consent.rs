@@ -88,6 +88,67 @@ async fn consent_expiring_within_the_horizon_is_a_pending_disconnect_and_reconne
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_expiry_polling_every_cycle_delivers_pending_disconnects_and_disconnections_to_the_sink(
+) {
+    let sandbox = start_one_user_sandbox(1, 5).await.unwrap();
+    let control = sandbox.control();
+    let user = sandbox.users()[0].clone();
+    let connection = user.connection_ids[0];
+    let now = control.now();
+    control
+        .set_connection_expire(connection, Some(now + TimeDelta::days(3)))
+        .unwrap();
+    control.set_connection_state(connection, None).unwrap();
+    let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+    let sink = std::sync::Arc::new(MemorySink::default());
+    let engine = memory_engine_for(connector, sink.clone(), &user).unwrap();
+    let psu = format!("psu-{}", user.id);
+
+    // A polling-only user hears about the consent ending, from the engine's own cycle.
+    sync(&engine).await.unwrap();
+    let pending: Vec<_> = sink
+        .records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::UserConnectionPendingDisconnect(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].connection_id, connection.to_string());
+    assert_eq!(pending[0].at, paris_to_utc(now + TimeDelta::days(3)));
+    assert_eq!(pending[0].psu_id.as_deref(), Some(psu.as_str()));
+
+    // Every cycle: the next one reports it again, with a disconnection once the bank asks
+    // for SCA.
+    control
+        .set_connection_state(connection, Some("SCARequired"))
+        .unwrap();
+    let before = sink.records().len();
+    sync(&engine).await.unwrap();
+    let events: Vec<String> = sink.records()[before..]
+        .iter()
+        .filter_map(|r| match r {
+            Record::UserConnectionPendingDisconnect(p) => {
+                Some(format!("pending {} {:?}", p.connection_id, p.psu_id))
+            }
+            Record::UserConnectionDisconnected(d) => {
+                Some(format!("disconnected {} {:?}", d.connection_id, d.psu_id))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            format!("disconnected {connection} Some({psu:?})"),
+            format!("pending {connection} Some({psu:?})"),
+        ]
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_check_also_reports_connections_in_error() {
     let sandbox = start_one_user_sandbox(1, 5).await.unwrap();
     let control = sandbox.control();

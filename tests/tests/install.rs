@@ -15,7 +15,8 @@ use tests::*;
 const BASE: &str = "https://payments.example/api/payments/v3/connectors/webhooks/c1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn install_creates_one_named_auth_provider_reinstall_replaces_it_uninstall_deletes_it() {
+async fn reinstall_keeps_secret_install_creates_one_named_provider_reinstall_reuses_it_uninstall_deletes_it(
+) {
     let sandbox = start_sandbox(SandboxSize::default()).await.unwrap();
     let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
     let client = connector.client().clone();
@@ -54,6 +55,12 @@ async fn install_creates_one_named_auth_provider_reinstall_replaces_it_uninstall
         "{names:?}"
     );
     let secret = configs[0].metadata.get("secret").cloned().unwrap();
+    assert!(engine
+        .stored_webhook_configs()
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.metadata.get("secret") == Some(&secret)));
     for config in &configs {
         assert_eq!(config.metadata.get("secret"), Some(&secret));
         assert_eq!(
@@ -73,14 +80,37 @@ async fn install_creates_one_named_auth_provider_reinstall_replaces_it_uninstall
     };
     assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
 
-    // Re-install: still one provider, with a fresh secret (Powens shows a secret only once).
-    let again = engine.install(BASE).await.unwrap();
-    assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
-    assert_ne!(again[0].metadata.get("secret"), Some(&secret));
+    // Install registers the events of the spec, USER_SYNCED included.
+    let defaults: Vec<&str> = connector_powens::webhooks::routes::default_routes()
+        .map(|r| r.event)
+        .collect();
+    assert_eq!(names, defaults);
+    assert_eq!(names.len(), 5);
+    assert!(names.contains(&"USER_SYNCED") && names.contains(&"CONNECTION_PENDING_DISCONNECT"));
 
-    // Uninstall: gone; a second uninstall is harmless.
+    // Re-install: the same provider and the same secret (the engine stored the configs), so
+    // the URLs registered in the Powens console keep verifying; a new base URL is taken.
+    let providers = client.list_webhook_auths(&token).await.unwrap();
+    let again = engine.install(&format!("{BASE}/v2")).await.unwrap();
+    assert_eq!(client.list_webhook_auths(&token).await.unwrap(), providers);
+    assert!(again
+        .iter()
+        .all(|c| c.metadata.get("secret") == Some(&secret)));
+    assert!(again[0]
+        .full_url
+        .as_deref()
+        .unwrap()
+        .starts_with(&format!("{BASE}/v2/")));
+    assert_eq!(engine.stored_webhook_configs().await.unwrap(), again);
+
+    // Uninstall: gone, stored configs forgotten; a second uninstall is harmless; installing
+    // again creates a provider with a new secret.
     engine.uninstall(again).await.unwrap();
     assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 0);
+    assert!(engine.stored_webhook_configs().await.unwrap().is_empty());
     engine.uninstall(Vec::new()).await.unwrap();
+    let fresh = engine.install(BASE).await.unwrap();
+    assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
+    assert_ne!(fresh[0].metadata.get("secret"), Some(&secret));
     sandbox.shutdown().await;
 }

@@ -31,13 +31,15 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
     // Installed first: the sandbox signs CONNECTION_SYNCED with the provider install made.
     let receiver = WebhookReceiver::start().await.unwrap();
     let webhook_sink = LedgerSink::new();
-    let webhook_engine = engine_for(
-        connector.clone(),
-        Arc::new(MemoryStateStore::new()),
-        Arc::new(webhook_sink.clone()),
-        Vec::new(),
-    )
-    .unwrap();
+    let webhook_engine = Arc::new(
+        engine_for(
+            connector.clone(),
+            Arc::new(MemoryStateStore::new()),
+            Arc::new(webhook_sink.clone()),
+            Vec::new(),
+        )
+        .unwrap(),
+    );
     let configs = webhook_engine
         .install(&format!("{}/webhooks/c1", receiver.url))
         .await
@@ -51,8 +53,9 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
         synced.full_url.clone().unwrap(),
     );
 
-    // Forward: a Powens user with a permanent token and the PSU metadata.
-    let forwarded = forward_psu(&connector, &psu).await.unwrap();
+    // Forward: a Powens user with a permanent token and the PSU metadata, recorded in the
+    // engine's PSU directory so that webhooks about this user reach this PSU.
+    let forwarded = webhook_engine.forward_user(&psu).await.unwrap();
     let user_id: u64 = forwarded.psp_user_id.as_deref().unwrap().parse().unwrap();
     assert_eq!(
         forwarded.metadata.get(USER_ID_METADATA_KEY),
@@ -126,8 +129,9 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
         "max_connections = maxConnectionsPerLink = 2"
     );
 
-    // CONNECTION_SYNCED of each new connection: verified, trimmed, translated → records.
+    // CONNECTION_SYNCED of each new connection: verified, read once, translated → records.
     sandbox.control().wait_for_webhooks().await;
+    let inbox = webhook_engine.webhook_inbox();
     let received = receiver.received();
     assert_eq!(
         received.len(),
@@ -138,11 +142,9 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
         let config =
             connector_powens::webhooks::routes::config_for_request_path(&configs, &webhook.path)
                 .unwrap();
-        webhook_engine
-            .handle_webhook(config, webhook.envelope)
-            .await
-            .unwrap();
+        inbox.receive(config, webhook.envelope).await.unwrap();
     }
+    webhook_engine.triggered_syncs_idle().await;
     let pushed = webhook_sink.snapshot();
     let visible: std::collections::BTreeSet<u64> = truth
         .accounts

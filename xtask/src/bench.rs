@@ -19,18 +19,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `cargo bench -p powens-model --bench mapping` (it prints its own `bench …` lines).
+/// Runs `cargo bench -p powens-model --bench mapping`, then `cargo bench -p
+/// connector-powens --bench webhook` (the same rows as one `CONNECTION_SYNCED`); each prints
+/// its own `bench …` lines.
 pub fn mapping(root: &Path) -> Result<(), String> {
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args(["bench", "-p", "powens-model", "--bench", "mapping"])
-        .status()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("the mapping benchmark failed".into())
+    for (package, bench) in [("powens-model", "mapping"), ("connector-powens", "webhook")] {
+        let status = Command::new(cargo())
+            .current_dir(root)
+            .args(["bench", "-p", package, "--bench", bench])
+            .status()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        if !status.success() {
+            return Err(format!("the {bench} benchmark failed"));
+        }
     }
+    Ok(())
 }
 
 fn cargo() -> String {

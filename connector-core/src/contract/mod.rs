@@ -15,4 +15,6 @@ pub use fetch::{
 };
 pub use open_banking::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
 pub use task_tree::{TaskNode, TaskTree};
-pub use webhooks::{CreateWebhooksRequest, VerifiedWebhook, WebhookHandler};
+pub use webhooks::{
+    CreateWebhooksRequest, SkippedObject, VerifiedWebhook, WebhookHandler, WebhookTranslation,
+};

@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 
 use crate::error::ConnectorError;
+use crate::model::Record;
 use crate::openbanking::{
     CallbackState, Connection, CreatedUser, ForwardedUser, LinkAttempt, LinkOutcome,
     PaymentServiceUser, PspConnection, UserLink,
@@ -86,4 +87,15 @@ pub trait OpenBankingFlows: Send + Sync {
         psu: &'a PaymentServiceUser,
         forwarded_user: &'a ForwardedUser,
     ) -> BoxFuture<'a, Result<(), ConnectorError>>;
+
+    /// The health of the user's connections now: disconnections, pending disconnects
+    /// (consent expiry). The engine asks it for every PSU on every cycle and delivers the
+    /// events to the sink with the PSU's id. The default reports nothing.
+    fn connection_events<'a>(
+        &'a self,
+        forwarded_user: &'a ForwardedUser,
+    ) -> BoxFuture<'a, Result<Vec<Record>, ConnectorError>> {
+        let _ = forwarded_user;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

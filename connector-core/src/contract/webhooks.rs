@@ -1,5 +1,14 @@
 //! `CREATE_WEBHOOKS` and `TRANSLATE_WEBHOOKS`.
+//!
+//! The engine's inbox ([`crate::engine::WebhookInbox`]) drives a delivery through this
+//! contract exactly once per step: [`WebhookHandler::verify_webhook`] checks the signature
+//! (and says when the delivery was signed, for the inbox's freshness window), then
+//! [`WebhookHandler::translate_webhook`] reads the body **once** and returns everything the
+//! inbox needs: the idempotency key, the provider user the delivery belongs to (the inbox
+//! resolves it to a PSU), the whole translation, the objects it skipped and whether the
+//! event asks for a sync of that user's connections.
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 use crate::error::ConnectorError;
@@ -12,13 +21,45 @@ pub struct CreateWebhooksRequest {
     pub connector_id: String,
     /// The public base URL webhooks are delivered under; configs' paths are appended to it.
     pub webhook_base_url: String,
+    /// The configs a previous install stored (empty at the first install): a connector whose
+    /// provider shows a signing secret only once reuses the stored one instead of rotating it.
+    pub existing: Vec<WebhookConfig>,
 }
 
-/// The result of verifying a webhook.
+/// The result of verifying a webhook's authenticity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifiedWebhook {
-    /// A provider id for de-duplication, when the payload has one.
-    pub idempotency_key: Option<String>,
+    /// When the provider signed the delivery, when the signature covers a date (the inbox
+    /// checks it against its freshness window).
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+/// An object of a delivery that could not be translated, and why. It does not fail the
+/// delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedObject {
+    /// What it was (`account`, `transaction`, …).
+    pub kind: String,
+    /// The provider's id of it, when known.
+    pub id: Option<String>,
+    /// Why it was skipped, in words a person can act on.
+    pub reason: String,
+}
+
+/// One delivery, read once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookTranslation {
+    /// The delivery's idempotency key (a provider id, else a digest of the body).
+    pub idempotency_key: String,
+    /// The provider user the delivery belongs to, when the body names one.
+    pub psp_user_id: Option<String>,
+    /// Every meaning of the delivery, in processing order.
+    pub responses: Vec<WebhookResponse>,
+    /// The objects that could not be translated.
+    pub skipped: Vec<SkippedObject>,
+    /// Whether the event asks for a sync of the user's connections (new data at the
+    /// provider).
+    pub sync_requested: bool,
 }
 
 /// Webhook subscription and translation.
@@ -29,28 +70,21 @@ pub trait WebhookHandler: Send + Sync {
         request: CreateWebhooksRequest,
     ) -> BoxFuture<'_, Result<Vec<WebhookConfig>, ConnectorError>>;
 
-    /// Splits one large webhook into several smaller ones. The default keeps it whole.
-    fn trim_webhook(
-        &self,
-        webhook: WebhookEnvelope,
-        config: &WebhookConfig,
-    ) -> Result<Vec<WebhookEnvelope>, ConnectorError> {
-        let _ = config;
-        Ok(vec![webhook])
-    }
-
     /// Checks the webhook's authenticity; fails with
-    /// [`ConnectorError::WebhookVerification`].
+    /// [`ConnectorError::WebhookVerification`]. Does not read the body beyond what the
+    /// signature covers.
     fn verify_webhook<'a>(
         &'a self,
         webhook: &'a WebhookEnvelope,
         config: &'a WebhookConfig,
     ) -> BoxFuture<'a, Result<VerifiedWebhook, ConnectorError>>;
 
-    /// What the webhook means, in processing order.
+    /// Reads the body once: key, user, responses in processing order, skipped objects.
+    /// A malformed object inside the body is skipped, not an error; only a body that is not
+    /// the event at all fails.
     fn translate_webhook<'a>(
         &'a self,
         webhook: &'a WebhookEnvelope,
         config: &'a WebhookConfig,
-    ) -> BoxFuture<'a, Result<Vec<WebhookResponse>, ConnectorError>>;
+    ) -> BoxFuture<'a, Result<WebhookTranslation, ConnectorError>>;
 }

@@ -13,33 +13,41 @@
 //! its task (permanently) without delivering the page.
 
 mod config;
+mod directory;
+mod inbox;
 mod pages;
 mod progress;
 mod runtime;
 mod summary;
 mod task;
-mod webhooks;
+mod trigger;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::StreamExt;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{Clock, SystemClock};
 use crate::contract::{ConnectorExt, CreateWebhooksRequest, TaskTree, UninstallRequest};
 use crate::error::ConnectorError;
-use crate::model::TaskType;
+use crate::model::{Capability, TaskType};
 use crate::openbanking::ForwardedUser;
 use crate::sink::{Sink, SinkError};
-use crate::state::{StateError, StateStore};
+use crate::state::{StateError, StateKey, StateStore};
 use crate::webhook::WebhookConfig;
 use crate::Connector;
 
 pub use config::EngineConfig;
+pub use directory::PsuDirectory;
+pub use inbox::{
+    InboxError, InboxOutcome, InboxSettings, ProcessedWebhooks, WebhookInbox, WebhookOutcome,
+    DEFAULT_FRESHNESS_WINDOW, DEFAULT_KEY_RETENTION,
+};
 pub use progress::{ProgressCallback, ProgressEvent, TaskId};
-pub use runtime::{PsuSource, Sleeper, TokioSleeper};
+pub use runtime::PsuSource;
 pub use summary::{RunSummary, TaskFailure};
-pub use webhooks::WebhookOutcome;
 
 /// Why a run stopped before its end.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +76,10 @@ pub struct Engine {
     tree: TaskTree,
     psus: Option<Arc<dyn PsuSource>>,
     progress: Option<ProgressCallback>,
-    sleeper: Arc<dyn Sleeper>,
+    clock: Arc<dyn Clock>,
+    triggers: trigger::Triggers,
+    psu_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    shutdown: CancellationToken,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,7 +109,10 @@ impl Engine {
             tree,
             psus: None,
             progress: None,
-            sleeper: Arc::new(TokioSleeper),
+            clock: Arc::new(SystemClock),
+            triggers: trigger::Triggers::default(),
+            psu_locks: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
         })
     }
 
@@ -118,10 +132,16 @@ impl Engine {
         self
     }
 
-    /// Replaces the tokio timer (tests inject one that does not wait).
-    pub fn with_sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
-        self.sleeper = Arc::new(sleeper);
+    /// Replaces the system clock: retries, the polling period and its jitter wait on it, and
+    /// the webhook inbox reads "now" from it (tests inject one that does not wait).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The workflow tree being run.
@@ -140,9 +160,29 @@ impl Engine {
         }
     }
 
-    /// Runs the tree's `CREATE_WEBHOOKS` tasks; returns the configs to keep (they route and
-    /// verify incoming webhooks, and are needed to uninstall).
+    fn webhook_configs_key() -> StateKey {
+        StateKey::new(Capability::CreateWebhooks)
+    }
+
+    /// The webhook configs the last [`Engine::install`] stored (empty before any).
+    pub async fn stored_webhook_configs(&self) -> Result<Vec<WebhookConfig>, EngineError> {
+        Ok(match self.store.get(&Self::webhook_configs_key()).await? {
+            Some(stored) => serde_json::from_value(stored.value).unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Runs the tree's `CREATE_WEBHOOKS` tasks; returns the configs to route and verify
+    /// incoming webhooks by, and stores them in the state store (they carry the signing
+    /// secret): a re-install hands them to the connector, which reuses the secret rather than
+    /// rotating it.
     pub async fn install(&self, webhook_base_url: &str) -> Result<Vec<WebhookConfig>, EngineError> {
+        let key = Self::webhook_configs_key();
+        let stored = self.store.get(&key).await?;
+        let existing: Vec<WebhookConfig> = stored
+            .as_ref()
+            .and_then(|s| serde_json::from_value(s.value.clone()).ok())
+            .unwrap_or_default();
         let mut configs = Vec::new();
         for node in self.tree.iter() {
             if node.task_type == TaskType::CreateWebhooks {
@@ -150,20 +190,51 @@ impl Engine {
                 let request = CreateWebhooksRequest {
                     connector_id: self.config.connector_id.clone(),
                     webhook_base_url: webhook_base_url.to_owned(),
+                    existing: existing.clone(),
                 };
                 configs.extend(handler.create_webhooks(request).await?);
             }
         }
+        let value = serde_json::to_value(&configs).map_err(|source| StateError::Encode {
+            key: key.to_string(),
+            source,
+        })?;
+        self.store
+            .put(&key, stored.map(|s| s.version), value)
+            .await?;
         Ok(configs)
     }
 
-    /// Calls the connector's `uninstall` with the configs [`Engine::install`] returned.
+    /// Calls the connector's `uninstall` with `webhook_configs` (those [`Engine::install`]
+    /// returned; the stored ones when empty), then forgets the stored configs.
     pub async fn uninstall(&self, webhook_configs: Vec<WebhookConfig>) -> Result<(), EngineError> {
+        let webhook_configs = if webhook_configs.is_empty() {
+            self.stored_webhook_configs().await?
+        } else {
+            webhook_configs
+        };
         let request = UninstallRequest {
             connector_id: self.config.connector_id.clone(),
             webhook_configs,
         };
-        Ok(self.connector.uninstall(request).await?)
+        self.connector.uninstall(request).await?;
+        let key = Self::webhook_configs_key();
+        if let Some(stored) = self.store.get(&key).await? {
+            match self.store.delete(&key, stored.version).await {
+                Ok(()) | Err(StateError::Conflict { .. }) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The lock that keeps one PSU from being synced twice at once.
+    fn psu_lock(&self, psu_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .psu_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(locks.entry(psu_id.to_owned()).or_default())
     }
 
     async fn scopes(&self) -> Result<Vec<Option<Arc<ForwardedUser>>>, EngineError> {
@@ -232,14 +303,16 @@ impl Engine {
                 let run = &run;
                 let stop = &stop;
                 async move {
-                    for node in roots {
-                        let result = run.run_task(node, psu.clone(), None).await;
-                        if result.is_err() {
-                            stop.cancel();
-                        }
-                        result?;
+                    let lock = psu.as_ref().map(|p| self.psu_lock(&p.psu_id));
+                    let _running = match &lock {
+                        Some(lock) => Some(lock.lock().await),
+                        None => None,
+                    };
+                    let result = run.run_psu(roots, psu).await;
+                    if result.is_err() {
+                        stop.cancel();
                     }
-                    Ok(())
+                    result
                 }
             })
             .buffer_unordered(self.config.max_concurrent_psus.get())
@@ -295,7 +368,12 @@ impl Engine {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Ok(()),
-                _ = self.sleeper.sleep(delay) => {}
+                _ = self.clock.sleep(delay) => {}
+            }
+            match self.prune_webhook_keys().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "webhook keys past their retention pruned"),
+                Err(error) => tracing::warn!(%error, "webhook keys could not be pruned"),
             }
         }
     }

@@ -11,6 +11,7 @@ use super::pages::{self, EnginePage};
 use super::{Engine, EngineError, ProgressEvent, RunSummary, TaskFailure, TaskId};
 use crate::contract::{FetchRequest, FromPayload, TaskNode};
 use crate::error::{ConnectorError, RetryClass};
+use crate::model::TaskType;
 use crate::openbanking::ForwardedUser;
 use crate::state::{StateError, StateKey, StateScope, Version};
 
@@ -33,6 +34,60 @@ impl<'e> CycleRun<'e> {
     fn stats(&self) -> std::sync::MutexGuard<'_, RunSummary> {
         // Counters only: a poisoned lock still holds consistent numbers.
         self.summary.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Everything a cycle does for one PSU (or for no PSU): the root tasks, then, for a
+    /// PSU, its directory entry and its connections' health (disconnections, consent
+    /// expiry), delivered to the sink like any page.
+    pub(crate) async fn run_psu(
+        &self,
+        roots: &[&TaskNode],
+        psu: Option<Arc<ForwardedUser>>,
+    ) -> Result<(), EngineError> {
+        for node in roots {
+            self.run_task(node, psu.clone(), None).await?;
+        }
+        let Some(psu) = psu else {
+            return Ok(());
+        };
+        self.engine.register_psu(&psu).await?;
+        let Some(flows) = self.engine.connector.open_banking() else {
+            return Ok(());
+        };
+        let task = TaskId {
+            task_type: TaskType::FetchAccounts,
+            name: "connection_events".into(),
+            psu_id: Some(psu.psu_id.clone()),
+            parent: None,
+        };
+        let events = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return Err(EngineError::Cancelled),
+            events = flows.connection_events(&psu) => events,
+        };
+        match events {
+            Ok(mut records) => {
+                for record in &mut records {
+                    record.set_psu(&psu.psu_id);
+                }
+                if !records.is_empty() {
+                    self.engine.sink.accept(&records).await?;
+                    self.stats().records += records.len() as u64;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, psu = %psu.psu_id, "connection health could not be read");
+                self.engine.emit(ProgressEvent::TaskFailed {
+                    task: task.clone(),
+                    error: error.to_string(),
+                    will_retry: false,
+                });
+                let mut stats = self.stats();
+                stats.tasks_failed += 1;
+                stats.failures.push(TaskFailure { task, error });
+            }
+        }
+        Ok(())
     }
 
     /// Runs `node` for `psu` and `parent`, then (per page) its children.
@@ -106,7 +161,7 @@ impl<'e> CycleRun<'e> {
                 tokio::select! {
                     biased;
                     _ = self.cancel.cancelled() => return Err(EngineError::Cancelled),
-                    _ = self.engine.sleeper.sleep(delay) => {}
+                    _ = self.engine.clock.sleep(delay) => {}
                 }
             }
         }

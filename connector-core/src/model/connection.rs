@@ -59,6 +59,9 @@ pub struct UserDisconnected {
     /// The provider's user id.
     #[serde(rename = "pspUserID")]
     pub psp_user_id: String,
+    /// The payment service user, when the event is tied to one (set by the engine).
+    #[serde(default, rename = "psuID", skip_serializing_if = "Option::is_none")]
+    pub psu_id: Option<String>,
 }
 
 /// A connection will stop working soon (consent expiry); renew it before `at`.
@@ -72,6 +75,9 @@ pub struct UserConnectionPendingDisconnect {
     /// Why, when the provider says.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The payment service user, when the event is tied to one (set by the engine).
+    #[serde(default, rename = "psuID", skip_serializing_if = "Option::is_none")]
+    pub psu_id: Option<String>,
 }
 
 /// A connection stopped working.
@@ -91,6 +97,9 @@ pub struct UserConnectionDisconnected {
     /// The provider's explanation.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The payment service user, when the event is tied to one (set by the engine).
+    #[serde(default, rename = "psuID", skip_serializing_if = "Option::is_none")]
+    pub psu_id: Option<String>,
 }
 
 /// A connection works again (or synced successfully).
@@ -104,6 +113,9 @@ pub struct UserConnectionReconnected {
     pub connection_id: String,
     /// When it was seen working.
     pub at: DateTime<Utc>,
+    /// The payment service user, when the event is tied to one (set by the engine).
+    #[serde(default, rename = "psuID", skip_serializing_if = "Option::is_none")]
+    pub psu_id: Option<String>,
 }
 
 /// A link session ended (the user left the provider's webview).

@@ -41,6 +41,25 @@ pub enum Record {
 }
 
 impl Record {
+    /// Ties the record to the payment service user `psu_id`, as polling does: accounts,
+    /// balances, payments and connection events get it unless they name one already.
+    /// Deletes and cancels name a reference only and are left as they are.
+    pub fn set_psu(&mut self, psu_id: &str) {
+        let slot = match self {
+            Record::Account(a) | Record::ExternalAccount(a) => &mut a.psu_id,
+            Record::Balance(b) => &mut b.psu_id,
+            Record::Payment(p) => &mut p.psu_id,
+            Record::UserDisconnected(e) => &mut e.psu_id,
+            Record::UserConnectionPendingDisconnect(e) => &mut e.psu_id,
+            Record::UserConnectionDisconnected(e) => &mut e.psu_id,
+            Record::UserConnectionReconnected(e) => &mut e.psu_id,
+            Record::PaymentToDelete(_) | Record::PaymentToCancel(_) => return,
+        };
+        if slot.is_none() {
+            *slot = Some(psu_id.to_owned());
+        }
+    }
+
     /// The `kind` tag of this record, e.g. `"payment"`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -87,6 +87,24 @@ pub struct ForwardedUser {
     pub metadata: BTreeMap<String, String>,
 }
 
+impl ForwardedUser {
+    /// The forwarded user to keep for `psu` after the connector's `create_user` returned
+    /// `created`, for connector instance `connector_id`.
+    pub fn from_created(
+        connector_id: impl Into<String>,
+        psu: &PaymentServiceUser,
+        created: CreatedUser,
+    ) -> Self {
+        ForwardedUser {
+            psu_id: psu.id.clone(),
+            connector_id: connector_id.into(),
+            access_token: created.permanent_token,
+            psp_user_id: created.psp_user_id,
+            metadata: created.metadata,
+        }
+    }
+}
+
 /// What a connector returns when it creates a user at the provider.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreatedUser {

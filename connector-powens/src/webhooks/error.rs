@@ -1,4 +1,4 @@
-//! [`WebhookError`]: everything verifying, splitting or translating a webhook can fail with.
+//! [`WebhookError`]: everything verifying or translating a webhook can fail with.
 
 use connector_core::ConnectorError;
 use powens_api::webhooks::{SignatureError, WebhookDecodeError};
@@ -48,14 +48,13 @@ pub enum WebhookError {
     /// The body is not JSON of the event's shape.
     #[error(transparent)]
     MalformedBody(#[from] WebhookDecodeError),
-    /// The body is not JSON of the shape the splitter needs.
-    #[error("cannot split the {event} webhook body: {source}")]
-    Unsplittable {
+    /// The body is not JSON of the event's shape.
+    #[error("cannot read the {event} webhook body: {reason}")]
+    Unreadable {
         /// The event.
         event: String,
-        /// The JSON error (with line and column).
-        #[source]
-        source: serde_json::Error,
+        /// Where and what the reader expected.
+        reason: String,
     },
 }
 
@@ -78,7 +77,7 @@ impl From<WebhookError> for ConnectorError {
                 field: format!("{} webhook body at {}", decode.event, decode.source.path),
                 message: error.to_string(),
             },
-            WebhookError::Unsplittable { ref event, .. } => ConnectorError::Validation {
+            WebhookError::Unreadable { ref event, .. } => ConnectorError::Validation {
                 field: format!("{event} webhook body"),
                 message: error.to_string(),
             },

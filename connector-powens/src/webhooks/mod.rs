@@ -1,17 +1,17 @@
-//! Powens webhooks: verify, split, translate, de-duplicate.
+//! Powens webhooks: verify, read once, translate.
 //!
-//! [`PowensWebhooks`] implements connector-core's [`WebhookHandler`]:
+//! [`PowensWebhooks`] implements connector-core's [`WebhookHandler`], which the engine's
+//! inbox ([`connector_core::engine::WebhookInbox`]) drives: it verifies once, checks
+//! freshness, de-duplicates, ties records to the PSU and delivers the whole delivery at once.
 //!
 //! * [`verify`](PowensWebhooks::verify): `BI-Signature` over the public path the webhook was
-//!   registered under, the optional freshness window, and the idempotency key
-//!   (`id_webhook_data`, else a body hash) — see [`verify`](mod@verify);
-//! * [`trim`](PowensWebhooks::trim): large `CONNECTION_SYNCED` (and `USER_SYNCED`,
-//!   `ACCOUNT_SYNCED`) bodies split per account and per chunk of transactions, byte-exact —
-//!   see [`trim`](mod@trim);
-//! * [`translate`](PowensWebhooks::translate): each event to responses ordered connection →
-//!   accounts → payments → balances — see [`translate`](mod@translate);
-//! * the event → path table and the install configs: [`routes`];
-//! * redelivery de-duplication around the engine: [`inbox`].
+//!   registered under; returns the signed date (the inbox checks its freshness window) —
+//!   see [`verify`](mod@verify);
+//! * [`translate`](PowensWebhooks::translate): one read of the body (the page reader of
+//!   `powens-model` for synced bodies) giving the idempotency key (`id_webhook_data`, else a
+//!   body hash), the Powens user and the responses ordered connection → accounts → payments
+//!   → balances — see [`translate`](mod@translate);
+//! * the event → path table and the install configs: [`routes`].
 //!
 //! ```
 //! use connector_core::webhook::{Headers, WebhookEnvelope};
@@ -20,7 +20,7 @@
 //! use secrecy::SecretString;
 //!
 //! let configs = routes::webhook_configs("https://pay.example/hooks/c1", "s3cret");
-//! let config = &configs[2]; // USER_DELETED at https://pay.example/hooks/c1/user-deleted
+//! let config = configs.iter().find(|c| c.name == "USER_DELETED").unwrap();
 //! let body = br#"{"id": 42, "signin": "2026-06-18 08:00:00", "id_webhook_data": 7}"#;
 //! let date = "2026-06-18T06:00:00.000000Z";
 //! let signature = sign(&SecretString::from("s3cret"), "/hooks/c1/user-deleted", date, body);
@@ -33,8 +33,10 @@
 //! };
 //! let handler = PowensWebhooks::new(WebhookOptions::default());
 //! let verified = handler.verify(&webhook, config)?;
-//! assert_eq!(verified.idempotency_key.as_deref(), Some("id_webhook_data:7"));
+//! assert!(verified.signed_at.is_some());
 //! let translation = handler.translate(&webhook, config)?;
+//! assert_eq!(translation.idempotency_key, "id_webhook_data:7");
+//! assert_eq!(translation.psp_user_id.as_deref(), Some("42"));
 //! assert_eq!(
 //!     serde_json::to_string(&translation.responses)?,
 //!     r#"[{"UserDisconnected":{"pspUserID":"42"}}]"#
@@ -43,12 +45,8 @@
 //! ```
 
 pub mod error;
-pub mod inbox;
-mod raw;
 pub mod routes;
-mod rows;
 pub mod translate;
-pub mod trim;
 pub mod verify;
 
 use std::fmt;
@@ -57,19 +55,19 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use chrono_tz::Tz;
-use connector_core::contract::{CreateWebhooksRequest, VerifiedWebhook, WebhookHandler};
+use connector_core::contract::{
+    CreateWebhooksRequest, SkippedObject, VerifiedWebhook, WebhookHandler, WebhookTranslation,
+};
 use connector_core::model::Capability;
-use connector_core::webhook::{WebhookConfig, WebhookEnvelope, WebhookResponse};
+use connector_core::webhook::{WebhookConfig, WebhookEnvelope};
 use connector_core::ConnectorError;
 use futures::future::BoxFuture;
 use powens_api::time::{Clock, SystemClock};
 use powens_api::webhooks::WebhookEventKind;
 
 pub use error::WebhookError;
-pub use inbox::{InboxOutcome, ProcessedWebhooks, WebhookInbox};
 pub use routes::{WebhookRoute, SECRET_METADATA_KEY, WEBHOOK_ROUTES};
-pub use translate::Translation;
-pub use trim::DEFAULT_TRANSACTIONS_PER_PIECE;
+pub use translate::{ReadBody, Translation};
 
 /// Default consent horizon: a connection whose consent ends within 7 days yields a pending
 /// disconnect.
@@ -78,10 +76,9 @@ pub const DEFAULT_CONSENT_HORIZON: TimeDelta = TimeDelta::days(7);
 /// Settings of [`PowensWebhooks`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookOptions {
-    /// Transactions per trimmed piece (default 100; 0 is read as 1).
-    pub transactions_per_piece: usize,
-    /// When set, `BI-Signature-Date` must be within this distance of the clock's `now`
-    /// (default none: Powens may redeliver much later, with the original date).
+    /// When set, [`PowensWebhooks::verify`] itself refuses a `BI-Signature-Date` further than
+    /// this from the clock's `now` (default none: the engine's inbox checks freshness, with
+    /// its own window).
     pub freshness_window: Option<Duration>,
     /// A consent ending within this horizon yields a pending disconnect (default 7 days).
     pub consent_horizon: TimeDelta,
@@ -92,7 +89,6 @@ pub struct WebhookOptions {
 impl Default for WebhookOptions {
     fn default() -> Self {
         Self {
-            transactions_per_piece: DEFAULT_TRANSACTIONS_PER_PIECE,
             freshness_window: None,
             consent_horizon: DEFAULT_CONSENT_HORIZON,
             zone: chrono_tz::Europe::Paris,
@@ -161,64 +157,56 @@ impl PowensWebhooks {
         routes::event_of(config).ok_or_else(|| error::unknown_event(&config.name))
     }
 
-    /// Checks the signature (and the freshness window, when set) and returns the idempotency
-    /// key.
+    /// Checks the signature (and the handler's own freshness window, when set); returns when
+    /// the delivery was signed. Reads nothing of the body but its bytes for the HMAC.
     pub fn verify(
         &self,
         webhook: &WebhookEnvelope,
         config: &WebhookConfig,
     ) -> Result<VerifiedWebhook, WebhookError> {
-        verify::verify_signature(
+        let signed_at = verify::verify_signature(
             webhook,
             config,
             self.options.freshness_window,
             self.clock.now(),
         )?;
         Ok(VerifiedWebhook {
-            idempotency_key: Some(verify::idempotency_key(&webhook.body)),
+            signed_at: Some(signed_at),
         })
     }
 
-    /// Splits a large body into pieces; each keeps the headers and query of the original.
-    pub fn trim(
-        &self,
-        webhook: WebhookEnvelope,
-        config: &WebhookConfig,
-    ) -> Result<Vec<WebhookEnvelope>, WebhookError> {
-        let kind = Self::event(config)?;
-        let mut bodies =
-            trim::split_body(&kind, &webhook.body, self.options.transactions_per_piece)?;
-        if bodies.len() == 1 && bodies.first() == Some(&webhook.body) {
-            return Ok(vec![webhook]);
-        }
-        let last = bodies.pop();
-        let mut pieces: Vec<WebhookEnvelope> = bodies
-            .into_iter()
-            .map(|body| WebhookEnvelope {
-                headers: webhook.headers.clone(),
-                query_values: webhook.query_values.clone(),
-                body,
-            })
-            .collect();
-        if let Some(body) = last {
-            pieces.push(WebhookEnvelope { body, ..webhook });
-        }
-        Ok(pieces)
-    }
-
-    /// Translates a (piece of a) webhook, keeping the skipped objects.
+    /// Reads the whole body once: key, Powens user, responses, skipped objects.
     pub fn translate(
         &self,
         webhook: &WebhookEnvelope,
         config: &WebhookConfig,
     ) -> Result<Translation, WebhookError> {
+        self.translate_body(&webhook.body, config)
+    }
+
+    /// [`PowensWebhooks::translate`] of a raw body.
+    pub fn translate_body(
+        &self,
+        body: &[u8],
+        config: &WebhookConfig,
+    ) -> Result<Translation, WebhookError> {
+        self.read_body(body, config).map(ReadBody::complete)
+    }
+
+    /// Reads a raw body once (decode, split per account, translate); payments' `raw` stays
+    /// pending until [`ReadBody::complete`].
+    pub fn read_body<'a>(
+        &self,
+        body: &'a [u8],
+        config: &WebhookConfig,
+    ) -> Result<ReadBody<'a>, WebhookError> {
         let kind = Self::event(config)?;
         let cx = translate::TranslateContext {
             now: self.clock.now(),
             zone: self.options.zone,
             consent_horizon: self.options.consent_horizon,
         };
-        translate::translate_body(&kind, &webhook.body, &cx)
+        translate::read_body(&kind, body, &cx)
     }
 }
 
@@ -238,14 +226,6 @@ impl WebhookHandler for PowensWebhooks {
         }
     }
 
-    fn trim_webhook(
-        &self,
-        webhook: WebhookEnvelope,
-        config: &WebhookConfig,
-    ) -> Result<Vec<WebhookEnvelope>, ConnectorError> {
-        Ok(self.trim(webhook, config)?)
-    }
-
     fn verify_webhook<'a>(
         &'a self,
         webhook: &'a WebhookEnvelope,
@@ -259,18 +239,21 @@ impl WebhookHandler for PowensWebhooks {
         &'a self,
         webhook: &'a WebhookEnvelope,
         config: &'a WebhookConfig,
-    ) -> BoxFuture<'a, Result<Vec<WebhookResponse>, ConnectorError>> {
-        let result = self.translate(webhook, config).map(|t| {
-            for skipped in &t.skipped {
-                tracing::warn!(
-                    event = %config.name,
-                    kind = skipped.kind,
-                    id = ?skipped.id,
-                    reason = %skipped.reason,
-                    "webhook object skipped"
-                );
-            }
-            t.responses
+    ) -> BoxFuture<'a, Result<WebhookTranslation, ConnectorError>> {
+        let result = self.translate(webhook, config).map(|t| WebhookTranslation {
+            idempotency_key: t.idempotency_key,
+            psp_user_id: t.psp_user_id,
+            responses: t.responses,
+            skipped: t
+                .skipped
+                .into_iter()
+                .map(|s| SkippedObject {
+                    kind: s.kind.to_owned(),
+                    id: s.id.map(|id| id.to_string()),
+                    reason: s.reason.to_string(),
+                })
+                .collect(),
+            sync_requested: t.sync_requested,
         });
         Box::pin(async move { result.map_err(ConnectorError::from) })
     }

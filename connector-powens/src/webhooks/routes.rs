@@ -6,16 +6,18 @@
 //!
 //! | event | path | registered by default |
 //! |---|---|---|
-//! | `CONNECTION_SYNCED` | `/connection-synced` | yes |
+//! | `USER_SYNCED` | `/user-synced` | yes (the spec's subscription; starts a sync of the user) |
+//! | `CONNECTION_SYNCED` | `/connection-synced` | yes (starts a sync of the user) |
 //! | `CONNECTION_DELETED` | `/connection-deleted` | yes |
-//! | `USER_DELETED` | `/user-deleted` | yes |
 //! | `CONNECTION_PENDING_DISCONNECT` | `/connection-pending-disconnect` | yes |
-//! | `USER_SYNCED` | `/user-synced` | no (deprecated; repeats `CONNECTION_SYNCED`) |
+//! | `USER_DELETED` | `/user-deleted` | yes |
 //! | `ACCOUNTS_FETCHED` | `/accounts-fetched` | no (the same data comes in `CONNECTION_SYNCED`) |
 //! | `ACCOUNT_SYNCED` | `/account-synced` | no (idem) |
 //!
-//! Every event of the table is translated; only the default ones are registered, so one
-//! sync is not delivered three times.
+//! Every event of the table is translated; records that arrive twice (from `USER_SYNCED` and
+//! `CONNECTION_SYNCED`, or from a webhook and the sync it triggers) are idempotent by
+//! reference. Powens registers webhook URLs in its console, not by API:
+//! [`webhook_urls`] lists the exact URL to register per event.
 
 use std::collections::BTreeMap;
 
@@ -39,15 +41,15 @@ pub struct WebhookRoute {
 
 /// Every event the connector translates, in registration order.
 pub const WEBHOOK_ROUTES: &[WebhookRoute] = &[
+    route("USER_SYNCED", "/user-synced", true),
     route("CONNECTION_SYNCED", "/connection-synced", true),
     route("CONNECTION_DELETED", "/connection-deleted", true),
-    route("USER_DELETED", "/user-deleted", true),
     route(
         "CONNECTION_PENDING_DISCONNECT",
         "/connection-pending-disconnect",
         true,
     ),
-    route("USER_SYNCED", "/user-synced", false),
+    route("USER_DELETED", "/user-deleted", true),
     route("ACCOUNTS_FETCHED", "/accounts-fetched", false),
     route("ACCOUNT_SYNCED", "/account-synced", false),
 ];
@@ -82,6 +84,15 @@ pub(crate) fn event_of(config: &WebhookConfig) -> Option<WebhookEventKind> {
 pub fn webhook_configs(webhook_base_url: &str, secret: &str) -> Vec<WebhookConfig> {
     default_routes()
         .map(|r| config_for(r, webhook_base_url, secret))
+        .collect()
+}
+
+/// `(event, URL)` of every default route under `webhook_base_url`: what to register in the
+/// Powens console (`powens webhook urls --base …` prints it).
+pub fn webhook_urls(webhook_base_url: &str) -> Vec<(&'static str, String)> {
+    let base = webhook_base_url.trim_end_matches('/');
+    default_routes()
+        .map(|r| (r.event, format!("{base}{}", r.path)))
         .collect()
 }
 
@@ -146,14 +157,15 @@ mod tests {
         assert_eq!(
             names,
             [
+                "USER_SYNCED",
                 "CONNECTION_SYNCED",
                 "CONNECTION_DELETED",
+                "CONNECTION_PENDING_DISCONNECT",
                 "USER_DELETED",
-                "CONNECTION_PENDING_DISCONNECT"
             ]
         );
         assert_eq!(
-            configs[0].full_url.as_deref(),
+            configs[1].full_url.as_deref(),
             Some("https://pay.example/api/webhooks/c1/connection-synced")
         );
         assert_eq!(configs[0].metadata["secret"], "s3cret");
@@ -169,14 +181,15 @@ mod tests {
             Some("CONNECTION_SYNCED")
         );
         assert_eq!(pick("/hooks/c1/user-deleted?x=1"), Some("USER_DELETED"));
-        assert_eq!(pick("/hooks/c1/user-synced"), None);
+        assert_eq!(pick("/hooks/c1/user-synced"), Some("USER_SYNCED"));
+        assert_eq!(pick("/hooks/c1/accounts-fetched"), None);
         assert_eq!(pick("/hooks/c1/connection-synced-v2"), None);
         assert_eq!(pick("/"), None);
     }
 
     #[test]
     fn unknown_config_names_are_not_events() {
-        let mut config = webhook_configs("http://h", "s").remove(0);
+        let mut config = webhook_configs("http://h", "s").remove(1);
         assert_eq!(event_of(&config), Some(WebhookEventKind::ConnectionSynced));
         config.name = "ACCOUNT_FOUND".into();
         assert_eq!(event_of(&config), None);

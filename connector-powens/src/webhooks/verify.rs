@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use connector_core::webhook::{WebhookConfig, WebhookEnvelope};
-use powens_api::webhooks::{SignatureHeaders, SignatureVerifier};
+use powens_api::webhooks::signature::parse_signature_date;
+use powens_api::webhooks::{SignatureError, SignatureHeaders, SignatureVerifier};
 use secrecy::SecretString;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -53,13 +54,13 @@ fn secret_of(config: &WebhookConfig) -> Result<SecretString, WebhookError> {
 }
 
 /// Checks the `BI-Signature` of `webhook` for `config`, then the freshness window when one
-/// is given.
+/// is given; returns when the delivery was signed.
 pub fn verify_signature(
     webhook: &WebhookEnvelope,
     config: &WebhookConfig,
     freshness: Option<Duration>,
     now: DateTime<Utc>,
-) -> Result<(), WebhookError> {
+) -> Result<DateTime<Utc>, WebhookError> {
     let rejected = |source| WebhookError::Signature {
         event: config.name.clone(),
         source,
@@ -75,7 +76,9 @@ pub fn verify_signature(
     }
     verifier
         .verify_at(&headers, &webhook.body, now)
-        .map_err(rejected)
+        .map_err(rejected)?;
+    parse_signature_date(&headers.date)
+        .ok_or_else(|| rejected(SignatureError::MalformedDate(headers.date.clone())))
 }
 
 #[derive(Deserialize)]
@@ -84,7 +87,8 @@ struct DeliveryKey {
     id_webhook_data: Option<serde_json::Value>,
 }
 
-/// The idempotency key of a delivery (see the module docs).
+/// The idempotency key of a delivery (see the module docs). The translation computes it in
+/// its one read of the body; this reads the body for it alone.
 pub fn idempotency_key(body: &[u8]) -> String {
     let id = serde_json::from_slice::<DeliveryKey>(body)
         .ok()
@@ -95,16 +99,24 @@ pub fn idempotency_key(body: &[u8]) -> String {
             _ => None,
         });
     match id {
-        Some(id) => format!("id_webhook_data:{id}"),
-        None => {
-            let mut key = String::from("body-sha256:");
-            for byte in Sha256::digest(body) {
-                // Writing to a String cannot fail.
-                let _ = write!(key, "{byte:02x}");
-            }
-            key
-        }
+        Some(id) => delivery_key(&id),
+        None => body_digest_key(body),
     }
+}
+
+/// The key of a delivery whose body carries `id_webhook_data` = `id`.
+pub fn delivery_key(id: &str) -> String {
+    format!("id_webhook_data:{id}")
+}
+
+/// The key of a delivery without `id_webhook_data`: a SHA-256 of the raw body.
+pub fn body_digest_key(body: &[u8]) -> String {
+    let mut key = String::from("body-sha256:");
+    for byte in Sha256::digest(body) {
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{byte:02x}");
+    }
+    key
 }
 
 #[cfg(test)]
@@ -119,7 +131,11 @@ mod tests {
     const DATE: &str = "2026-06-18T06:00:00.000000Z";
 
     fn config() -> WebhookConfig {
-        webhook_configs("http://127.0.0.1:9/hooks/c1", "s3cret").remove(0)
+        let configs = webhook_configs("http://127.0.0.1:9/hooks/c1", "s3cret");
+        configs
+            .into_iter()
+            .find(|c| c.name == "CONNECTION_SYNCED")
+            .unwrap()
     }
 
     fn now() -> DateTime<Utc> {
@@ -144,7 +160,7 @@ mod tests {
         signed(&[("Bi-Signature", &sig), ("bi-signature-date", DATE)], body)
     }
 
-    fn rejection(result: Result<(), WebhookError>) -> SignatureError {
+    fn rejection<T: std::fmt::Debug>(result: Result<T, WebhookError>) -> SignatureError {
         match result {
             Err(WebhookError::Signature { source, .. }) => source,
             other => panic!("expected a signature rejection, got {other:?}"),

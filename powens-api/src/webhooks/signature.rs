@@ -223,7 +223,7 @@ impl SignatureVerifier {
 
 /// `BI-Signature-Date` is ISO 8601 UTC (`2022-06-27T11:08:52.577831Z`); a zone-less value is
 /// read as UTC.
-fn parse_signature_date(value: &str) -> Option<DateTime<Utc>> {
+pub fn parse_signature_date(value: &str) -> Option<DateTime<Utc>> {
     let parsed = PowensDateTime::parse(value).ok()?;
     match parsed.offset {
         Some(_) => parsed.instant_if_offset(),

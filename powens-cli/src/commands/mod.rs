@@ -17,6 +17,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Link(args) => link::run(args).await,
         Command::Webhook(WebhookCommand::Verify(args)) => webhook::verify(args),
         Command::Webhook(WebhookCommand::Translate(args)) => webhook::translate(args).await,
+        Command::Webhook(WebhookCommand::Urls(args)) => webhook::urls(args),
         Command::Map(MapCommand::Accounts(args)) => map::accounts(args),
         Command::Map(MapCommand::Transactions(args)) => map::transactions(args),
         Command::Sandbox(args) => sandbox::run(args).await,

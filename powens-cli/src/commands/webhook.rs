@@ -1,12 +1,12 @@
-//! `powens webhook verify|translate`.
+//! `powens webhook verify|translate|urls`.
 
 use connector_core::model::Record;
-use connector_core::webhook::{WebhookEnvelope, WebhookResponse};
+use connector_core::webhook::WebhookResponse;
 use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
 use powens_api::webhooks::signature::{SignatureHeaders, SignatureVerifier};
 use secrecy::SecretString;
 
-use crate::cli::{TranslateArgs, VerifyArgs};
+use crate::cli::{TranslateArgs, UrlsArgs, VerifyArgs};
 use crate::commands::map::report_skipped;
 use crate::error::{failure_of, CliError};
 use crate::output::{print_line, read_stdin, RecordLines};
@@ -14,12 +14,18 @@ use crate::output::{print_line, read_stdin, RecordLines};
 /// Verifies the signature of the raw body on stdin.
 pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
     let body = read_stdin()?;
-    let verifier = SignatureVerifier::new(SecretString::from(args.secret), args.path);
+    let mut verifier = SignatureVerifier::new(SecretString::from(args.secret), args.path);
+    if let Some(max_age) = &args.max_age {
+        let window = connector_powens::config::parse_duration(max_age, true).map_err(|e| {
+            CliError::usage(format!("--max-age {max_age:?}: {e} (e.g. 5m, 12h, 3d)"))
+        })?;
+        verifier = verifier.with_freshness(window);
+    }
     let headers = SignatureHeaders {
         signature: args.signature,
         date: args.date,
     };
-    match verifier.verify(&headers, &body) {
+    match verifier.verify_at(&headers, &body, chrono::Utc::now()) {
         Ok(()) => print_line("valid"),
         Err(reason) => {
             print_line(&format!("invalid: {reason}"))?;
@@ -28,8 +34,9 @@ pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
     }
 }
 
-/// Translates a webhook body on stdin: large bodies are split as the connector splits them,
-/// each piece translated, every response printed as one JSON line with a `kind`.
+/// Translates a webhook body on stdin as the engine's inbox does (one read of the body),
+/// every response printed as one JSON line with a `kind`; with `--psu`, every record carries
+/// that PSU.
 pub async fn translate(args: TranslateArgs) -> Result<(), CliError> {
     let event = args.event.trim().to_ascii_uppercase();
     let route = routes::route_for_event(&event).ok_or_else(|| {
@@ -45,27 +52,44 @@ pub async fn translate(args: TranslateArgs) -> Result<(), CliError> {
     // names the event.
     let config = routes::config_for(route, "http://127.0.0.1/webhooks", "");
     let handler = PowensWebhooks::new(WebhookOptions::default());
-    let envelope = WebhookEnvelope {
-        body,
-        ..WebhookEnvelope::default()
-    };
-    let pieces = handler
-        .trim(envelope, &config)
-        .map_err(|e| failure_of("cannot read the webhook body", &e))?;
+    let translation = handler
+        .translate_body(&body, &config)
+        .map_err(|e| failure_of("cannot translate the webhook body", &e))?;
+    drop(body);
+    report_skipped(&translation.skipped);
     let mut out = RecordLines::stdout();
-    for piece in &pieces {
-        let translation = handler
-            .translate(piece, &config)
-            .map_err(|e| failure_of("cannot translate the webhook body", &e))?;
-        report_skipped(&translation.skipped);
-        for response in translation.responses {
-            match response_line(response)? {
-                Line::Record(record) => out.write(&record)?,
-                Line::Other(value) => out.write_value(&value)?,
+    for response in translation.responses {
+        match response_line(response)? {
+            Line::Record(mut record) => {
+                if let Some(psu) = &args.psu {
+                    record.set_psu(psu);
+                }
+                out.write(&record)?
             }
+            Line::Other(value) => out.write_value(&value)?,
         }
     }
     out.finish()
+}
+
+/// Prints `EVENT URL` per line: what to register in the Powens console.
+pub fn urls(args: UrlsArgs) -> Result<(), CliError> {
+    let base = url::Url::parse(args.base.trim()).map_err(|e| {
+        CliError::usage(format!(
+            "--base {:?} is not an absolute URL ({e}); e.g. https://example.org/hooks",
+            args.base
+        ))
+    })?;
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(CliError::usage(format!(
+            "--base {:?} must not carry a query or fragment: Powens signs the path only",
+            args.base
+        )));
+    }
+    for (event, url) in routes::webhook_urls(base.as_str()) {
+        print_line(&format!("{event} {url}"))?;
+    }
+    Ok(())
 }
 
 enum Line {
@@ -76,11 +100,18 @@ enum Line {
 /// A response as a record, or, for engine instructions that are not records
 /// (`DataReadyToFetch`, `UserLinkSessionFinished`), the same `kind`-tagged object shape.
 fn response_line(response: WebhookResponse) -> Result<Line, CliError> {
-    let tagged = serde_json::to_value(&response)
-        .map_err(|e| CliError::failure(format!("cannot encode a webhook response: {e}")))?;
-    if let Some(record) = response.into_record() {
-        return Ok(Line::Record(Box::new(record)));
-    }
+    let tagged = match response {
+        WebhookResponse::UserLinkSessionFinished(_) | WebhookResponse::DataReadyToFetch(_) => {
+            serde_json::to_value(&response)
+                .map_err(|e| CliError::failure(format!("cannot encode a webhook response: {e}")))?
+        }
+        other => {
+            return other
+                .into_record()
+                .map(|record| Line::Record(Box::new(record)))
+                .ok_or_else(|| CliError::failure("a webhook response has no record"));
+        }
+    };
     let Some((name, body)) = tagged.as_object().and_then(|o| o.iter().next()) else {
         return Err(CliError::failure("a webhook response has no variant name"));
     };

@@ -44,7 +44,7 @@ use connector_core::model::{Account, Payment};
 use crate::context::{AccountBook, MappingContext};
 use crate::counterparty::{counterparty_reference, map_counterparty, CounterpartyView};
 use crate::payment::{map_parts, Parts, RowMemo, Tombstone};
-use crate::scan::{Reader, Stop, SyntaxError};
+pub(crate) use crate::scan::{Reader, Stop, SyntaxError};
 use crate::skip::{SkipReason, Skipped};
 use row::{LeanRow, RowReader};
 pub use split::{PagePart, PageSplitter};
@@ -85,9 +85,16 @@ impl PaymentRow<'_> {
     /// The complete record, `raw` the row's text verbatim (copied, not parsed into a tree).
     pub fn into_payment(self) -> Payment {
         let mut payment = self.payment;
-        payment.raw = crate::raw::verbatim(self.raw);
+        payment.raw = row_raw(self.raw);
         payment
     }
+}
+
+/// A row's text as a record's `raw` payload, verbatim (copied and checked by a skipping
+/// pass, not parsed into a tree): what [`PaymentRow::into_payment`] does, for a caller that
+/// keeps the row text aside until it delivers the payment.
+pub fn row_raw(text: &str) -> Box<serde_json::value::RawValue> {
+    crate::raw::verbatim(text)
 }
 
 /// Everything one page maps to.
@@ -169,7 +176,7 @@ fn read_next_href(r: &mut Reader<'_>) -> Result<Option<String>, Stop> {
 /// The page as text: checked with SIMD instructions chosen at run time (`simdutf8`, several
 /// times faster than the standard check on a page), the standard check only to locate an
 /// error.
-fn utf8(bytes: &[u8]) -> Result<&str, PageDecodeError> {
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, PageDecodeError> {
     simdutf8::basic::from_utf8(bytes).or_else(|_| {
         std::str::from_utf8(bytes).map_err(|err| PageDecodeError {
             offset: err.valid_up_to(),
@@ -253,6 +260,144 @@ pub fn map_transactions_page<'a>(
         });
     }
     Ok(out)
+}
+
+/// Rows read by another reader than [`map_transactions_page`] (the rows of a webhook
+/// account, read in the same single pass as the body around them), mapped with the same
+/// machinery and memos: one `RowsMapper` per body.
+pub(crate) struct RowsMapper<'a> {
+    rows: RowReader<'a>,
+    out: PageMapped<'a>,
+    memos: Memos<'a>,
+}
+
+/// One row read, waiting for its account to be known.
+pub(crate) struct PendingRow<'a> {
+    row: Option<LeanRow<'a>>,
+    raw: &'a str,
+}
+
+impl<'a> RowsMapper<'a> {
+    pub(crate) fn new(ctx: &MappingContext) -> Self {
+        Self {
+            rows: RowReader::default(),
+            out: PageMapped::default(),
+            memos: Memos {
+                seen_counterparties: BTreeSet::new(),
+                texts: RowMemo::new(ctx.zone),
+                references: References::default(),
+            },
+        }
+    }
+
+    /// Reads one element of a `transactions` array (at the cursor).
+    pub(crate) fn read(&mut self, r: &mut Reader<'a>) -> Result<PendingRow<'a>, Stop> {
+        let start = {
+            r.ws();
+            r.pos()
+        };
+        if r.peek() != Some(b'{') {
+            r.skip_value()?;
+            return Ok(PendingRow {
+                row: None,
+                raw: r.slice(start, r.pos()),
+            });
+        }
+        let row = self.rows.read_owned(r)?;
+        Ok(PendingRow {
+            row: Some(row),
+            raw: r.slice(start, r.pos()),
+        })
+    }
+
+    /// Reads one element of a `transactions` array (at the cursor) of account `account_id`
+    /// (already known: `book` holds it) and maps it at once; returns the row's text.
+    pub(crate) fn read_and_map(
+        &mut self,
+        r: &mut Reader<'a>,
+        account_id: i64,
+        book: &AccountBook,
+        ctx: &MappingContext,
+    ) -> Result<&'a str, Stop> {
+        let start = {
+            r.ws();
+            r.pos()
+        };
+        if r.peek() != Some(b'{') {
+            r.skip_value()?;
+            self.out.skipped.push(Skipped::new(
+                "transaction",
+                None,
+                SkipReason::MalformedRow {
+                    detail: "a transaction must be a JSON object".to_owned(),
+                },
+            ));
+            return Ok(r.slice(start, r.pos()));
+        }
+        let row = self.rows.read_for(r, account_id)?;
+        let raw = r.slice(start, r.pos());
+        map_row(row, raw, book, ctx, &mut self.out, &mut self.memos);
+        Ok(raw)
+    }
+
+    /// How much is mapped so far, to [`RowsMapper::truncate`] back to.
+    pub(crate) fn mark(&self) -> [usize; 4] {
+        [
+            self.out.payments.len(),
+            self.out.external_accounts.len(),
+            self.out.tombstones.len(),
+            self.out.skipped.len(),
+        ]
+    }
+
+    /// Forgets what was mapped since `mark`.
+    pub(crate) fn truncate(&mut self, mark: [usize; 4]) {
+        self.out.payments.truncate(mark[0]);
+        self.out.external_accounts.truncate(mark[1]);
+        self.out.tombstones.truncate(mark[2]);
+        self.out.skipped.truncate(mark[3]);
+    }
+
+    /// Appends what `other` mapped.
+    pub(crate) fn append(&mut self, other: &mut RowsMapper<'a>) {
+        let mut taken = other.take();
+        self.out.payments.append(&mut taken.payments);
+        self.out
+            .external_accounts
+            .append(&mut taken.external_accounts);
+        self.out.tombstones.append(&mut taken.tombstones);
+        self.out.skipped.append(&mut taken.skipped);
+    }
+
+    /// Maps `rows` of the account `account_id` (a row without `id_account` belongs to it).
+    pub(crate) fn map(
+        &mut self,
+        rows: Vec<PendingRow<'a>>,
+        account_id: i64,
+        book: &AccountBook,
+        ctx: &MappingContext,
+    ) {
+        self.out.payments.reserve(rows.len());
+        for pending in rows {
+            let Some(mut row) = pending.row else {
+                self.out.skipped.push(Skipped::new(
+                    "transaction",
+                    None,
+                    SkipReason::MalformedRow {
+                        detail: "a transaction must be a JSON object".to_owned(),
+                    },
+                ));
+                continue;
+            };
+            row.id_account.get_or_insert(account_id);
+            map_row(&row, pending.raw, book, ctx, &mut self.out, &mut self.memos);
+        }
+    }
+
+    /// Everything mapped so far (the mapper starts empty again, keeping its memos).
+    pub(crate) fn take(&mut self) -> PageMapped<'a> {
+        std::mem::take(&mut self.out)
+    }
 }
 
 /// What the rows of one page share.

@@ -191,6 +191,25 @@ impl<'a> RowReader<'a> {
         read_fields(r, &mut self.row, &mut self.dates, shapes)?;
         Ok(&self.row)
     }
+
+    /// Reads the row at the cursor (an object) of an account's listing: a row without
+    /// `id_account` belongs to `account_id`.
+    pub(super) fn read_for(
+        &mut self,
+        r: &mut Reader<'a>,
+        account_id: i64,
+    ) -> Result<&LeanRow<'a>, Stop> {
+        self.read(r)?;
+        self.row.id_account.get_or_insert(account_id);
+        Ok(&self.row)
+    }
+
+    /// Reads the row at the cursor (an object) and hands it over, for rows whose mapping
+    /// must wait (a webhook account's rows, mapped once the account around them is read).
+    pub(super) fn read_owned(&mut self, r: &mut Reader<'a>) -> Result<LeanRow<'a>, Stop> {
+        self.read(r)?;
+        Ok(std::mem::take(&mut self.row))
+    }
 }
 
 /// The remembered shapes of rows and of their counterparties.

@@ -1,26 +1,20 @@
-//! Unit tests of trimming ([`trim`]) and translation ([`translate`]); verification and routes
-//! are tested in their modules. Shared body builders here.
+//! Unit tests of translation ([`translate`]); verification and routes are tested in their
+//! modules. Shared body builders here.
 
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use connector_core::model::{ConnectionDisconnectedErrorType, PaymentStatus};
 use connector_core::webhook::{WebhookConfig, WebhookEnvelope, WebhookResponse};
-use connector_core::ConnectorError;
 use powens_api::time::ManualClock;
-use serde_json::{json, Value};
 
 use super::*;
 
 const NOW: (i32, u32, u32) = (2026, 6, 18);
 
-fn handler(chunk: usize) -> PowensWebhooks {
+fn handler() -> PowensWebhooks {
     let now = Utc.with_ymd_and_hms(NOW.0, NOW.1, NOW.2, 6, 0, 0).unwrap();
-    PowensWebhooks::new(WebhookOptions {
-        transactions_per_piece: chunk,
-        ..WebhookOptions::default()
-    })
-    .with_clock(Arc::new(ManualClock::new(now)))
+    PowensWebhooks::new(WebhookOptions::default()).with_clock(Arc::new(ManualClock::new(now)))
 }
 
 fn config(event: &str) -> WebhookConfig {
@@ -73,30 +67,8 @@ fn synced(accounts: &[String]) -> String {
     connection_synced("null", accounts, "null")
 }
 
-fn pieces(chunk: usize, body: &str, event: &str) -> Vec<Value> {
-    handler(chunk)
-        .trim(envelope(body), &config(event))
-        .unwrap()
-        .iter()
-        .map(|p| serde_json::from_slice(&p.body).unwrap())
-        .collect()
-}
-
-fn transaction_counts(pieces: &[Value]) -> Vec<usize> {
-    pieces
-        .iter()
-        .map(|p| {
-            let accounts = p["connection"]["accounts"].as_array().unwrap();
-            assert!(accounts.len() <= 1);
-            accounts
-                .first()
-                .map_or(0, |a| a["transactions"].as_array().unwrap().len())
-        })
-        .collect()
-}
-
 fn translate(event: &str, body: &str) -> Vec<WebhookResponse> {
-    handler(100)
+    handler()
         .translate(&envelope(body), &config(event))
         .unwrap()
         .responses
@@ -122,4 +94,3 @@ fn kinds(responses: &[WebhookResponse]) -> Vec<&'static str> {
 }
 
 mod translate;
-mod trim;

@@ -175,43 +175,51 @@ fn accounts_fetched_and_account_synced_translate_their_accounts() {
 }
 
 #[test]
-fn translating_the_pieces_gives_the_same_payments_as_the_whole_body() {
+fn one_read_gives_the_key_the_user_and_every_account_payments_in_body_order() {
     let body = synced(&[
         account(17, 250, 1),
         account(18, 0, 1000),
         account(19, 101, 2000),
     ]);
-    let h = handler(100);
-    let c = config("CONNECTION_SYNCED");
-    let payments = |responses: Vec<WebhookResponse>| -> Vec<(String, u128)> {
-        responses
-            .into_iter()
-            .filter_map(|r| match r {
-                WebhookResponse::OpenBankingPayment(p) => {
-                    Some((p.payment.reference, p.payment.amount.minor().unsigned_abs()))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    let whole = payments(h.translate(&envelope(body.clone()), &c).unwrap().responses);
-    let mut pieced = Vec::new();
-    for piece in h.trim(envelope(body), &c).unwrap() {
-        let responses = h.translate(&piece, &c).unwrap().responses;
-        assert!(matches!(
-            responses[0],
-            WebhookResponse::UserConnectionReconnected(_)
-        ));
-        pieced.extend(payments(responses));
-    }
-    assert_eq!(whole.len(), 351);
-    assert_eq!(pieced, whole);
+    let translation = handler()
+        .translate(&envelope(body), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    assert_eq!(translation.idempotency_key, "id_webhook_data:1001");
+    assert_eq!(translation.psp_user_id.as_deref(), Some("42"));
+    assert!(translation.sync_requested);
+    let references: Vec<i64> = translation
+        .responses
+        .iter()
+        .filter_map(|r| match r {
+            WebhookResponse::OpenBankingPayment(p) => p.payment.reference.parse().ok(),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<i64> = (1..=250).chain(2000..2101).collect();
+    assert_eq!(references, expected);
+}
+
+#[test]
+fn a_row_without_id_account_belongs_to_the_account_it_is_listed_under() {
+    let row = r#"{"id": 5, "date": "2026-06-10", "value": -3.5, "type": "card", "coming": false}"#;
+    let account = account(17, 0, 0).replace(
+        r#""transactions": []"#,
+        &format!(r#""transactions": [{row}]"#),
+    );
+    let translation = handler()
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    assert!(translation.skipped.is_empty(), "{:?}", translation.skipped);
+    assert_eq!(
+        kinds(&translation.responses),
+        ["reconnected", "account", "payment", "balance"]
+    );
 }
 
 #[test]
 fn a_row_that_cannot_be_mapped_is_skipped_not_fatal() {
     let bad = account(17, 1, 1).replace(r#""value": -1.25"#, r#""value": -1.255"#);
-    let translation = handler(100)
+    let translation = handler()
         .translate(&envelope(synced(&[bad])), &config("CONNECTION_SYNCED"))
         .unwrap();
     assert_eq!(
@@ -233,7 +241,7 @@ fn a_malformed_row_is_skipped_and_the_payment_raw_is_the_row_as_received() {
         r#""transactions": []"#,
         &format!(r#""transactions": [{}]"#, rows.join(",")),
     );
-    let translation = handler(100)
+    let translation = handler()
         .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
         .unwrap();
     assert_eq!(
@@ -247,4 +255,31 @@ fn a_malformed_row_is_skipped_and_the_payment_raw_is_the_row_as_received() {
     };
     assert_eq!(p.payment.raw.get(), rows[0]);
     assert_eq!(p.payment.amount.minor(), 1622);
+}
+
+#[test]
+fn an_account_whose_currency_follows_its_rows_maps_them_in_that_currency() {
+    let rows = r#"[{"id": 1, "id_account": 17, "date": "2026-06-10", "value": -16.5, "type": "card", "coming": false}]"#;
+    let account = format!(
+        r#"{{"id": 17, "original_name": "Compte", "balance": 10, "transactions": {rows},
+            "currency": {{"id": "JPY", "precision": 0}}, "last_update": "2026-06-18 07:00:00"}}"#
+    );
+    let translation = handler()
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    let skipped: Vec<_> = translation.skipped.iter().map(|s| s.id).collect();
+    assert_eq!(skipped, [Some(1)], "-16.5 has too many decimals for JPY/0");
+    let account = format!(
+        r#"{{"id": 17, "original_name": "Compte", "balance": 10, "transactions": {},
+            "currency": {{"id": "JPY", "precision": 0}}}}"#,
+        rows.replace("-16.5", "-16")
+    );
+    let translation = handler()
+        .translate(&envelope(synced(&[account])), &config("CONNECTION_SYNCED"))
+        .unwrap();
+    let WebhookResponse::OpenBankingPayment(p) = &translation.responses[2] else {
+        panic!("{:?}", translation.responses)
+    };
+    assert_eq!(p.payment.asset.as_str(), "JPY/0");
+    assert_eq!(p.payment.amount.minor(), 16);
 }

@@ -73,22 +73,22 @@ const TAMPERS: [Tamper; 12] = [
 const DATE: &str = "2026-06-18T06:00:00.000000Z";
 
 /// `webhook`: a body (generated for the chosen event, or raw bytes) signed as Powens signs
-/// it, then possibly tampered with, delivered to `PowensWebhooks` and to the engine's
-/// intake (`Engine::handle_webhook`: verify, trim, translate, sink):
+/// it, then possibly tampered with, delivered to `PowensWebhooks` and to the engine's inbox
+/// (`Engine::webhook_inbox().receive`: verify once, freshness, read the body once, sink):
 ///
 /// * no panic, whatever the body, headers, config and options;
-/// * a delivery as signed verifies (without freshness window); a tampered one (body, date,
-///   signature, secret, path, repeated or missing header) is refused, and the engine's intake
+/// * a delivery as signed with a readable date verifies (without freshness window); one
+///   whose `BI-Signature-Date` is not a date is refused; a tampered one (body, date,
+///   signature, secret, path, repeated or missing header) is refused, and the engine's inbox
 ///   refuses it with no record reaching the sink;
-/// * a verified body that translates whole translates piece by piece after trimming, to the
-///   same payments, payment deletions and cancellations (any order); a body refused whole is
-///   refused in some piece (or by trimming).
+/// * a verified body's one read is deterministic (the same translation twice, and from the
+///   raw body as from the envelope), and no row is delivered twice as a payment in one
+///   delivery (an account listed twice once gave its rows twice).
 pub fn webhook(data: &[u8]) {
     let (raw, rest) = mode(data);
     let mut u = Unstructured::new(rest);
     let route = WEBHOOK_ROUTES[pick(&mut u, WEBHOOK_ROUTES.len())];
     let tamper = TAMPERS[pick(&mut u, TAMPERS.len())];
-    let chunk = pick(&mut u, 5);
     let fresh = pick(&mut u, 4) == 0;
     let long_secret = "k".repeat(200);
     let secret = ["s3cret", "clé secrète 🔑", "", &long_secret][pick(&mut u, 4)];
@@ -184,13 +184,14 @@ pub fn webhook(data: &[u8]) {
         .single()
         .unwrap_or_default();
     let options = WebhookOptions {
-        transactions_per_piece: chunk,
         freshness_window: fresh.then_some(Duration::from_secs(300)),
         ..WebhookOptions::default()
     };
     let handler = PowensWebhooks::new(options).with_clock(Arc::new(ManualClock::new(now)));
     let verified = handler.verify(&envelope, &config);
-    let well_configured = path.is_ok() && !secret.is_empty();
+    // The inbox needs the signing instant: a date it cannot read is refused, signed or not.
+    let readable_date = powens_api::webhooks::signature::parse_signature_date(&date).is_some();
+    let well_configured = path.is_ok() && !secret.is_empty() && readable_date;
     if changed {
         if let Ok(key) = &verified {
             disagree!(
@@ -211,7 +212,7 @@ pub fn webhook(data: &[u8]) {
     if verified.is_err() {
         return;
     }
-    pieces_translate_like_whole(&handler, &envelope, &config);
+    one_read_is_deterministic(&handler, &envelope, &config);
 }
 
 /// A signature with one bit of its decoded bytes flipped, re-encoded.
@@ -239,46 +240,35 @@ fn money_records(responses: &[WebhookResponse]) -> Vec<String> {
         .collect()
 }
 
-fn pieces_translate_like_whole(
+fn one_read_is_deterministic(
     handler: &PowensWebhooks,
     envelope: &WebhookEnvelope,
     config: &WebhookConfig,
 ) {
-    let whole = handler.translate(envelope, config);
-    let Ok(pieces) = handler.trim(envelope.clone(), config) else {
+    let first = handler.translate(envelope, config);
+    let again = handler.translate_body(&envelope.body, config);
+    match (&first, &again) {
+        (Ok(a), Ok(b)) if a == b => {}
+        (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+        _ => disagree!(
+            "two reads of one body differ:\nfirst {first:#?}\nagain {again:#?}\nbody {}",
+            lossy(&envelope.body)
+        ),
+    }
+    let Ok(translation) = first else {
         return;
     };
-    let translated: Vec<_> = pieces
-        .iter()
-        .map(|piece| handler.translate(piece, config))
-        .collect();
-    match &whole {
-        Ok(whole) => {
-            let mut pieced = Vec::new();
-            for (piece, result) in pieces.iter().zip(&translated) {
-                match result {
-                    Ok(t) => pieced.extend(money_records(&t.responses)),
-                    Err(e) => disagree!(
-                        "the body translates whole but a piece fails ({e}):\nbody {}\npiece {}",
-                        lossy(&envelope.body),
-                        lossy(&piece.body)
-                    ),
-                }
-            }
-            let mut whole = money_records(&whole.responses);
-            whole.sort();
-            pieced.sort();
-            if whole != pieced {
+    let mut seen = std::collections::BTreeSet::new();
+    for response in &translation.responses {
+        if let WebhookResponse::OpenBankingPayment(p) = response {
+            // The same row delivered twice (two rows with one id are two rows: the body says
+            // so, and the later one wins downstream, as in a polled page).
+            let key = (p.payment.reference.clone(), p.payment.raw.get().to_owned());
+            if !seen.insert(key) {
                 disagree!(
-                    "the pieces translate unlike the whole body:\nwhole {whole:#?}\npieces {pieced:#?}\nbody {}",
-                    lossy(&envelope.body)
-                );
-            }
-        }
-        Err(e) => {
-            if translated.iter().all(Result::is_ok) {
-                disagree!(
-                    "the body is refused whole ({e}) but every piece translates: {}",
+                    "the row of payment {} delivered twice in one delivery:\n{:#?}\nbody {}",
+                    p.payment.reference,
+                    money_records(&translation.responses),
                     lossy(&envelope.body)
                 );
             }
@@ -298,8 +288,8 @@ impl Sink for CountingSink {
 
 /// One engine for every run: the Powens connector (no network is touched by webhooks), an
 /// in-memory state store and a counting sink.
-fn engine() -> Option<&'static (Engine, Arc<CountingSink>)> {
-    static ENGINE: OnceLock<Option<(Engine, Arc<CountingSink>)>> = OnceLock::new();
+fn engine() -> Option<&'static (Arc<Engine>, Arc<CountingSink>)> {
+    static ENGINE: OnceLock<Option<(Arc<Engine>, Arc<CountingSink>)>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let config = PowensConfig::from_value(serde_json::json!({
@@ -320,22 +310,23 @@ fn engine() -> Option<&'static (Engine, Arc<CountingSink>)> {
                 EngineConfig::default(),
             )
             .ok()?;
-            Some((engine, sink))
+            Some((Arc::new(engine), sink))
         })
         .as_ref()
 }
 
-/// The engine's intake refuses a tampered delivery, and no record reaches the sink.
+/// The engine's inbox refuses a tampered delivery, and no record reaches the sink.
 fn gate(config: &WebhookConfig, envelope: &WebhookEnvelope, tamper: Tamper) {
     let Some((engine, sink)) = engine() else {
         disagree!("the engine of the webhook target could not be built");
     };
     sink.0.store(0, Ordering::SeqCst);
-    let outcome = futures::executor::block_on(engine.handle_webhook(config, envelope.clone()));
+    let inbox = engine.webhook_inbox();
+    let outcome = futures::executor::block_on(inbox.receive(config, envelope.clone()));
     let records = sink.0.load(Ordering::SeqCst);
     if outcome.is_ok() || records != 0 {
         disagree!(
-            "the engine's intake took a delivery tampered with ({tamper:?}): {outcome:?}, {records} records: {}",
+            "the engine's inbox took a delivery tampered with ({tamper:?}): {outcome:?}, {records} records: {}",
             lossy(&envelope.body)
         );
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::model::Record;
 
@@ -25,6 +25,14 @@ pub enum SinkError {
     /// The receiving side is gone.
     #[error("sink is closed: the receiver was dropped")]
     Closed,
+    /// The consumer dropped a [`Delivery`] without acknowledging it: its state is not
+    /// committed, and the batch is delivered again.
+    #[error("the consumer dropped a batch without acknowledging it; it will be delivered again")]
+    NotAcknowledged,
+    /// The consumer refused a [`Delivery`]: its state is not committed, and the batch is
+    /// delivered again.
+    #[error("the consumer refused a batch ({0}); it will be delivered again")]
+    Refused(String),
     /// A caller's sink failed.
     #[error("sink failed: {0}")]
     Other(String),
@@ -247,6 +255,11 @@ fn encode_lines(records: &[Record], out: &mut Vec<u8>) -> Result<(), SinkError> 
 
 /// Sends each batch into a bounded channel; a slow receiver slows the engine down
 /// (back-pressure) instead of growing memory.
+///
+/// A batch counts as accepted as soon as it is queued, so the engine commits its state before
+/// the consumer has done anything with it: a crash then loses what was queued. Use it where
+/// that is acceptable (tests, in-process pipelines); a consumer that stores the records should
+/// use [`AckChannelSink`].
 #[derive(Debug, Clone)]
 pub struct ChannelSink {
     sender: mpsc::Sender<Vec<Record>>,
@@ -267,6 +280,84 @@ impl Sink for ChannelSink {
                 .send(batch.to_vec())
                 .await
                 .map_err(|_| SinkError::Closed)
+        }
+        .boxed()
+    }
+}
+
+/// One batch handed to an [`AckChannelSink`] consumer. The engine commits the batch's state
+/// only once it is [acknowledged](Delivery::ack); [refused](Delivery::refuse) or dropped, the
+/// batch is not committed and is delivered again (at least once).
+#[derive(Debug)]
+pub struct Delivery {
+    records: Vec<Record>,
+    ack: oneshot::Sender<Result<(), String>>,
+}
+
+impl Delivery {
+    /// The records of the batch.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The records are stored: the engine may commit the state that produced them.
+    pub fn ack(self) {
+        // The engine may have stopped waiting (cancelled): nothing to commit then.
+        let _ = self.ack.send(Ok(()));
+    }
+
+    /// The records could not be stored: the engine does not commit, and the batch comes again.
+    pub fn refuse(self, reason: impl Into<String>) {
+        let _ = self.ack.send(Err(reason.into()));
+    }
+}
+
+/// Like [`ChannelSink`], but each batch is a [`Delivery`] the consumer acknowledges after
+/// storing it; `accept` returns only then, so the engine's state never runs ahead of the
+/// consumer. A consumer that dies with a batch in hand leaves it uncommitted: the next run
+/// delivers it again.
+///
+/// ```
+/// # async fn demo() {
+/// use connector_core::sink::{AckChannelSink, Sink};
+/// let (sink, mut deliveries) = AckChannelSink::new(4);
+/// let engine_side = tokio::spawn(async move { sink.accept(&[]).await });
+/// let delivery = deliveries.recv().await.unwrap();
+/// // … store delivery.records() durably, then:
+/// delivery.ack();
+/// assert!(engine_side.await.unwrap().is_ok());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AckChannelSink {
+    sender: mpsc::Sender<Delivery>,
+}
+
+impl AckChannelSink {
+    /// A sink and the receiver of its deliveries, with room for `capacity` of them.
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Delivery>) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        (AckChannelSink { sender }, receiver)
+    }
+}
+
+impl Sink for AckChannelSink {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        async move {
+            let (ack, acked) = oneshot::channel();
+            let delivery = Delivery {
+                records: batch.to_vec(),
+                ack,
+            };
+            self.sender
+                .send(delivery)
+                .await
+                .map_err(|_| SinkError::Closed)?;
+            match acked.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(reason)) => Err(SinkError::Refused(reason)),
+                Err(_) => Err(SinkError::NotAcknowledged),
+            }
         }
         .boxed()
     }

@@ -1,7 +1,7 @@
 //! The README's "sync stream" example, run against the embedded sandbox:
 //! `cargo run -p powens-cli --example sync_stream`.
 //!
-//! A `PowensConnector` runs in the connector-core `Engine`; a `ChannelSink` turns the records
+//! A `PowensConnector` runs in the connector-core `Engine`; an `AckChannelSink` turns the records
 //! into a stream the caller consumes batch by batch (a slow consumer slows the sync down
 //! instead of growing memory), and the file state store makes the next run resume.
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use connector_core::engine::EngineConfig;
 use connector_core::openbanking::{ForwardedUser, Token};
-use connector_core::sink::ChannelSink;
+use connector_core::sink::AckChannelSink;
 use connector_core::state::FileStateStore;
 use connector_core::Engine;
 use connector_powens::{PowensConfig, PowensConnector};
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = PowensConfig::from_value(config_json)?; // or PowensConfig::from_json(&bytes)
     let connector = Arc::new(PowensConnector::new(config)?);
     let store = Arc::new(FileStateStore::open(state_dir.path())?); // resumable watermarks
-    let (sink, mut batches) = ChannelSink::new(16);
+    let (sink, mut deliveries) = AckChannelSink::new(16);
     let psu = ForwardedUser {
         psu_id: "psu-1".into(),
         connector_id: "powens".into(),
@@ -50,13 +50,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_psus(vec![Arc::new(psu)]);
     let cycle = tokio::spawn(async move { engine.run_once(&Default::default()).await });
     let mut records = 0;
-    while let Some(batch) = batches.recv().await {
-        for record in batch {
+    while let Some(delivery) = deliveries.recv().await {
+        for record in delivery.records() {
             records += 1;
             if records <= 3 {
-                println!("{} {}", record.kind(), serde_json::to_string(&record)?);
+                println!("{} {}", record.kind(), serde_json::to_string(record)?);
             }
         }
+        delivery.ack(); // stored: only now may the engine commit this page's state
     }
     let summary = cycle.await??;
     println!("{records} records, {} tasks failed", summary.tasks_failed);

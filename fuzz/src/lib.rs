@@ -20,7 +20,7 @@
 //! |---|---|---|
 //! | [`page`](targets::page) | a transactions page | lean reader = typed serde path, row by row and page by page; refusals = serde_json's |
 //! | [`page_split`](targets::page_split) | a page in chunks | parts + envelope map like the whole page, in any chunking |
-//! | [`webhook`](targets::webhook) | a webhook body and its headers | tampered ⇒ refused and no record; one read deterministic; no payment twice in a delivery |
+//! | [`webhook`](targets::webhook) | a webhook body and its headers | tampered ⇒ refused and no record; one read deterministic |
 //! | [`webview_callback`](targets::webview_callback) | the Webview redirect's query | pairs = query string; ids positive and distinct |
 //! | [`install_config`](targets::install_config) | the install payload | no secret in any error or `Debug`; every problem names a field |
 //! | [`money`](targets::money) | amount text | number = string = `parse_decimal`; minor units round-trip; lean = typed |

@@ -11,7 +11,7 @@ use connector_core::engine::{Engine, EngineConfig};
 use connector_core::model::Record;
 use connector_core::sink::{Sink, SinkError};
 use connector_core::state::MemoryStateStore;
-use connector_core::webhook::{Headers, WebhookConfig, WebhookEnvelope, WebhookResponse};
+use connector_core::webhook::{Headers, WebhookConfig, WebhookEnvelope};
 use connector_powens::webhooks::routes::config_for;
 use connector_powens::webhooks::verify::signed_path;
 use connector_powens::webhooks::{PowensWebhooks, WebhookError, WebhookOptions, WEBHOOK_ROUTES};
@@ -82,8 +82,9 @@ const DATE: &str = "2026-06-18T06:00:00.000000Z";
 ///   signature, secret, path, repeated or missing header) is refused, and the engine's inbox
 ///   refuses it with no record reaching the sink;
 /// * a verified body's one read is deterministic (the same translation twice, and from the
-///   raw body as from the envelope), and no row is delivered twice as a payment in one
-///   delivery (an account listed twice once gave its rows twice).
+///   raw body as from the envelope). (The old oracle, pieces = whole, went with the trimming
+///   it checked; a differential oracle for the one-read reader is still to write: see
+///   docs/FUZZING.md.)
 pub fn webhook(data: &[u8]) {
     let (raw, rest) = mode(data);
     let mut u = Unstructured::new(rest);
@@ -226,20 +227,6 @@ fn flip_signature_bit(signature: &str, at: usize) -> String {
     engine.encode(bytes)
 }
 
-/// The translated records that carry money: payments and their deletions/cancellations.
-fn money_records(responses: &[WebhookResponse]) -> Vec<String> {
-    responses
-        .iter()
-        .filter_map(|r| match r {
-            WebhookResponse::OpenBankingPayment(p) => Some(format!("{:?}", p.payment)),
-            WebhookResponse::Payment(p) => Some(format!("{p:?}")),
-            WebhookResponse::PaymentToDelete(p) => Some(format!("{p:?}")),
-            WebhookResponse::PaymentToCancel(p) => Some(format!("{p:?}")),
-            _ => None,
-        })
-        .collect()
-}
-
 fn one_read_is_deterministic(
     handler: &PowensWebhooks,
     envelope: &WebhookEnvelope,
@@ -254,25 +241,6 @@ fn one_read_is_deterministic(
             "two reads of one body differ:\nfirst {first:#?}\nagain {again:#?}\nbody {}",
             lossy(&envelope.body)
         ),
-    }
-    let Ok(translation) = first else {
-        return;
-    };
-    let mut seen = std::collections::BTreeSet::new();
-    for response in &translation.responses {
-        if let WebhookResponse::OpenBankingPayment(p) = response {
-            // The same row delivered twice (two rows with one id are two rows: the body says
-            // so, and the later one wins downstream, as in a polled page).
-            let key = (p.payment.reference.clone(), p.payment.raw.get().to_owned());
-            if !seen.insert(key) {
-                disagree!(
-                    "the row of payment {} delivered twice in one delivery:\n{:#?}\nbody {}",
-                    p.payment.reference,
-                    money_records(&translation.responses),
-                    lossy(&envelope.body)
-                );
-            }
-        }
     }
 }
 

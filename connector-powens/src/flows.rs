@@ -32,10 +32,15 @@ use secrecy::SecretString;
 use crate::connector::PowensConnector;
 use crate::error::to_connector_error;
 
-/// PSU metadata: the Powens user id.
-pub const USER_ID_METADATA_KEY: &str = "com.powens.spec/user_id";
-/// PSU metadata: the permanent token's lifetime in seconds (`"0"`: does not expire).
-pub const EXPIRES_IN_METADATA_KEY: &str = "com.powens.spec/expires_in";
+/// PSU metadata: the Powens user id, under the key the connector spec names.
+pub const USER_ID_METADATA_KEY: &str = "user_id";
+/// PSU metadata: the permanent token's lifetime in seconds (`"0"`: does not expire), under
+/// the key the connector spec names.
+pub const EXPIRES_IN_METADATA_KEY: &str = "expires_in";
+/// The namespaced copy of [`USER_ID_METADATA_KEY`] (earlier releases wrote only this one).
+pub const NAMESPACED_USER_ID_METADATA_KEY: &str = "com.powens.spec/user_id";
+/// The namespaced copy of [`EXPIRES_IN_METADATA_KEY`].
+pub const NAMESPACED_EXPIRES_IN_METADATA_KEY: &str = "com.powens.spec/expires_in";
 /// The Webview language when the PSU's locale gives none.
 pub const DEFAULT_LANGUAGE: &str = "en";
 
@@ -188,11 +193,14 @@ impl OpenBankingFlows for PowensConnector {
             let expires_at =
                 lifetime.and_then(|s| shared.now().checked_add_signed(TimeDelta::seconds(s)));
             let mut metadata = BTreeMap::new();
-            metadata.insert(USER_ID_METADATA_KEY.to_owned(), created.id_user.to_string());
-            metadata.insert(
-                EXPIRES_IN_METADATA_KEY.to_owned(),
-                lifetime.unwrap_or(0).to_string(),
-            );
+            let user_id = created.id_user.to_string();
+            let expires_in = lifetime.unwrap_or(0).to_string();
+            for key in [USER_ID_METADATA_KEY, NAMESPACED_USER_ID_METADATA_KEY] {
+                metadata.insert(key.to_owned(), user_id.clone());
+            }
+            for key in [EXPIRES_IN_METADATA_KEY, NAMESPACED_EXPIRES_IN_METADATA_KEY] {
+                metadata.insert(key.to_owned(), expires_in.clone());
+            }
             tracing::info!(psu = %psu.id, powens_user = created.id_user, "PSU forwarded to Powens");
             Ok(CreatedUser {
                 permanent_token: Some(Token::new(created.auth_token, expires_at)),

@@ -138,9 +138,13 @@ pub struct UrlsArgs {
 /// `powens webhook verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The webhook secret (`secret_key` of the auth provider).
-    #[arg(long)]
-    pub secret: String,
+    /// The webhook secret (`secret_key` of the auth provider). Other users of the machine
+    /// can read a command line: prefer --secret-file or the POWENS_WEBHOOK_SECRET variable.
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret: Option<String>,
+    /// A file holding the webhook secret (surrounding white space ignored).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<std::path::PathBuf>,
     /// The public path the webhook was registered under, e.g. `/user-created`.
     #[arg(long)]
     pub path: String,

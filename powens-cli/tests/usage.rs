@@ -18,7 +18,7 @@ fn an_unknown_subcommand_is_a_one_line_usage_error_with_exit_2() {
 #[test]
 fn a_missing_required_flag_is_a_one_line_usage_error_with_exit_2() {
     let run = powens(&["webhook", "verify", "--path", "/p"], b"");
-    assert_one_line_failure(&run, 2, "--secret");
+    assert_one_line_failure(&run, 2, "--date");
 }
 
 #[test]

@@ -36,6 +36,43 @@ fn the_documented_example_is_valid() {
 }
 
 #[test]
+fn the_secret_can_come_from_a_file_or_the_environment_instead_of_argv() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    std::fs::write(&file, "secret-key\n").unwrap();
+    let rest = [
+        "--path",
+        "/user-created",
+        "--date",
+        "2023-01-01T00:00:00Z",
+        "--signature",
+        SIGNATURE,
+    ];
+    let from_file: Vec<&str> = ["webhook", "verify", "--secret-file", file.to_str().unwrap()]
+        .into_iter()
+        .chain(rest)
+        .collect();
+    let run = powens_in(dir.path(), &from_file, b"test-body");
+    assert_eq!((run.code, run.stdout.as_str()), (0, "valid\n"), "{run:?}");
+    let bare: Vec<&str> = ["webhook", "verify"].into_iter().chain(rest).collect();
+    let run = powens_with_env(
+        dir.path(),
+        &bare,
+        b"test-body",
+        &[("POWENS_WEBHOOK_SECRET", "secret-key")],
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (0, "valid\n"), "{run:?}");
+    // No secret anywhere: a one-line usage error naming the three ways.
+    let run = powens_in(dir.path(), &bare, b"test-body");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--secret-file FILE, POWENS_WEBHOOK_SECRET, or --secret"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn one_more_byte_of_body_is_invalid_with_the_reason() {
     let run = verify(b"test-body\n", SIGNATURE);
     assert_eq!(run.code, 1);

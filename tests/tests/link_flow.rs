@@ -57,9 +57,22 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
     // engine's PSU directory so that webhooks about this user reach this PSU.
     let forwarded = webhook_engine.forward_user(&psu).await.unwrap();
     let user_id: u64 = forwarded.psp_user_id.as_deref().unwrap().parse().unwrap();
+    // Under the spec's keys exactly, and their namespaced copies.
+    assert_eq!(USER_ID_METADATA_KEY, "user_id");
+    assert_eq!(EXPIRES_IN_METADATA_KEY, "expires_in");
+    for key in [USER_ID_METADATA_KEY, "com.powens.spec/user_id"] {
+        assert_eq!(
+            forwarded.metadata.get(key),
+            Some(&user_id.to_string()),
+            "{key}"
+        );
+    }
     assert_eq!(
-        forwarded.metadata.get(USER_ID_METADATA_KEY),
-        Some(&user_id.to_string())
+        forwarded
+            .metadata
+            .get("com.powens.spec/expires_in")
+            .map(String::as_str),
+        Some("0")
     );
     assert_eq!(
         forwarded

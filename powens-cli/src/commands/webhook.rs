@@ -13,8 +13,9 @@ use crate::output::{print_line, read_stdin, RecordLines};
 
 /// Verifies the signature of the raw body on stdin.
 pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
+    let secret = webhook_secret(args.secret, args.secret_file.as_deref())?;
     let body = read_stdin()?;
-    let mut verifier = SignatureVerifier::new(SecretString::from(args.secret), args.path);
+    let mut verifier = SignatureVerifier::new(secret, args.path);
     if let Some(max_age) = &args.max_age {
         let window = connector_powens::config::parse_duration(max_age, true).map_err(|e| {
             CliError::usage(format!("--max-age {max_age:?}: {e} (e.g. 5m, 12h, 3d)"))
@@ -32,6 +33,30 @@ pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
             Err(CliError::reported())
         }
     }
+}
+
+/// The environment variable `powens webhook verify` reads the secret from.
+pub const SECRET_ENV: &str = "POWENS_WEBHOOK_SECRET";
+
+/// The secret from `--secret-file`, else `--secret`, else [`SECRET_ENV`]; never printed.
+fn webhook_secret(
+    flag: Option<String>,
+    file: Option<&std::path::Path>,
+) -> Result<SecretString, CliError> {
+    let secret = match (file, flag) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map_err(|e| failure_of(&format!("cannot read {}", path.display()), &e))?
+            .trim()
+            .to_owned(),
+        (None, Some(secret)) => secret,
+        (None, None) => std::env::var(SECRET_ENV).unwrap_or_default(),
+    };
+    if secret.is_empty() {
+        return Err(CliError::usage(format!(
+            "a webhook secret is needed: --secret-file FILE, {SECRET_ENV}, or --secret"
+        )));
+    }
+    Ok(SecretString::from(secret))
 }
 
 /// Translates a webhook body on stdin as the engine's inbox does (one read of the body),

@@ -28,10 +28,18 @@ impl Run {
 
 /// Runs `powens args…` in `dir` with `stdin` as standard input.
 pub fn powens_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    powens_with_env(dir, args, stdin, &[])
+}
+
+/// [`powens_in`] with environment variables set (all others the test may see that powens
+/// reads are removed).
+pub fn powens_with_env(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_powens"))
         .args(args)
         .current_dir(dir)
         .env_remove("POWENS_LOG")
+        .env_remove("POWENS_WEBHOOK_SECRET")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -370,3 +370,17 @@ async fn state_dir_opened_twice_in_one_process_is_one_store() {
     // The lock file is not a state.
     assert_eq!(second.list().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_dir_reopened_right_after_its_last_handle_drops_is_not_locked() {
+    // The last handle's blocking write may still hold the lock file for a moment after the
+    // future returned; a reopen then waits for it instead of reporting another process.
+    let dir = tempfile::tempdir().unwrap();
+    let key = payments_key();
+    let mut version = None;
+    for n in 0..300 {
+        let store = FileStateStore::open(dir.path()).unwrap();
+        version = Some(store.put(&key, version, json!({"n": n})).await.unwrap());
+    }
+    assert_eq!(version, Some(Version(300)));
+}

@@ -137,10 +137,21 @@ impl FileStateStore {
             .write(true)
             .open(&lock_path)
             .map_err(io_error(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(StateError::Locked { dir }),
-            Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+        // A store of this process that is being dropped (its last handle gone, its lock file
+        // not yet closed, perhaps on a blocking thread) still holds the lock for a moment:
+        // wait for it rather than report another process.
+        let ours_closing = open.contains_key(&canonical);
+        let mut waits = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if ours_closing && waits < 200 => {
+                    waits += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => return Err(StateError::Locked { dir }),
+                Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+            }
         }
         remove_orphans(&dir)?;
         let inner = Arc::new(Inner {

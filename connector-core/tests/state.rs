@@ -305,27 +305,23 @@ fn file_store_state_is_consistent_after_kill_9_at_random_moments() {
 
 const HOLDER_DIR_ENV: &str = "CONNECTOR_CORE_LOCK_HOLDER_DIR";
 
-/// The child process of `state_dir_lock_refuses_a_second_process_until_the_first_ends`:
-/// opens the store, says `held`, and keeps it until its stdin closes. Ignored in normal runs.
-#[test]
-#[ignore = "child process of the state directory lock test; run by it with --ignored"]
-fn lock_child_holds_the_state_dir() {
-    let dir = std::env::var(HOLDER_DIR_ENV).expect("run by the lock test only");
-    let _store = FileStateStore::open(dir).unwrap();
-    println!("held");
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
-}
-
 #[test]
 fn state_dir_lock_refuses_a_second_process_until_the_first_ends() {
     use std::io::BufRead;
+    // The same test, run again by itself in a child process, is the lock holder: it opens
+    // the store, says `held`, and keeps it until its stdin closes.
+    if let Ok(held_dir) = std::env::var(HOLDER_DIR_ENV) {
+        let _store = FileStateStore::open(held_dir).unwrap();
+        println!("held");
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
-            "--ignored",
             "--exact",
-            "lock_child_holds_the_state_dir",
+            "state_dir_lock_refuses_a_second_process_until_the_first_ends",
             "--nocapture",
             "--test-threads=1",
         ])

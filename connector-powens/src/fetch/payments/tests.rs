@@ -205,6 +205,14 @@ async fn run(
     }
 }
 
+/// A first scan (no state) with pages of 10 and parts of 50 rows, which must end without
+/// error; its pages.
+async fn first_scan(script: &mut Script) -> Vec<FetchPage<PaymentChange>> {
+    let (pages, err, _) = run(script, settings(50, 10), PaymentsState::default(), None).await;
+    assert!(err.is_none(), "{err:?}");
+    pages
+}
+
 fn references(pages: &[FetchPage<PaymentChange>]) -> Vec<String> {
     pages
         .iter()
@@ -345,28 +353,14 @@ async fn without_links_total_ends_the_scan_and_without_total_an_empty_page_does(
             body(&[posted(1, 1), posted(2, 2)], r#","total":3"#),
         )
         .page("offset=2", body(&[posted(3, 3)], r#","total":3"#));
-    let (pages, err, _) = run(
-        &mut script,
-        settings(50, 10),
-        PaymentsState::default(),
-        None,
-    )
-    .await;
-    assert!(err.is_none(), "{err:?}");
+    let pages = first_scan(&mut script).await;
     assert_eq!(references(&pages), ["1", "2", "3"]);
     assert_eq!(script.requests, ["offset=0", "offset=2"]);
 
     let mut script = Script::chunked(64)
         .page("offset=0", body(&[posted(1, 1), posted(2, 2)], ""))
         .page("offset=2", body(&[], ""));
-    let (pages, err, _) = run(
-        &mut script,
-        settings(50, 10),
-        PaymentsState::default(),
-        None,
-    )
-    .await;
-    assert!(err.is_none(), "{err:?}");
+    let pages = first_scan(&mut script).await;
     assert_eq!(references(&pages), ["1", "2"]);
     assert_eq!(script.requests, ["offset=0", "offset=2"]);
 }
@@ -442,14 +436,7 @@ async fn a_bare_string_next_link_is_followed() {
             body(&[posted(1, 1)], r#","_links":{"next":"/2.0/tx?offset=1"}"#),
         )
         .page("/2.0/tx?offset=1", body(&[posted(2, 2)], LAST));
-    let (pages, err, _) = run(
-        &mut script,
-        settings(50, 10),
-        PaymentsState::default(),
-        None,
-    )
-    .await;
-    assert!(err.is_none(), "{err:?}");
+    let pages = first_scan(&mut script).await;
     assert_eq!(references(&pages), ["1", "2"]);
 }
 

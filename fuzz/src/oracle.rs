@@ -481,29 +481,3 @@ pub struct PageRows<'a> {
 pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
-
-/// Open findings the oracles tolerate until they are fixed, so that a long run can look for
-/// others. Each one has a regression input under `fuzz/regressions/`; delete its entry here
-/// once the fix lands, and the regression then guards it (docs/FUZZING.md, "Findings").
-///
-/// F1: the lean reader puts the row's `type` text in `com.powens.spec/type` as received; the
-/// typed path puts the canonical spelling of its `TransactionType` (`card_summary` →
-/// `summary_card`, `loan_repayment` → `loan_payment`).
-pub const TOLERATED_TYPE_ALIASES: &[(&str, &str)] = &[
-    ("card_summary", "summary_card"),
-    ("loan_repayment", "loan_payment"),
-];
-
-/// `mapping` with the [tolerated](TOLERATED_TYPE_ALIASES) differences taken out.
-pub fn tolerated(mut mapping: Mapping) -> Mapping {
-    for (payment, _) in &mut mapping.payments {
-        let canonical = TOLERATED_TYPE_ALIASES
-            .iter()
-            .find(|(alias, _)| payment.metadata.get(powens_model::keys::TYPE) == Some(*alias))
-            .map(|(_, canonical)| *canonical);
-        if let Some(canonical) = canonical {
-            payment.metadata.insert(powens_model::keys::TYPE, canonical);
-        }
-    }
-    mapping
-}

@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use compact_str::{CompactString, ToCompactString};
 use connector_core::model::{Account, Metadata, Payment, PaymentStatus, PaymentType};
 use connector_core::money::Amount;
-use powens_api::transactions::Transaction;
+use powens_api::transactions::{Transaction, TransactionType};
 use powens_api::wire::PowensDateTime;
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
@@ -284,6 +284,9 @@ pub(crate) fn map_parts(
     }
 
     let amount = positive_minor_units(value, asset)?;
+    // The lean reader hands the type as received; both paths write its canonical spelling
+    // (`card_summary` → `summary_card`), as the typed path's enum does.
+    let transaction_type = TransactionType::canonical(tx.transaction_type);
     let created_at = tx
         .datetime
         .as_ref()
@@ -341,7 +344,7 @@ pub(crate) fn map_parts(
     put(keys::ORIGINAL_WORDING, tx.original_wording);
     put(keys::SIMPLIFIED_WORDING, tx.simplified_wording);
     put(keys::TRANSACTION_ID, Some(&reference));
-    put(keys::TYPE, Some(tx.transaction_type));
+    put(keys::TYPE, Some(transaction_type));
 
     let payment = Payment {
         reference,
@@ -350,7 +353,7 @@ pub(crate) fn map_parts(
         payment_type,
         amount,
         asset: asset.clone(),
-        scheme: scheme_for(tx.transaction_type, tx.card, asset),
+        scheme: scheme_for(transaction_type, tx.card, asset),
         status: if coming {
             PaymentStatus::Pending
         } else {

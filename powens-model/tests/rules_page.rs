@@ -352,3 +352,32 @@ fn the_four_row_page_maps_every_row() {
     assert_eq!(mapped.payments.len(), 4);
     assert_eq!(mapped.external_accounts.len(), 1);
 }
+
+#[test]
+fn a_type_alias_is_written_in_its_canonical_spelling_by_both_paths() {
+    let book = AccountBook::single(eur_account());
+    for (alias, canonical) in [
+        ("card_summary", "summary_card"),
+        ("loan_repayment", "loan_payment"),
+        ("summary_card", "summary_card"),
+        ("brand_new_type", "brand_new_type"),
+    ] {
+        let row = format!(
+            r#"{{"id":9,"id_account":17,"date":"2026-06-18","value":"-3.00","type":"{alias}","coming":false}}"#
+        );
+        let bytes = format!(r#"{{"transactions":[{row}]}}"#);
+        let lean = page::map_transactions_page(bytes.as_bytes(), &book, &ctx()).unwrap();
+        let typed: Transaction = serde_json::from_str(&row).unwrap();
+        let TransactionOutcome::Payment { payment, .. } =
+            map_transaction(&typed, &eur_account(), &ctx()).unwrap()
+        else {
+            panic!("expected a payment");
+        };
+        assert_eq!(
+            lean.payments[0].payment.metadata.get(keys::TYPE),
+            Some(canonical),
+            "{alias}"
+        );
+        assert_eq!(payment.metadata.get(keys::TYPE), Some(canonical), "{alias}");
+    }
+}

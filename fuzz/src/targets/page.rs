@@ -10,7 +10,7 @@ use super::{mode, pick};
 use crate::disagree;
 use crate::gen;
 use crate::oracle::{
-    book, depth, lossy, page_rows, project, row_page, tolerated, typed_row, Mapping, Projection,
+    book, depth, lossy, page_rows, project, row_page, typed_row, Mapping, Projection,
 };
 
 /// `page`: a transactions page (generated, or raw bytes) through
@@ -101,7 +101,7 @@ pub fn check_page(bytes: &[u8]) {
         let mut typed = Mapping::default();
         typed.add_typed(&typed_page.transactions, &raws, &book);
         typed.next_href = typed_page.next_href().map(str::to_owned);
-        if tolerated(typed.clone()) != tolerated(lean.clone()) {
+        if typed != lean {
             disagree!(
                 "the typed page maps unlike the lean page:\ntyped {typed:#?}\nlean {lean:#?}\npage {}",
                 lossy(bytes)
@@ -124,7 +124,7 @@ fn check_row(row: &str, single: &Mapping, book: &AccountBook) {
             Ok(tx) => {
                 let mut typed = Mapping::default();
                 typed.add_typed(&[tx], &[row.to_owned()], book);
-                if tolerated(typed.clone()) != tolerated(single.clone()) {
+                if typed != *single {
                     disagree!(
                         "the row maps unlike its typed decoding:\ntyped {typed:#?}\nlean {single:#?}\nrow {row}\nprojected {projected}"
                     );

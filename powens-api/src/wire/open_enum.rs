@@ -47,6 +47,15 @@ macro_rules! open_enum {
                 }
             }
 
+            /// The canonical spelling of a wire string: the first spelling of its variant
+            /// (`as_str`), or the string itself when it is not known. Does not allocate.
+            pub fn canonical(value: &str) -> &str {
+                match value {
+                    $( $wire $(| $alias)* => $wire, )+
+                    other => other,
+                }
+            }
+
             /// `false` for `Unknown` values.
             pub fn is_known(&self) -> bool {
                 !matches!(self, Self::Unknown(_))

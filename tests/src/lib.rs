@@ -1,5 +1,5 @@
 //! End-to-end tests across the workspace crates live in `tests/tests/`; the shared helpers are
-//! here, for those tests and for anyone driving the connector against the sandbox (the CLI):
+//! here, for those tests (the CLI has its own copies in `powens-cli/src/sync/`):
 //!
 //! * [`start_sandbox`], [`sandbox_config`], [`sandbox_clock`], [`connector_for`]: a sandbox on
 //!   127.0.0.1 and a [`PowensConnector`] pointed at it, on a manual clock standing at the

@@ -149,7 +149,18 @@ async fn link_live(args: &LinkArgs, config: &Path, psu_id: String) -> Result<(),
             let psu = sandbox::psu_named(&psu_id, args.psu.trim());
             let user = sandbox::forward(&connector, &psu).await?;
             saved.push(user.clone());
-            live::save_psus(state, &saved)?;
+            if let Err(error) = live::save_psus(state, &saved) {
+                // Its token is nowhere else: a user kept at Powens would be billed and
+                // unreachable. Delete it, and say whether that worked.
+                let undone = match connector.delete_user(&psu, &user).await {
+                    Ok(()) => "the Powens user just created was deleted again".to_owned(),
+                    Err(e) => format!(
+                        "the Powens user just created (id {}) could not be deleted: {e}",
+                        user.psp_user_id.as_deref().unwrap_or("unknown")
+                    ),
+                };
+                return Err(CliError::failure(format!("{error}; {undone}")));
+            }
             user
         }
     };

@@ -182,6 +182,67 @@ async fn file_store_removes_only_old_temporary_files_left_by_a_killed_writer() {
     );
 }
 
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_store_creates_its_directories_0700_and_writes_every_file_0600() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("run/state");
+    let store = FileStateStore::open(&dir).unwrap();
+    let v1 = store
+        .put(&payments_key(), None, json!({"offset": 1}))
+        .await
+        .unwrap();
+    // A rewrite replaces the file with a new one: still 0600.
+    store
+        .put(&payments_key(), Some(v1), json!({"offset": 2}))
+        .await
+        .unwrap();
+    assert_eq!(mode_of(&base.path().join("run")), 0o700);
+    assert_eq!(mode_of(&dir), 0o700);
+    assert_eq!(mode_of(&store.path_of(&payments_key())), 0o600);
+    assert_eq!(mode_of(&dir.join(".lock")), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn write_private_file_replaces_a_0644_file_with_a_0600_one_and_leaves_no_temporary() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("psus.json");
+    std::fs::write(&path, "old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    connector_core::state::write_private_file(&path, b"new").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    assert_eq!(mode_of(&path), 0o600);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["psus.json"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn shared_dir_mode_reports_group_or_world_access_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, shared) in [(0o700, None), (0o750, Some(0o750)), (0o701, Some(0o701))] {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(
+            connector_core::state::shared_dir_mode(dir.path()).unwrap(),
+            shared,
+            "{mode:o}"
+        );
+    }
+}
+
 #[test]
 fn state_key_display_and_id_are_stable() {
     let key = payments_key();

@@ -45,12 +45,14 @@ pub struct SyncArgs {
     /// sandbox.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// With --config: the permanent token of a Powens user to sync (repeatable). The PSU id
-    /// is `psu-<n>` in the order given.
-    #[arg(long = "psu-token", value_name = "TOKEN")]
+    /// With --config: a Powens user to sync, as `PSU_ID=TOKEN` (repeatable; split at the
+    /// first `=`). A bare `TOKEN` is the PSU `powens-user-<id>`, `<id>` being its Powens user
+    /// id (asked with GET /users/me). A PSU id or a token given twice is refused.
+    #[arg(long = "psu-token", value_name = "PSU_ID=TOKEN")]
     pub psu_tokens: Vec<String>,
-    /// With --config: a file of user tokens, one per line (`TOKEN` or `PSU_ID TOKEN`; `#`
-    /// starts a comment).
+    /// With --config: a file of Powens users, one per line: `PSU_ID TOKEN`, or a bare
+    /// `TOKEN` named as for --psu-token. Whole lines starting with `#` are comments (a token
+    /// may contain `#`).
     #[arg(long, value_name = "FILE")]
     pub psu_tokens_file: Option<PathBuf>,
     /// Keep the resumable sync state (and, with --config, the PSUs) in this directory
@@ -96,14 +98,23 @@ pub struct SyncArgs {
 /// `powens link`.
 #[derive(Debug, Args)]
 pub struct LinkArgs {
-    /// The PSU's name (its id is derived from it).
+    /// The PSU's name. Its id is `psu-` and the name's letters and digits, lower-cased,
+    /// other characters as `-` (`Jane Doe` is `psu-jane-doe`), unless --psu-id is given.
     #[arg(long)]
     pub psu: String,
+    /// The PSU id (1 to 64 ASCII letters, digits, `-`, `_`, `.`), instead of the one derived
+    /// from --psu.
+    #[arg(long, value_name = "ID")]
+    pub psu_id: Option<String>,
+    /// With --config and --state: a new link for the PSU already saved under this id (its
+    /// Powens user and token are reused; no new user is created).
+    #[arg(long)]
+    pub again: bool,
     /// A Powens install payload: link against that domain instead of the sandbox.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// With --config: keep the created PSU (and its Powens token) here, for `powens sync
-    /// --config … --state DIR`.
+    /// With --config: keep the created PSU (and its Powens token) in `DIR/psus.json`, for
+    /// `powens sync --config … --state DIR`. A PSU id saved there is never replaced.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Where Powens sends the user back (absolute; HTTPS unless loopback; no query).

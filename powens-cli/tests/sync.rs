@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+use common::live::*;
 use common::*;
 
 /// `powens sync` on a small sandbox (2 accounts of 40 transactions, pages of 15) plus `extra`.
@@ -159,4 +160,193 @@ fn an_unknown_sandbox_profile_is_a_usage_error_naming_the_profiles() {
     let run = powens_in(dir.path(), &["sync", "--sandbox-profile", "live"], b"");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("default, realistic"), "{run:?}");
+}
+
+/// `powens sync --config config.json --out out.jsonl -q extra…` in the sandbox's directory.
+fn live_sync(sandbox: &LiveSandbox, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "sync",
+        "--config",
+        "config.json",
+        "--out",
+        "out.jsonl",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    powens_in(sandbox.dir(), &args, b"")
+}
+
+/// The account references of `out.jsonl`, by PSU id.
+fn accounts_by_psu(
+    sandbox: &LiveSandbox,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let text = std::fs::read_to_string(sandbox.dir().join("out.jsonl")).unwrap();
+    let mut by_psu = std::collections::BTreeMap::<_, std::collections::BTreeSet<_>>::new();
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if record["kind"] == "account" {
+            by_psu
+                .entry(record["psuID"].as_str().unwrap().to_owned())
+                .or_default()
+                .insert(record["reference"].as_str().unwrap().to_owned());
+        }
+    }
+    by_psu
+}
+
+#[test]
+fn psu_id_explicit_swapped_psu_token_flags_keep_each_persons_id() {
+    let sandbox = LiveSandbox::start(2);
+    let alice = format!("alice={}", sandbox.users()[0].token);
+    let bob = format!("bob={}", sandbox.users()[1].token);
+    let run = live_sync(&sandbox, &["--psu-token", &alice, "--psu-token", &bob]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = accounts_by_psu(&sandbox);
+    let run = live_sync(&sandbox, &["--psu-token", &bob, "--psu-token", &alice]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let swapped = accounts_by_psu(&sandbox);
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        ["alice", "bob"],
+        "{first:?}"
+    );
+    assert!(
+        first.values().all(|accounts| !accounts.is_empty()),
+        "{first:?}"
+    );
+    assert!(first["alice"].is_disjoint(&first["bob"]), "{first:?}");
+    assert_eq!(first, swapped, "each person's accounts stay under their id");
+}
+
+#[test]
+fn psu_id_explicit_bare_token_is_named_after_its_powens_user() {
+    let sandbox = LiveSandbox::start(2);
+    let user = &sandbox.users()[1];
+    let run = live_sync(&sandbox, &["--psu-token", &user.token]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let by_psu = accounts_by_psu(&sandbox);
+    let expected = format!("powens-user-{}", user.id);
+    assert_eq!(by_psu.keys().collect::<Vec<_>>(), [&expected], "{by_psu:?}");
+}
+
+#[test]
+fn psu_id_explicit_tokens_file_lines_name_their_psu_and_whole_line_comments_only() {
+    let sandbox = LiveSandbox::start(2);
+    let [alice, bob] = [&sandbox.users()[0], &sandbox.users()[1]];
+    std::fs::write(
+        sandbox.dir().join("tokens.txt"),
+        format!(
+            "# the PSUs of the team\n\n  alice {}\n\t# bob is named after his Powens user\n{}\n",
+            alice.token, bob.token
+        ),
+    )
+    .unwrap();
+    let run = live_sync(&sandbox, &["--psu-tokens-file", "tokens.txt"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let by_psu = accounts_by_psu(&sandbox);
+    let bob_id = format!("powens-user-{}", bob.id);
+    assert_eq!(
+        by_psu.keys().collect::<Vec<_>>(),
+        ["alice", bob_id.as_str()],
+        "{by_psu:?}"
+    );
+}
+
+#[test]
+fn psu_id_explicit_tokens_file_line_with_a_trailing_comment_is_refused_by_line() {
+    let sandbox = LiveSandbox::start(1);
+    std::fs::write(
+        sandbox.dir().join("tokens.txt"),
+        format!("alice {} # Alice's bank\n", sandbox.users()[0].token),
+    )
+    .unwrap();
+    let run = live_sync(&sandbox, &["--psu-tokens-file", "tokens.txt"]);
+    assert_one_line_failure(
+        &run,
+        2,
+        "tokens.txt line 1: a line is `PSU_ID TOKEN` or `TOKEN`",
+    );
+    assert!(!run.stderr.contains(&sandbox.users()[0].token), "{run:?}");
+}
+
+#[test]
+fn psu_id_explicit_duplicate_psu_id_across_sources_is_refused_before_syncing() {
+    let sandbox = LiveSandbox::start(2);
+    std::fs::write(
+        sandbox.dir().join("tokens.txt"),
+        format!("alice {}\n", sandbox.users()[1].token),
+    )
+    .unwrap();
+    let flag = format!("alice={}", sandbox.users()[0].token);
+    let run = live_sync(
+        &sandbox,
+        &["--psu-token", &flag, "--psu-tokens-file", "tokens.txt"],
+    );
+    assert_one_line_failure(
+        &run,
+        2,
+        "PSU id alice is given by --psu-token #1 and by tokens.txt line 1",
+    );
+    assert!(!sandbox.dir().join("out.jsonl").exists(), "nothing synced");
+}
+
+#[test]
+fn psu_id_explicit_one_token_under_two_ids_is_refused_without_echoing_it() {
+    let sandbox = LiveSandbox::start(1);
+    let token = &sandbox.users()[0].token;
+    let alice = format!("alice={token}");
+    let bob = format!("bob={token}");
+    let run = live_sync(&sandbox, &["--psu-token", &alice, "--psu-token", &bob]);
+    assert_one_line_failure(
+        &run,
+        2,
+        "the same token is given by --psu-token #1 and by --psu-token #2",
+    );
+    assert!(!run.stderr.contains(token.as_str()), "{run:?}");
+}
+
+#[test]
+fn psu_id_explicit_bad_psu_token_values_are_usage_errors() {
+    let sandbox = LiveSandbox::start(0);
+    for (value, needle) in [
+        ("alice=", "--psu-token #1: the token after `=` is empty"),
+        ("=abc", "--psu-token #1 (PSU_ID=TOKEN): the part before `=`"),
+        ("al ice=abc", "a PSU id is 1 to 64"),
+        ("   ", "--psu-token #1: the token is empty"),
+    ] {
+        let run = live_sync(&sandbox, &["--psu-token", value]);
+        assert_one_line_failure(&run, 2, needle);
+    }
+}
+
+#[test]
+fn psu_id_explicit_bare_token_powens_refuses_is_one_line_naming_the_flag() {
+    let sandbox = LiveSandbox::start(0);
+    let run = live_sync(&sandbox, &["--psu-token", "not-a-token"]);
+    assert_one_line_failure(
+        &run,
+        1,
+        "cannot name the PSU of --psu-token #1 after its Powens user",
+    );
+    assert!(!run.stderr.contains("not-a-token"), "{run:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sync_with_state_writes_state_files_0600_in_0700_directories() {
+    let sandbox = LiveSandbox::start(1);
+    let flag = format!("alice={}", sandbox.users()[0].token);
+    let run = live_sync(&sandbox, &["--psu-token", &flag, "--state", "run/state"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dir = sandbox.dir().join("run/state");
+    assert_eq!(mode_of(&sandbox.dir().join("run")), 0o700);
+    assert_eq!(mode_of(&dir), 0o700);
+    assert_eq!(mode_of(&dir.join("state")), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.join("state")).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode_of(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files > 1, "the lock and at least one state");
 }

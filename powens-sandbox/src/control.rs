@@ -248,6 +248,24 @@ impl SandboxControl {
         user
     }
 
+    /// How many users exist: seeded, created by `/auth/init` or [`create_user`](Self::create_user),
+    /// and not deleted. A test reads it to prove that a refused request created no (billable)
+    /// user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = powens_sandbox::Sandbox::builder().start().await?;
+    /// assert_eq!(sandbox.control().user_count(), 0);
+    /// sandbox.control().create_user(1);
+    /// assert_eq!(sandbox.control().user_count(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user_count(&self) -> usize {
+        self.shared.store().users.len()
+    }
+
     /// A new permanent token for an existing user.
     pub fn new_token(&self, user_id: u64) -> Result<String, SandboxError> {
         let mut store = self.shared.store();

@@ -162,7 +162,13 @@ fn measure(root: &Path, transactions: u32, users: u32) -> Result<Measure, String
     let out_path = work.join("sync.jsonl");
     let _ = std::fs::remove_file(&out_path);
     std::fs::write(&config_path, config.to_string()).map_err(|e| e.to_string())?;
-    std::fs::write(&tokens_path, tokens.join("\n") + "\n").map_err(|e| e.to_string())?;
+    // `PSU_ID TOKEN` lines: a bare token would cost a `GET /users/me` per PSU to name it.
+    let lines: String = tokens
+        .iter()
+        .enumerate()
+        .map(|(n, token)| format!("psu-{} {token}\n", n + 1))
+        .collect();
+    std::fs::write(&tokens_path, lines).map_err(|e| e.to_string())?;
 
     let time = Path::new("/usr/bin/time");
     let powens = release.join("powens");

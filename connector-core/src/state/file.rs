@@ -1,10 +1,9 @@
 //! [`FileStateStore`]: the embedded default, one JSON file per state, written atomically.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{ErrorKind, Write};
+use std::fs::{self, File, TryLockError};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +12,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::private::{create_private_dir, open_private, sync_dir, write_private_file};
 use super::store::next_version;
 use super::{StateError, StateKey, StateStore, Version, Versioned};
 
@@ -36,7 +36,9 @@ fn open_stores() -> &'static Mutex<HashMap<PathBuf, Weak<Inner>>> {
 /// States in a directory, one file per key, each write atomic and durable: the new content
 /// goes to a temporary file in the same directory, which is fsynced, renamed over the old
 /// file, and the directory is fsynced. A `kill -9` (or power loss) at any instant leaves
-/// either the old or the new state, never a torn one.
+/// either the old or the new state, never a torn one. On unix the directory is created with
+/// mode `0700` and every file is written `0600` (see
+/// [`write_private_file`](super::write_private_file)).
 ///
 /// **One process per directory.** `open` takes an exclusive lock on the directory's `.lock`
 /// file for as long as the store lives (the operating system releases it when the process
@@ -53,7 +55,6 @@ pub struct FileStateStore {
 struct Inner {
     dir: PathBuf,
     write_lock: Mutex<()>,
-    temp_counter: AtomicU64,
     /// Holds the directory's exclusive lock while open.
     _lock: File,
 }
@@ -123,7 +124,7 @@ impl FileStateStore {
     /// [`StateError::Io`] when it cannot be created, read or locked.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StateError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        create_private_dir(&dir).map_err(io_error(&dir))?;
         let canonical = fs::canonicalize(&dir).map_err(io_error(&dir))?;
         // The registry's data stays consistent even if a holder panicked.
         let mut open = open_stores().lock().unwrap_or_else(|e| e.into_inner());
@@ -131,12 +132,7 @@ impl FileStateStore {
             return Ok(FileStateStore { inner });
         }
         let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_error(&lock_path))?;
+        let lock = open_private(&lock_path, false).map_err(io_error(&lock_path))?;
         // A store of this process that is being dropped (its last handle gone, its lock file
         // not yet closed, perhaps on a blocking thread) still holds the lock for a moment:
         // wait for it rather than report another process.
@@ -157,7 +153,6 @@ impl FileStateStore {
         let inner = Arc::new(Inner {
             dir,
             write_lock: Mutex::new(()),
-            temp_counter: AtomicU64::new(0),
             _lock: lock,
         });
         open.retain(|_, held| held.strong_count() > 0);
@@ -311,35 +306,11 @@ impl Inner {
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = self
-            .dir
-            .join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&temp, path)
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(io_error(path)(e));
-        }
-        self.sync_dir()
+        write_private_file(path, bytes).map_err(io_error(path))
     }
 
     fn sync_dir(&self) -> Result<(), StateError> {
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_error(&self.dir))
+        sync_dir(&self.dir).map_err(io_error(&self.dir))
     }
 }
 

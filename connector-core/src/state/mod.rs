@@ -7,9 +7,11 @@
 mod file;
 mod key;
 mod memory;
+mod private;
 mod store;
 
 pub use file::FileStateStore;
 pub use key::{StateKey, StateScope};
 pub use memory::MemoryStateStore;
+pub use private::{create_private_dir, shared_dir_mode, write_private_file};
 pub use store::{StateError, StateStore, Version, Versioned};

@@ -23,11 +23,12 @@ pub fn install_payload(sandbox: &SandboxHandle, page_size: u32) -> serde_json::V
     })
 }
 
-/// Writes `payload` as pretty JSON to `path`.
+/// Writes `payload` as pretty JSON to `path`: it holds the client secret, so the file is
+/// written atomically with mode 0600.
 pub fn write_payload(path: &Path, payload: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(payload)
         .map_err(|e| CliError::failure(format!("cannot encode the config: {e}")))?;
-    std::fs::write(path, text + "\n")
+    connector_core::state::write_private_file(path, (text + "\n").as_bytes())
         .map_err(|e| failure_of(&format!("cannot write {}", path.display()), &e))
 }
 

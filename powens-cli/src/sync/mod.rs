@@ -56,6 +56,7 @@ pub async fn run(args: SyncArgs) -> Result<(), CliError> {
 pub fn open_store(state: Option<&Path>) -> Result<Arc<dyn StateStore>, CliError> {
     match state {
         Some(dir) => {
+            live::prepare_state_dir(dir)?;
             let store = FileStateStore::open(dir.join("state")).map_err(|e| {
                 failure_of(&format!("cannot open the state in {}", dir.display()), &e)
             })?;
@@ -71,6 +72,16 @@ pub fn connector_with_rate_limit(
     config: PowensConfig,
     rate_limit: Option<u32>,
 ) -> Result<PowensConnector, CliError> {
+    let client = client_with_rate_limit(&config, rate_limit)?;
+    connector_with_client(config, client)
+}
+
+/// A client for `config`'s endpoint with the requested rate limit (see
+/// [`connector_with_rate_limit`]); its clones share the limit.
+pub fn client_with_rate_limit(
+    config: &PowensConfig,
+    rate_limit: Option<u32>,
+) -> Result<PowensClient, CliError> {
     let mut client = PowensClient::builder(config.endpoint.as_str());
     if let Some(per_second) = rate_limit {
         client = client.rate_limit((per_second > 0).then(|| RateLimit {
@@ -78,9 +89,16 @@ pub fn connector_with_rate_limit(
             per: Duration::from_secs(1),
         }));
     }
-    let client = client
+    client
         .build()
-        .map_err(|e| failure_of("cannot build the Powens client", &e))?;
+        .map_err(|e| failure_of("cannot build the Powens client", &e))
+}
+
+/// A connector for `config` that sends its requests with `client`.
+pub fn connector_with_client(
+    config: PowensConfig,
+    client: PowensClient,
+) -> Result<PowensConnector, CliError> {
     PowensConnector::builder(config)
         .client(client)
         .build()

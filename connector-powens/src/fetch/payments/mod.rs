@@ -61,7 +61,7 @@ use scan::{PageAt, PageBody, PageSource, PaymentsScan, ScanSettings};
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
 use crate::connector::{PowensConnector, Shared};
-use crate::error::to_connector_error;
+use crate::error::{page_decode_error, to_connector_error};
 use crate::fetch::accounts::parent_bank_account;
 use crate::flows::user_token;
 
@@ -155,12 +155,7 @@ impl PageSource for ApiSource {
                 &AccountBook::new(),
                 &powens_model::MappingContext::new(self.shared.now()),
             )
-            .map_err(|err| {
-                ConnectorError::other(
-                    format!("Powens call failed: cannot decode the transactions page: {err}"),
-                    err,
-                )
-            })?;
+            .map_err(|err| page_decode_error(&body, err))?;
             // Mapped with no account, every row is skipped: this only counts them.
             let rows = page.skipped.len();
             let next = page

@@ -226,7 +226,7 @@ pub enum Error {
     /// The body of a successful answer read as it arrives ([`ResponseBody`](crate::client::ResponseBody))
     /// was cut: a connection reset or the per-attempt timeout after the status. Not retried by
     /// the client: the caller has consumed part of the body, so only the caller knows where to
-    /// resume ([`ErrorClass::Interrupted`](crate::retry::ErrorClass::Interrupted)).
+    /// resume ([`ErrorClass::Interrupted`]).
     #[error(
         "{method} {path}: the answer's body was cut after {received} bytes (transport error; \
          not retried by the client, the call may be repeated)"

@@ -12,8 +12,32 @@ pub enum RetryClass {
     Retryable,
     /// Retry after the given delay, or after backoff when none is known (429, 423, 425).
     RetryAfter(Option<Duration>),
+    /// May succeed later, but the provider's client already retried it within its own budget
+    /// (HTTP retries belong to the client): the engine does not retry the task in this run;
+    /// the next run resumes it from its committed state.
+    NextRun,
     /// Do not retry: the same call will fail the same way.
     Permanent,
+}
+
+/// How a provider's client classed a failed call, kept by [`ConnectorError::Upstream`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UpstreamClass {
+    /// The same call fails the same way (a refused request, an answer that does not match its
+    /// type, an answer too large). The engine does not retry it.
+    Permanent,
+    /// May succeed later (no answer, a timeout, a 5xx); the client already retried it within
+    /// its budget. The engine does not retry it in this run ([`RetryClass::NextRun`]).
+    Transient,
+    /// The provider throttled the call (429); the client already retried it within its
+    /// budget, honouring `Retry-After`. The engine does not retry it in this run
+    /// ([`RetryClass::NextRun`]).
+    RateLimited,
+    /// The answer's body was cut after its status (a reset or a truncated body): the client
+    /// could not retry it, as its caller had consumed part of it. The engine retries the task
+    /// from its committed state ([`RetryClass::Retryable`]).
+    Interrupted,
 }
 
 /// Boxed error cause kept in the `source()` chain.
@@ -104,6 +128,37 @@ pub enum ConnectorError {
         /// The provider's error code and message, or a short excerpt of the body.
         message: String,
     },
+    /// A call to the provider failed, classed by the provider's client, its error kept as the
+    /// source (downcast it to the provider crate's error for its code, request id or JSON
+    /// path). The engine retries only [`UpstreamClass::Interrupted`] (see
+    /// [`ConnectorError::retry_class`]).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use connector_core::{ConnectorError, RetryClass, UpstreamClass};
+    ///
+    /// let error = ConnectorError::Upstream {
+    ///     status: Some(503),
+    ///     class: UpstreamClass::Transient,
+    ///     retry_after: None,
+    ///     source: "GET /accounts: HTTP 503".into(),
+    /// };
+    /// assert_eq!(error.retry_class(), RetryClass::NextRun);
+    /// assert!(error.is_retryable());
+    /// assert_eq!(error.source().map(|s| s.to_string()).as_deref(), Some("GET /accounts: HTTP 503"));
+    /// ```
+    #[error("provider call failed: {source}")]
+    Upstream {
+        /// The HTTP status, when the provider answered with an unsuccessful one.
+        status: Option<u16>,
+        /// How the provider's client classed the failure.
+        class: UpstreamClass,
+        /// The provider's `Retry-After`, when it throttled the call.
+        retry_after: Option<Duration>,
+        /// The provider client's error.
+        #[source]
+        source: BoxError,
+    },
     /// Anything else, with its cause. Retryable, as in Formance (`DEFAULT`).
     #[error("{message}")]
     Other {
@@ -184,11 +239,28 @@ impl ConnectorError {
             | ConnectorError::UpstreamTimeout { .. }
             | ConnectorError::UpstreamServer { .. }
             | ConnectorError::Other { .. } => RetryClass::Retryable,
+            ConnectorError::Upstream { class, .. } => match class {
+                UpstreamClass::Permanent => RetryClass::Permanent,
+                UpstreamClass::Transient | UpstreamClass::RateLimited => RetryClass::NextRun,
+                UpstreamClass::Interrupted => RetryClass::Retryable,
+            },
         }
     }
 
-    /// Whether retrying the same call may succeed.
+    /// Whether retrying the same call may succeed, now or in a later run (every class but
+    /// [`RetryClass::Permanent`]). A webhook receiver answers such a failure with a 5xx, so
+    /// that the provider delivers again.
     pub fn is_retryable(&self) -> bool {
         self.retry_class() != RetryClass::Permanent
+    }
+
+    /// Whether the engine retries the failed task within the same run:
+    /// [`RetryClass::Retryable`] and [`RetryClass::RetryAfter`], not
+    /// [`RetryClass::NextRun`] (already retried by the provider's client).
+    pub fn is_retried_in_run(&self) -> bool {
+        matches!(
+            self.retry_class(),
+            RetryClass::Retryable | RetryClass::RetryAfter(_)
+        )
     }
 }

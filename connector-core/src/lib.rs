@@ -89,4 +89,4 @@ pub mod webhook;
 
 pub use contract::Connector;
 pub use engine::Engine;
-pub use error::{BoxError, ConnectorError, RetryClass};
+pub use error::{BoxError, ConnectorError, RetryClass, UpstreamClass};

@@ -11,7 +11,7 @@ use connector_core::model::*;
 use connector_core::money::{Amount, Asset};
 use connector_core::openbanking::*;
 use connector_core::webhook::*;
-use connector_core::{ConnectorError, RetryClass};
+use connector_core::{ConnectorError, RetryClass, UpstreamClass};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -60,6 +60,44 @@ fn http_statuses_classify_as_in_the_contract_error_table() {
             error.is_retryable(),
             class != RetryClass::Permanent,
             "{status}"
+        );
+    }
+}
+
+/// `UpstreamClass → (retry class, retryable later, retried within the run)`: the engine
+/// retries in the run only what the provider's client could not retry itself.
+#[test]
+fn upstream_errors_are_retried_in_the_run_only_when_the_client_could_not() {
+    let wait = Some(Duration::from_secs(30));
+    let table = [
+        (
+            UpstreamClass::Permanent,
+            RetryClass::Permanent,
+            false,
+            false,
+        ),
+        (UpstreamClass::Transient, RetryClass::NextRun, true, false),
+        (UpstreamClass::RateLimited, RetryClass::NextRun, true, false),
+        (
+            UpstreamClass::Interrupted,
+            RetryClass::Retryable,
+            true,
+            true,
+        ),
+    ];
+    for (class, retry_class, retryable, in_run) in table {
+        let error = ConnectorError::Upstream {
+            status: Some(503),
+            class,
+            retry_after: wait,
+            source: "GET /accounts: HTTP 503".into(),
+        };
+        assert_eq!(error.retry_class(), retry_class, "{class:?}");
+        assert_eq!(error.is_retryable(), retryable, "{class:?}");
+        assert_eq!(error.is_retried_in_run(), in_run, "{class:?}");
+        assert_eq!(
+            error.to_string(),
+            "provider call failed: GET /accounts: HTTP 503"
         );
     }
 }

@@ -9,6 +9,7 @@ use http::Method;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DefaultOnNull, NoneAsEmptyString};
 
 use crate::client::send::ApiRequest;
 use crate::client::PowensClient;
@@ -17,8 +18,9 @@ use crate::currencies::Currency;
 use crate::error::Error;
 use crate::query::Query;
 use crate::transactions::Transaction;
+use crate::wire::lenient::{BlankAsNone, Flag};
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, money, Opaque, PowensDateTime};
+use crate::wire::{money, Opaque, PowensDateTime};
 
 open_enum! {
     /// `BankAccount.type` / `AccountType.name` (AccountTypeName).
@@ -120,6 +122,7 @@ open_enum! {
 ///
 /// Only `id` is required: `ACCOUNT_FOUND` bodies carry just `{id, id_user, id_connection,
 /// disabled, type}`. Every other field is `None` when `null` or missing.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BankAccount {
@@ -165,22 +168,28 @@ pub struct BankAccount {
     #[serde(default)]
     pub display: Option<bool>,
     /// User bookmark (`0`/`1` on the wire, boolean in the spec).
-    #[serde(default, deserialize_with = "lenient::option_flag")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "Option<Flag>")]
     pub bookmarked: Option<bool>,
     /// Last successful sync of this account (naive, Paris wall clock by observation).
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_update: Option<PowensDateTime>,
     /// Set when the bank no longer reports the account.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub deleted: Option<PowensDateTime>,
     /// Set when the user disabled it (for `ACCOUNT_FOUND`: the discovery date).
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub disabled: Option<PowensDateTime>,
     /// IBAN.
-    #[serde(default, deserialize_with = "lenient::option_string")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "NoneAsEmptyString")]
     pub iban: Option<String>,
     /// BIC / SWIFT.
-    #[serde(default, deserialize_with = "lenient::option_string")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "NoneAsEmptyString")]
     pub bic: Option<String>,
     /// Account currency.
     #[serde(default)]
@@ -201,10 +210,12 @@ pub struct BankAccount {
     #[serde(default)]
     pub company_name: Option<String>,
     /// Opening date (live, undocumented).
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub opening_date: Option<NaiveDate>,
     /// Account-level sync error code (e.g. `websiteUnavailable`, `actionNeeded`, `bug`).
-    #[serde(default, deserialize_with = "lenient::option_string")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "NoneAsEmptyString")]
     pub error: Option<String>,
     /// Loan details for loan accounts.
     #[serde(default)]
@@ -224,6 +235,7 @@ pub struct BankAccount {
 }
 
 /// Loan details (`BankAccount.loan`); every field nullable.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Loan {
@@ -237,13 +249,16 @@ pub struct Loan {
     #[serde(default, deserialize_with = "money::option")]
     pub used_amount: Option<Decimal>,
     /// Subscription date.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub subscription_date: Option<NaiveDate>,
     /// Estimated end date.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub maturity_date: Option<NaiveDate>,
     /// Start of repayment.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub start_repayment_date: Option<NaiveDate>,
     /// Deferred loan.
     #[serde(default)]
@@ -252,7 +267,8 @@ pub struct Loan {
     #[serde(default, deserialize_with = "money::option")]
     pub next_payment_amount: Option<Decimal>,
     /// Next payment date.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub next_payment_date: Option<NaiveDate>,
     /// Interest rate (exact decimal, never a float).
     #[serde(default, deserialize_with = "money::option")]
@@ -270,7 +286,8 @@ pub struct Loan {
     #[serde(default, deserialize_with = "money::option")]
     pub last_payment_amount: Option<Decimal>,
     /// Last payment date.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_payment_date: Option<NaiveDate>,
     /// Name of the debited account.
     #[serde(default)]
@@ -293,11 +310,13 @@ pub struct Loan {
 }
 
 /// The body of the account list endpoints (`BankAccountsList`).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BankAccountsList {
     /// The accounts.
-    #[serde(default, deserialize_with = "lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub accounts: Vec<BankAccount>,
     /// Sum of balances per currency code.
     #[serde(default, deserialize_with = "money::option_map")]

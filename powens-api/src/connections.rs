@@ -3,16 +3,19 @@
 
 use http::Method;
 use secrecy::SecretString;
-use serde::de::{self, Deserializer, Visitor};
+
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DefaultOnNull, NoneAsEmptyString};
 
 use crate::accounts::BankAccount;
 use crate::client::send::ApiRequest;
 use crate::client::PowensClient;
 use crate::error::Error;
 use crate::query::Query;
+use crate::wire::lenient::BlankAsNone;
+use crate::wire::lenient::FromWireText;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, Opaque, PowensDateTime};
+use crate::wire::{Opaque, PowensDateTime};
 
 open_enum! {
     /// `Connection.state` / `ConnectionSource.state` (ConnectionState). A successful last sync
@@ -45,39 +48,23 @@ open_enum! {
     }
 }
 
-/// `#[serde(default, deserialize_with = "connections::option_state")]`: `null`, missing, `""`
-/// and `"null"` (all meaning "last sync succeeded") give `None`.
-pub fn option_state<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<ConnectionState>, D::Error> {
-    struct StateVisitor;
-    impl<'de> Visitor<'de> for StateVisitor {
-        type Value = Option<ConnectionState>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a connection state string or null")
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            match value {
-                "" | "null" => Ok(None),
-                other => Ok(Some(ConnectionState::from_wire(other))),
-            }
-        }
+/// `null`, missing, `""` and `"null"` (all meaning "last sync succeeded") give `None`
+/// (`#[serde_as(deserialize_as = "BlankAsNone")]`); any other text is a state, known or not.
+impl FromWireText for ConnectionState {
+    const EXPECTING: &'static str = "a connection state string or null";
+
+    fn from_wire_text(text: &str) -> Result<Option<Self>, String> {
+        Ok(match text {
+            "" | "null" => None,
+            other => Some(Self::from_wire(other)),
+        })
     }
-    deserializer.deserialize_option(StateVisitor)
 }
 
 /// A connection between a user and one institution (`Connection`).
 ///
 /// Only `id` is required (`CONNECTION_DELETED` bodies may carry little else).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Connection {
@@ -99,34 +86,42 @@ pub struct Connection {
     #[serde(default)]
     pub id_bank: Option<i64>,
     /// `None` when the last sync succeeded.
-    #[serde(default, deserialize_with = "option_state")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub state: Option<ConnectionState>,
     /// Deprecated duplicate of `state`.
-    #[serde(default, deserialize_with = "option_state")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub error: Option<ConnectionState>,
     /// Message from the institution for the user (untranslated).
-    #[serde(default, deserialize_with = "lenient::option_string")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "NoneAsEmptyString")]
     pub error_message: Option<String>,
     /// For error states: the form fields to ask the user for (opaque).
     #[serde(default)]
     pub fields: Option<Vec<Opaque>>,
     /// Last successful sync.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_update: Option<PowensDateTime>,
     /// Creation time.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub created: Option<PowensDateTime>,
     /// Auto-sync enabled.
     #[serde(default)]
     pub active: Option<bool>,
     /// Last successful push.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_push: Option<PowensDateTime>,
     /// Latest consent expiry among the sources.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub expire: Option<PowensDateTime>,
     /// Next scheduled sync.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub next_try: Option<PowensDateTime>,
     /// The connector, with `expand=connector`.
     #[serde(default)]
@@ -159,6 +154,7 @@ pub struct Connector {
 }
 
 /// One access channel of a connection (`ConnectionSource`).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConnectionSource {
@@ -174,34 +170,43 @@ pub struct ConnectionSource {
     #[serde(default)]
     pub name: Option<String>,
     /// `None` when the last sync of this source succeeded.
-    #[serde(default, deserialize_with = "option_state")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub state: Option<ConnectionState>,
     /// Last successful sync.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_update: Option<PowensDateTime>,
     /// Set when the source is ignored.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub disabled: Option<PowensDateTime>,
     /// Creation time.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub created: Option<PowensDateTime>,
     /// Next scheduled sync.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub next_try: Option<PowensDateTime>,
     /// Consent expiry, if known.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub access_expire: Option<PowensDateTime>,
     /// Purge date of a source whose completion never finished.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub expire: Option<PowensDateTime>,
 }
 
 /// The body of `GET /users/me/connections`.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConnectionsList {
     /// The connections.
-    #[serde(default, deserialize_with = "lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub connections: Vec<Connection>,
     /// Number of connections (legacy).
     #[serde(default)]

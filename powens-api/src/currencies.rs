@@ -4,16 +4,19 @@ use http::Method;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DefaultOnNull};
 
 use crate::client::send::ApiRequest;
 use crate::client::PowensClient;
 use crate::error::Error;
 
-use crate::wire::{datetime, money, PowensDateTime};
+use crate::wire::lenient::BlankAsNone;
+use crate::wire::{money, PowensDateTime};
 
 /// A Powens currency (`BankAccount.currency`, `Transaction.original_currency`, `GET /currencies`).
 ///
 /// Only `id` is required: some payloads carry just `{id, precision}`.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Currency {
@@ -38,7 +41,8 @@ pub struct Currency {
     #[serde(default, deserialize_with = "money::option")]
     pub marketcap: Option<Decimal>,
     /// Timestamp of `marketcap`.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub datetime: Option<PowensDateTime>,
 }
 
@@ -59,11 +63,13 @@ impl Currency {
 }
 
 /// The body of `GET /currencies`.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CurrenciesList {
     /// The currencies.
-    #[serde(default, deserialize_with = "crate::wire::lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub currencies: Vec<Currency>,
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::retry::ErrorClass;
 use crate::wire::open_enum::open_enum;
 use crate::wire::{JsonDecodeError, RequestId};
 
@@ -222,6 +223,25 @@ pub enum Error {
         #[source]
         source: JsonDecodeError,
     },
+    /// The body of a successful answer read as it arrives ([`ResponseBody`](crate::client::ResponseBody))
+    /// was cut: a connection reset or the per-attempt timeout after the status. Not retried by
+    /// the client: the caller has consumed part of the body, so only the caller knows where to
+    /// resume ([`ErrorClass::Interrupted`]).
+    #[error(
+        "{method} {path}: the answer's body was cut after {received} bytes (transport error; \
+         not retried by the client, the call may be repeated)"
+    )]
+    BodyInterrupted {
+        /// HTTP method.
+        method: http::Method,
+        /// URL path (no query string).
+        path: String,
+        /// Body bytes received before the cut.
+        received: usize,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The response body is longer than the client's bound
     /// ([`PowensClientBuilder::max_response_bytes`](crate::client::PowensClientBuilder::max_response_bytes)).
     #[error(
@@ -254,22 +274,35 @@ fn retry_after_text(retry_after: Option<Duration>) -> String {
 }
 
 impl Error {
-    /// `true` when the same request may succeed later: transport failures, 429, 408 and 5xx.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Transport { .. } | Self::RateLimited { .. } => true,
-            Self::Api(api) => api.status == 408 || api.status == 429 || api.status >= 500,
-            Self::Config { .. }
-            | Self::InvalidRequest { .. }
-            | Self::Decode { .. }
-            | Self::ResponseTooLarge { .. }
-            | Self::NextLink { .. } => false,
-        }
+    /// What this failure is as far as retrying goes, from the one table
+    /// ([`retry::classify`](crate::retry::classify)).
+    ///
+    /// ```
+    /// use powens_api::retry::ErrorClass;
+    ///
+    /// let error = powens_api::Error::InvalidRequest { field: "limit", reason: "1 to 1000".into() };
+    /// assert_eq!(error.class(), ErrorClass::Permanent);
+    /// ```
+    pub fn class(&self) -> ErrorClass {
+        crate::retry::classify(self)
     }
 
-    /// `true` for a transport error caused by a timeout (connect or per attempt).
+    /// `true` when the same request may succeed later: every class but
+    /// [`ErrorClass::Permanent`] (transport failures, 408, 429, 5xx, a body cut after the
+    /// status). The client has already retried what it may (see [`ErrorClass`]).
+    pub fn is_retryable(&self) -> bool {
+        self.class() != ErrorClass::Permanent
+    }
+
+    /// `true` for a transport error caused by a timeout (connect or per attempt), before the
+    /// answer or while its body was read.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Transport { source, .. } if source.is_timeout())
+        match self {
+            Self::Transport { source, .. } | Self::BodyInterrupted { source, .. } => {
+                source.is_timeout()
+            }
+            _ => false,
+        }
     }
 
     /// The HTTP status, for API and rate-limit errors.
@@ -277,6 +310,23 @@ impl Error {
         match self {
             Self::Api(api) => Some(api.status),
             Self::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` wait Powens asked for, for a rate-limited call.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The Powens request id of an API error (from its body or the `X-Request-Id` header):
+    /// what Powens support asks for.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(api) => api.request_id.as_deref(),
             _ => None,
         }
     }

@@ -3,21 +3,25 @@
 use http::Method;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_with::serde_as;
 
 use crate::client::send::ApiRequest;
 use crate::client::PowensClient;
 use crate::error::Error;
 
-use crate::wire::{datetime, PowensDateTime};
+use crate::wire::lenient::BlankAsNone;
+use crate::wire::PowensDateTime;
 
 /// A Powens user (`GET /users/{id|me}`, webhook `user` objects).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// The user id.
     pub id: i64,
     /// When the user was created (naive Powens datetime).
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub signin: Option<PowensDateTime>,
     /// Legacy platform label seen in old webhook bodies.
     #[serde(default)]

@@ -10,12 +10,12 @@ use http::Method;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
+use serde_with::{serde_as, DefaultOnNull};
 
 use crate::client::send::ApiRequest;
 use crate::client::PowensClient;
 use crate::error::Error;
 use crate::query::Query;
-use crate::wire::lenient;
 use crate::wire::open_enum::open_enum;
 
 /// The longest provider name accepted.
@@ -114,11 +114,13 @@ pub struct AuthProviderConfig {
 }
 
 /// The answer of `GET /webhooks/auth`.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct AuthProvidersList {
     /// The providers.
-    #[serde(default, deserialize_with = "lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub authproviders: Vec<AuthProvider>,
     /// Their number, when sent.
     #[serde(default)]

@@ -164,3 +164,50 @@ async fn a_streamed_body_holds_the_concurrency_slot_until_it_is_dropped() {
     assert!(!read_all(&mut second).await.unwrap().0.is_empty());
     assert_eq!(stub.requests().len(), 2);
 }
+
+/// A server that answers every connection `200` with `Content-Length: 1000`, sends the first
+/// `sent` bytes of the body and closes; counts the connections it accepted.
+async fn cutting_server(sent: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+            let body = format!("{{\"transactions\": [{}", " ".repeat(sent));
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body.as_bytes()[..sent]).await;
+            let _ = socket.flush().await;
+            drop(socket);
+        }
+    });
+    (base, accepted)
+}
+
+#[tokio::test]
+async fn a_streamed_body_cut_after_the_status_is_interrupted_and_not_retried_by_the_client() {
+    let (base, accepted) = cutting_server(100).await;
+    let clock = ManualClock::new(t0());
+    let client = PowensClient::builder(format!("{base}/2.0"))
+        .clock(Arc::new(clock.clone()))
+        .rate_limit(None)
+        .build()
+        .unwrap();
+    let mut answer = streamed(&client, 10).await.unwrap();
+    let err = read_all(&mut answer).await.unwrap_err();
+    let Error::BodyInterrupted { received, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*received, 100, "the bytes before the cut were handed out");
+    assert_eq!(err.class(), powens_api::retry::ErrorClass::Interrupted);
+    assert!(err.is_retryable(), "the caller may repeat the call");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(clock.sleeps().is_empty(), "the client did not retry");
+    assert!(err.to_string().contains("cut after 100 bytes"), "{err}");
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_core::ConnectorError;
+use connector_core::{ConnectorError, UpstreamClass};
 use powens_api::retry::RetryPolicy;
 use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, SandboxSize};
 use tests::*;
@@ -73,8 +73,8 @@ async fn sync_completes_through_429_retry_after_503_html_dropped_connection_and_
         "seconds form: {sleeps:?}"
     );
     // 429, 503 and the dropped connection were retried inside the client; the truncated
-    // page failed its task once (a decode error), which the engine retried from the
-    // committed state.
+    // page (a body cut after its status, which the client cannot retry) failed its task
+    // once, and the engine retried it from the committed state.
     let failures = failures.lock().unwrap().clone();
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].0.contains("cannot decode"), "{failures:?}");
@@ -112,7 +112,12 @@ async fn persistent_429_fails_with_a_typed_retry_after_error_and_the_state_resum
     assert!(summary.tasks_failed >= 1);
     for failure in &summary.failures {
         match &failure.error {
-            ConnectorError::UpstreamRateLimited { retry_after } => {
+            ConnectorError::Upstream {
+                status: Some(429),
+                class: UpstreamClass::RateLimited,
+                retry_after,
+                ..
+            } => {
                 assert_eq!(*retry_after, Some(Duration::from_secs(30)));
             }
             other => panic!("expected a typed 429, got {other}"),

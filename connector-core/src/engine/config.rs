@@ -15,8 +15,10 @@ pub struct EngineConfig {
     /// Time between the end of a cycle and the start of the next, before jitter.
     /// Default 30 minutes.
     pub polling_period: Duration,
-    /// Attempts of a task whose fetch fails with a retryable error, counted since its last
-    /// delivered page. Default 3.
+    /// Attempts of a task whose fetch fails with an error retried within the run
+    /// ([`ConnectorError::is_retried_in_run`](crate::ConnectorError::is_retried_in_run): not
+    /// what the provider's client already retried), counted since its last delivered page.
+    /// Default 3.
     pub task_attempts: NonZeroU32,
     /// First retry delay, doubled per attempt. Default 1 s.
     pub retry_base_delay: Duration,

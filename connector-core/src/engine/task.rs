@@ -136,12 +136,13 @@ impl<'e> CycleRun<'e> {
                 };
                 failures_in_a_row += 1;
                 let provider_delay = match error.retry_class() {
-                    RetryClass::Permanent => None,
-                    RetryClass::Retryable => None,
                     RetryClass::RetryAfter(delay) => delay,
+                    RetryClass::Retryable | RetryClass::NextRun | RetryClass::Permanent => None,
                 };
+                // HTTP retries belong to the provider's client: what it already retried
+                // (`NextRun`) waits for the next run.
                 let will_retry =
-                    error.is_retryable() && failures_in_a_row < config.task_attempts.get();
+                    error.is_retried_in_run() && failures_in_a_row < config.task_attempts.get();
                 tracing::warn!(%error, will_retry, "task failed");
                 self.engine.emit(ProgressEvent::TaskFailed {
                     task: task.clone(),

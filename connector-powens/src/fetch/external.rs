@@ -16,7 +16,7 @@
 //! ([`ExternalAccountsState`]). Each identified counterparty becomes an external account
 //! (`powens-model`'s reference rule). In both paths a counterparty is emitted once per task
 //! run (a bounded set of the references emitted; re-emitting one is harmless: records are
-//! idempotent). Pages are read from their raw bytes by [`super::page::read_part`] (a
+//! idempotent). Pages are read from their raw bytes by `page::read_part` (a
 //! malformed row is logged and skipped) and paged like the payments scan: `_links.next`
 //! authoritative, the offset moved by the rows received, a [`LinkGuard`] against endless
 //! chains.

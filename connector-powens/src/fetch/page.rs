@@ -12,6 +12,7 @@ use powens_model::{AccountBook, MappingContext};
 
 use super::log_skipped;
 use super::watermark::{PageEnd, Watermark};
+use crate::error::page_decode_error;
 
 /// Maps a page body, or a part of one (a body of whole rows, see
 /// [`powens_model::page::PageSplitter`]), observes its server timestamps in `watermark` and
@@ -27,13 +28,8 @@ pub(crate) fn read_part<'a>(
     watermark: &mut Watermark,
     psu: &str,
 ) -> Result<PageMapped<'a>, ConnectorError> {
-    let mapped = map_transactions_page(body, book, ctx).map_err(|err| {
-        // Like a `powens_api::Error::Decode` (e.g. a truncated page): retried by the engine.
-        ConnectorError::other(
-            format!("Powens call failed: cannot decode the transactions page: {err}"),
-            err,
-        )
-    })?;
+    let mapped =
+        map_transactions_page(body, book, ctx).map_err(|err| page_decode_error(body, err))?;
     for payment in &mapped.payments {
         watermark.observe(payment.last_update);
     }

@@ -17,8 +17,9 @@ use crate::error::Error;
 ///   ([`Error::ResponseTooLarge`] as soon as the bytes received exceed it, or at once when
 ///   `Content-Length` does);
 /// * a transport failure while reading it (a connection reset, the per-attempt timeout) is
-///   returned as [`Error::Transport`] and *not* retried here: the caller has already consumed
-///   part of the body, so only the caller knows where to resume;
+///   returned as [`Error::BodyInterrupted`] (class
+///   [`Interrupted`](crate::retry::ErrorClass::Interrupted)) and *not* retried here: the caller
+///   has already consumed part of the body, so only the caller knows where to resume;
 /// * the client's concurrency slot is held until the body is read to its end or dropped.
 ///
 /// ```no_run
@@ -39,7 +40,6 @@ pub struct ResponseBody {
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     method: Method,
     path: String,
-    attempts: u32,
     limit: usize,
     received: usize,
     ended: bool,
@@ -71,7 +71,6 @@ impl ResponseBody {
         permit: tokio::sync::OwnedSemaphorePermit,
         method: Method,
         path: String,
-        attempts: u32,
         limit: usize,
     ) -> Result<Self, Error> {
         let declared = response
@@ -89,7 +88,6 @@ impl ResponseBody {
             _permit: Some(permit),
             method,
             path,
-            attempts,
             limit,
             received: 0,
             ended: false,
@@ -103,7 +101,6 @@ impl ResponseBody {
             _permit: None,
             method,
             path,
-            attempts: 1,
             limit,
             received: 0,
             ended: false,
@@ -116,12 +113,17 @@ impl ResponseBody {
             return Ok(None);
         }
         let next = match &mut self.source {
-            Source::Http(response) => response.chunk().await.map_err(|err| Error::Transport {
-                method: self.method.clone(),
-                path: self.path.clone(),
-                attempts: self.attempts,
-                source: err.without_url(),
-            })?,
+            Source::Http(response) => {
+                response
+                    .chunk()
+                    .await
+                    .map_err(|err| Error::BodyInterrupted {
+                        method: self.method.clone(),
+                        path: self.path.clone(),
+                        received: self.received,
+                        source: err.without_url(),
+                    })?
+            }
             Source::Buffered(rest) => Some(std::mem::take(rest)).filter(|b| !b.is_empty()),
         };
         let Some(chunk) = next else {

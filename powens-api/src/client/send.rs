@@ -194,7 +194,6 @@ impl PowensClient {
                         permit,
                         method,
                         path,
-                        attempt,
                         inner.max_response_bytes,
                     )
                     .map(Received::Streamed);

@@ -9,11 +9,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use list::{CalendarBound, DateFilter, TransactionExpand, TransactionsQuery, MAX_LIMIT};
+use serde_with::{serde_as, DefaultOnNull, NoneAsEmptyString};
 
 use crate::accounts::BankAccount;
 use crate::currencies::Currency;
+use crate::wire::lenient::BlankAsNone;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, lenient, money, Opaque, PowensDateTime};
+use crate::wire::{datetime, money, Opaque, PowensDateTime};
 
 open_enum! {
     /// `Transaction.type` (TransactionType). Powens warns the list grows.
@@ -93,6 +95,7 @@ open_enum! {
 /// Required on the wire: `id`, `id_account`, `date`, `type`, `coming`. Every other field is
 /// `None` when `null` or missing (the spec also marks `rdate`, `date_scraped` and `active`
 /// required; they are decoded leniently here).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Transaction {
@@ -104,31 +107,39 @@ pub struct Transaction {
     #[serde(default)]
     pub webid: Option<String>,
     /// Date used by PFM/analytics (user-editable).
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub application_date: Option<NaiveDate>,
     /// Date posted to the account (debit date).
     #[serde(deserialize_with = "datetime::date")]
     pub date: NaiveDate,
     /// Posting date-time, documented as UTC.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub datetime: Option<PowensDateTime>,
     /// Value date.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub vdate: Option<NaiveDate>,
     /// Value date-time, documented as UTC.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub vdatetime: Option<PowensDateTime>,
     /// Date the order was given (realisation date).
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub rdate: Option<NaiveDate>,
     /// Order date-time, documented as UTC.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub rdatetime: Option<PowensDateTime>,
     /// Date shown by the bank (deprecated; use `date`).
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub bdate: Option<NaiveDate>,
     /// Deprecated date-time, documented as UTC.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub bdatetime: Option<PowensDateTime>,
     /// Signed amount in the account currency (negative = money out).
     #[serde(default, deserialize_with = "money::option")]
@@ -152,13 +163,15 @@ pub struct Transaction {
     #[serde(default)]
     pub wording: Option<String>,
     /// Categorisation (empty unless the Categorization product is enabled).
-    #[serde(default, deserialize_with = "lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub categories: Vec<Category>,
     /// Deprecated category id.
     #[serde(default)]
     pub id_category: Option<i64>,
     /// First time Powens saw the row.
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub date_scraped: Option<PowensDateTime>,
     /// `true` = not yet debited/posted (pending).
     pub coming: bool,
@@ -172,10 +185,12 @@ pub struct Transaction {
     #[serde(default)]
     pub comment: Option<String>,
     /// Last change of this row (naive, Paris wall clock by observation).
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_update: Option<PowensDateTime>,
     /// Set when the bank no longer reports the row (seen with `all`).
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub deleted: Option<PowensDateTime>,
     /// Amount in the original currency.
     #[serde(default, deserialize_with = "money::option")]
@@ -237,6 +252,7 @@ pub struct Category {
 }
 
 /// The other party of a transaction (`Transaction.counterparty`); every field nullable.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Counterparty {
@@ -247,7 +263,8 @@ pub struct Counterparty {
     #[serde(default)]
     pub account_scheme_name: Option<AccountSchemeName>,
     /// The identifier itself (an IBAN, …).
-    #[serde(default, deserialize_with = "lenient::option_string")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "NoneAsEmptyString")]
     pub account_identification: Option<String>,
     /// Creditor or debtor.
     #[serde(default, rename = "type")]
@@ -255,23 +272,29 @@ pub struct Counterparty {
 }
 
 /// One page of a transaction list (`TransactionsList`), exactly as returned by one call.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TransactionsPage {
     /// The transactions of this page.
-    #[serde(default, deserialize_with = "lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub transactions: Vec<Transaction>,
     /// Earliest date available for this query.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub first_date: Option<NaiveDate>,
     /// Latest date available for this query.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub last_date: Option<NaiveDate>,
     /// Earliest date inside this page.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub result_min_date: Option<NaiveDate>,
     /// Latest date inside this page.
-    #[serde(default, deserialize_with = "datetime::option_date")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     pub result_max_date: Option<NaiveDate>,
     /// Total number of rows for the query (live, undocumented).
     #[serde(default)]

@@ -7,12 +7,14 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DefaultOnNull};
 
 use crate::accounts::BankAccount;
 use crate::connections::Connection;
 use crate::users::User;
+use crate::wire::lenient::BlankAsNone;
 use crate::wire::open_enum::open_enum;
-use crate::wire::{datetime, decode_json, JsonDecodeError, PowensDateTime};
+use crate::wire::{decode_json, JsonDecodeError, PowensDateTime};
 
 open_enum! {
     /// The name of a webhook event.
@@ -43,13 +45,15 @@ open_enum! {
 }
 
 /// `USER_SYNCED`: `{user, connections: [Connection + accounts + transactions], id_webhook_data}`.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserSynced {
     /// The user.
     pub user: User,
     /// The synced connections, with their accounts and new transactions.
-    #[serde(default, deserialize_with = "crate::wire::lenient::vec")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub connections: Vec<Connection>,
     /// Idempotency key of the delivery.
     #[serde(default)]
@@ -184,13 +188,15 @@ struct DeliveryKey {
 }
 
 /// The wrapper form of `CONNECTION_PENDING_DISCONNECT`.
+#[serde_as]
 #[derive(Deserialize)]
 struct PendingDisconnectWrapper {
     #[serde(default)]
     user: Option<User>,
     #[serde(default)]
     connection: Option<Connection>,
-    #[serde(default, deserialize_with = "datetime::option")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "BlankAsNone")]
     expire: Option<PowensDateTime>,
     #[serde(default)]
     id_webhook_data: Option<i64>,

@@ -8,12 +8,16 @@
 //!   given, so the mapping layer can apply its zone rule (Europe/Paris for naive values, the
 //!   offset when present) without this crate guessing.
 //!
-//! For nullable fields, `null`, a missing key and `""` all decode to `None`.
+//! For nullable fields (`#[serde_as(deserialize_as = "BlankAsNone")]`, see
+//! [`BlankAsNone`](super::lenient::BlankAsNone)), `null`, a missing key, `""`, a blank string
+//! and `"null"` all decode to `None`.
 
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::de::{self, Deserializer, Visitor};
+
+use super::lenient::{is_blank_or_null, FromWireText};
 
 /// A Powens datetime: the wall-clock value as sent and the offset, if the wire carried one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,39 +226,28 @@ fn parse_datetime(bytes: &[u8]) -> Option<PowensDateTime> {
     Some(PowensDateTime { naive, offset })
 }
 
-fn is_blank_or_null(value: &str) -> bool {
-    let value = value.trim();
-    value.is_empty() || value == "null"
+impl FromWireText for PowensDateTime {
+    const EXPECTING: &'static str = DATETIME_FORMS;
+
+    /// `""`, a blank string and `"null"` are no value.
+    fn from_wire_text(text: &str) -> Result<Option<Self>, String> {
+        if is_blank_or_null(text) {
+            return Ok(None);
+        }
+        Self::parse(text).map(Some).map_err(|e| e.to_string())
+    }
 }
 
-/// `#[serde(default, deserialize_with = "datetime::option")]`: `null`, missing, `""` → `None`.
-pub fn option<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<PowensDateTime>, D::Error> {
-    struct OptionVisitor;
-    impl<'de> Visitor<'de> for OptionVisitor {
-        type Value = Option<PowensDateTime>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(DATETIME_FORMS)
+impl FromWireText for NaiveDate {
+    const EXPECTING: &'static str = "a YYYY-MM-DD date or null";
+
+    /// `""`, a blank string and `"null"` are no value.
+    fn from_wire_text(text: &str) -> Result<Option<Self>, String> {
+        if is_blank_or_null(text) {
+            return Ok(None);
         }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            if is_blank_or_null(value) {
-                Ok(None)
-            } else {
-                PowensDateTime::parse(value).map(Some).map_err(E::custom)
-            }
-        }
+        parse_date(text).map(Some).map_err(|e| e.to_string())
     }
-    deserializer.deserialize_option(OptionVisitor)
 }
 
 /// `#[serde(deserialize_with = "datetime::date")]` for a required `YYYY-MM-DD` date.
@@ -270,35 +263,4 @@ pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::
         }
     }
     deserializer.deserialize_str(DateVisitor)
-}
-
-/// `#[serde(default, deserialize_with = "datetime::option_date")]`: `null`, missing, `""` →
-/// `None`.
-pub fn option_date<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<NaiveDate>, D::Error> {
-    struct OptionVisitor;
-    impl<'de> Visitor<'de> for OptionVisitor {
-        type Value = Option<NaiveDate>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a YYYY-MM-DD date or null")
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            if is_blank_or_null(value) {
-                Ok(None)
-            } else {
-                parse_date(value).map(Some).map_err(E::custom)
-            }
-        }
-    }
-    deserializer.deserialize_option(OptionVisitor)
 }

@@ -2,7 +2,7 @@
 //!
 //! Pages: `GET /users/me/accounts/{id}/transactions?all&limit=<pageSize>&offset=<n>` plus
 //! `last_update=<since>` once a first scan is done (see [`super::watermark`] for the rule),
-//! then wherever each page's `_links.next` points. The scan is [`scan::PaymentsScan`], a
+//! then wherever each page's `_links.next` points. The scan is `scan::PaymentsScan`, a
 //! state machine the fetcher only adapts to a stream; the state ([`PaymentsState`]) is
 //! committed by the engine after each page, or part of a page, was delivered, so a restart
 //! resumes after the last part delivered.
@@ -20,12 +20,12 @@
 //!   (`powens_api::pagination::LinkGuard`);
 //! * **any row order**: newest first, oldest first or interleaved give the same records and
 //!   watermark (the watermark is the maximum timestamp observed; maturation does not depend
-//!   on order, see [`retire`]);
+//!   on order, see `retire`);
 //! * **a row without `id_account`** belongs to the account whose listing it is in.
 //!
 //! Each part is read in one pass by `powens-model` (`coming` → `PENDING`/`SUCCEEDED`; deleted
 //! rows → tombstones; a malformed row is logged and skipped, never failing the page), and
-//! provisional rows are retired by [`retire`] (swapped, cancelled, or still pending: never
+//! provisional rows are retired by `retire` (swapped, cancelled, or still pending: never
 //! silently lost). The first scan reads the whole history: its tombstones are rows deleted
 //! before this connector ever emitted them, so they are not surfaced.
 //!
@@ -61,7 +61,7 @@ use scan::{PageAt, PageBody, PageSource, PaymentsScan, ScanSettings};
 use super::watermark::Watermark;
 use super::{account_last_update, mapping_context};
 use crate::connector::{PowensConnector, Shared};
-use crate::error::to_connector_error;
+use crate::error::{page_decode_error, to_connector_error};
 use crate::fetch::accounts::parent_bank_account;
 use crate::flows::user_token;
 
@@ -75,7 +75,7 @@ pub struct PaymentsState {
     /// The `last_update` watermark and the scan in progress.
     #[serde(default)]
     pub watermark: Watermark,
-    /// Provisional rows deleted with no posted row found yet (see [`retire`]).
+    /// Provisional rows deleted with no posted row found yet (see `retire`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retiring: Vec<RetiringProvisional>,
     /// Provisional references swapped for posted ones, remembered for the horizon.
@@ -155,12 +155,7 @@ impl PageSource for ApiSource {
                 &AccountBook::new(),
                 &powens_model::MappingContext::new(self.shared.now()),
             )
-            .map_err(|err| {
-                ConnectorError::other(
-                    format!("Powens call failed: cannot decode the transactions page: {err}"),
-                    err,
-                )
-            })?;
+            .map_err(|err| page_decode_error(&body, err))?;
             // Mapped with no account, every row is skipped: this only counts them.
             let rows = page.skipped.len();
             let next = page

@@ -39,7 +39,7 @@ use powens_model::{AccountBook, MappingContext};
 
 use super::retire::{lookup_window, Retirements};
 use super::{PaymentsState, PAYMENTS_PART_BYTES};
-use crate::error::to_connector_error;
+use crate::error::{page_decode_error, to_connector_error};
 use crate::fetch::external::SeenCounterparties;
 use crate::fetch::page::{page_end, read_part, rows_of};
 use crate::fetch::watermark::PageEnd;
@@ -414,13 +414,8 @@ impl<S: PageSource> PaymentsScan<S> {
         };
         let mut posted = Vec::new();
         for body in &bodies {
-            let mapped =
-                map_transactions_page(body, &settings.book, &settings.ctx).map_err(|err| {
-                    ConnectorError::other(
-                        format!("Powens call failed: cannot decode the transactions page: {err}"),
-                        err,
-                    )
-                })?;
+            let mapped = map_transactions_page(body, &settings.book, &settings.ctx)
+                .map_err(|err| page_decode_error(body, err))?;
             posted.extend(
                 mapped
                     .payments

@@ -562,3 +562,38 @@ fn opaque_fields_keep_raw_json_and_do_not_break_the_error_path() {
     .unwrap_err();
     assert_eq!(err.path, "transactions[0].value");
 }
+
+#[test]
+fn a_category_or_counterparty_sent_as_an_array_is_refused_not_read_as_an_empty_object() {
+    let row = |extra: &str| {
+        format!(
+            r#"{{"id":1,"id_account":2,"date":"2026-06-18","value":-1,"type":"card","coming":false,{extra}}}"#
+        )
+    };
+    for extra in [
+        r#""categories":[[]]"#,
+        r#""categories":[["food","other"]]"#,
+        r#""counterparty":[]"#,
+        r#""counterparty":["ACME",null,null,null]"#,
+    ] {
+        let error = serde_json::from_str::<Transaction>(&row(extra)).unwrap_err();
+        assert!(
+            error.to_string().contains("a JSON object"),
+            "{extra}: {error}"
+        );
+    }
+    // The object forms still decode, an empty object included.
+    let tx: Transaction =
+        serde_json::from_str(&row(r#""categories":[{}],"counterparty":{"label":"ACME"}"#)).unwrap();
+    assert_eq!(tx.categories.len(), 1);
+    assert_eq!(tx.categories[0].code, None);
+    assert_eq!(tx.counterparty.unwrap().label.as_deref(), Some("ACME"));
+    // And they serialise as objects, as before.
+    let page: TransactionsPage = serde_json::from_str(&format!(
+        r#"{{"transactions":[{}]}}"#,
+        row(r#""categories":[{"code":"food"}]"#)
+    ))
+    .unwrap();
+    let text = serde_json::to_string(&page.transactions[0].categories).unwrap();
+    assert_eq!(text, r#"[{"code":"food","parent_code":null}]"#);
+}

@@ -14,6 +14,7 @@ use serde_with::{serde_as, DefaultOnNull, NoneAsEmptyString};
 use crate::accounts::BankAccount;
 use crate::currencies::Currency;
 use crate::wire::lenient::BlankAsNone;
+use crate::wire::object_only::object_only;
 use crate::wire::open_enum::open_enum;
 use crate::wire::{datetime, money, Opaque, PowensDateTime};
 
@@ -239,8 +240,9 @@ pub struct Transaction {
     pub attachments: Option<Vec<Opaque>>,
 }
 
-/// One entry of `Transaction.categories`.
+/// One entry of `Transaction.categories` (a JSON object; an array is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Category {
     /// Category code.
@@ -251,9 +253,11 @@ pub struct Category {
     pub parent_code: Option<String>,
 }
 
-/// The other party of a transaction (`Transaction.counterparty`); every field nullable.
+/// The other party of a transaction (`Transaction.counterparty`); every field nullable. A JSON
+/// object; an array is refused.
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Counterparty {
     /// Counterparty name.
@@ -270,6 +274,9 @@ pub struct Counterparty {
     #[serde(default, rename = "type")]
     pub counterparty_type: Option<CounterpartyType>,
 }
+
+object_only!(Category);
+object_only!(Counterparty);
 
 /// One page of a transaction list (`TransactionsList`), exactly as returned by one call.
 #[serde_as]

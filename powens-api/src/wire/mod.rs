@@ -9,6 +9,7 @@
 pub mod datetime;
 pub mod lenient;
 pub mod money;
+pub(crate) mod object_only;
 mod opaque;
 pub(crate) mod open_enum;
 

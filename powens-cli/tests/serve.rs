@@ -338,6 +338,29 @@ async fn serve_curl_flow_links_a_psu_whose_records_reach_the_out_file_then_sigte
     .await;
     assert!(records.iter().any(|r| matches!(r, Record::Account(_))));
 
+    // Consent renewal: a reconnect link for the linked connection, through the same callback.
+    let (status, status_body) = call(&serve, "GET", "/psus/alice", None).await;
+    assert_eq!(status, 200, "{status_body}");
+    let connection = status_body["connections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, renewal) = call(
+        &serve,
+        "POST",
+        "/psus/alice/reconnect",
+        Some(json!({ "clientRedirectURL": CLIENT_REDIRECT, "connectionID": connection })),
+    )
+    .await;
+    assert_eq!(status, 201, "{renewal}");
+    let webview = renewal["url"].as_str().unwrap();
+    assert!(webview.contains("/reconnect?"), "{webview}");
+    let callback = see_other(webview).await;
+    assert_eq!(see_other(&callback).await, CLIENT_REDIRECT);
+    // The attempt is closed: the same callback again names no open attempt.
+    let replay = http().get(&callback).send().await.unwrap();
+    assert_eq!(replay.status().as_u16(), 404);
+
     let metrics = scrape(&serve).await;
     assert!(
         sum_of(

@@ -168,31 +168,53 @@ fn with_polling_period(
     PowensConfig::from_value(payload).map_err(|e| CliError::usage(format!("{e}")))
 }
 
-/// Waits for SIGTERM or SIGINT.
-async fn terminated() -> &'static str {
+/// SIGTERM and SIGINT, registered when created: a signal that arrives while the service is
+/// still starting is kept and honoured as soon as it runs (not the default action, which would
+/// kill the process with exit 143).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, CliError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate())
+                .map_err(|e| failure_of("cannot handle SIGTERM", &e))?;
+            let int = signal(SignalKind::interrupt())
+                .map_err(|e| failure_of("cannot handle SIGINT", &e))?;
+            Ok(Self { term, int })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+
+    /// Waits for the first of them; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
     }
 }
 
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let mut signals = Signals::install()?;
     if args.concurrency == 0 {
         return Err(CliError::usage("--concurrency must be at least 1"));
     }
@@ -313,7 +335,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
 
     let signal = tokio::select! {
-        signal = terminated() => signal,
+        signal = signals.recv() => signal,
         result = server_ended(&server) => {
             stop_polling.cancel();
             return result;

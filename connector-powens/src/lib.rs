@@ -11,6 +11,7 @@
 //! | [`fetch`] | The fetch streams: accounts, balances, payments (watermark + maturation, counterparties), external accounts |
 //! | [`connections`] | Connection health from polling: disconnections and consent expiry |
 //! | [`webhooks`] | Webhook verification, trimming and translation |
+//! | [`service`] | The long-running service: polling, webhooks, PSU management, metrics (`powens serve`) |
 //! | [`error`] | Powens API errors as contract errors |
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod error;
 pub mod fetch;
 pub mod flows;
 pub mod install;
+pub mod service;
 pub mod webhooks;
 
 pub use config::{ConfigError, PowensConfig};

@@ -33,6 +33,9 @@ pub enum Command {
     Map(MapCommand),
     /// Runs the sandbox (a fake Powens server on 127.0.0.1) until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Runs the connector as a service: polling, webhooks, PSU management over HTTP,
+    /// health and metrics (the embedded sandbox without --config), until SIGTERM.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// `powens sync`.

@@ -7,6 +7,7 @@
 //! * `powens webhook verify|translate`: check a `BI-Signature`, translate a webhook body.
 //! * `powens map accounts|transactions`: Powens JSON on stdin → records as JSON lines.
 //! * `powens sandbox`: the fake Powens server in the foreground.
+//! * `powens serve`: the connector as a service (polling, webhooks, PSUs over HTTP, metrics).
 //!
 //! Every failure is one line on stderr: exit 2 for a usage error, 1 for anything else, never a
 //! panic message or a backtrace.
@@ -15,6 +16,7 @@ mod cli;
 mod commands;
 mod error;
 mod output;
+mod serve;
 mod sync;
 
 use std::process::ExitCode;
@@ -26,11 +28,17 @@ use crate::error::CliError;
 
 fn main() -> ExitCode {
     install_panic_hook();
-    init_logging();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => return usage_error(&error),
+        Err(error) => {
+            init_logging(None);
+            return usage_error(&error);
+        }
     };
+    init_logging(match &cli.command {
+        cli::Command::Serve(args) => Some(args.log_format),
+        _ => None,
+    });
     let outcome = std::panic::catch_unwind(|| run(cli));
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -109,10 +117,19 @@ fn install_panic_hook() {
 }
 
 /// Logs go to stderr; `POWENS_LOG` (e.g. `info`, `connector_powens=debug`) sets the filter,
-/// default `warn`.
-fn init_logging() {
+/// default `warn` (`info` for `powens serve`, whose `--log-format json` writes JSON lines).
+fn init_logging(serve: Option<serve::LogFormat>) {
+    let default = if serve.is_some() { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POWENS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if serve == Some(serve::LogFormat::Json) {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(output::LogWriter)

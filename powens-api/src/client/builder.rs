@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::endpoint::{shown, Endpoint};
 use super::rate_limit::{RateLimit, RateLimiter};
-use super::{Inner, PowensClient, Timeouts, USER_AGENT};
+use super::{CallObserver, Inner, PowensClient, Timeouts, USER_AGENT};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::time::{Clock, SystemClock};
@@ -25,6 +25,7 @@ pub struct PowensClientBuilder {
     max_response_bytes: usize,
     clock: Arc<dyn Clock>,
     user_agent: String,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// The default bound on one response body: 64 MiB. A full Powens page (1,000 transactions)
@@ -59,7 +60,14 @@ impl PowensClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             clock: Arc::new(SystemClock),
             user_agent: USER_AGENT.to_owned(),
+            observer: None,
         }
+    }
+
+    /// Reports every request attempt and rate-limit wait to `observer` (metrics).
+    pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Uses a caller-built `reqwest::Client` (its own connect timeout and TLS settings apply;
@@ -179,6 +187,7 @@ impl PowensClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 clock: self.clock,
                 user_agent: self.user_agent,
+                observer: self.observer,
             }),
         })
     }

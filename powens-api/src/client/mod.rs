@@ -5,6 +5,7 @@
 mod body;
 mod builder;
 pub(crate) mod endpoint;
+mod observer;
 mod rate_limit;
 pub(crate) mod send;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 pub use body::ResponseBody;
 pub use builder::{PowensClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use endpoint::Endpoint;
+pub use observer::CallObserver;
 pub use rate_limit::RateLimit;
 
 use crate::retry::RetryPolicy;
@@ -63,6 +65,7 @@ pub(crate) struct Inner {
     pub(crate) max_response_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) user_agent: String,
+    pub(crate) observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl fmt::Debug for PowensClient {

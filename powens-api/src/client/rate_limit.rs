@@ -52,8 +52,8 @@ impl RateLimiter {
         self.limit
     }
 
-    /// Reserves the next start slot and waits for it.
-    pub(crate) async fn acquire(&self, clock: &dyn Clock) {
+    /// Reserves the next start slot and waits for it; returns how long it waited.
+    pub(crate) async fn acquire(&self, clock: &dyn Clock) -> Duration {
         let now = clock.now();
         let interval = chrono::Duration::from_std(self.limit.interval()).unwrap_or_default();
         let slot = {
@@ -68,10 +68,12 @@ impl RateLimiter {
             *next_free = slot.checked_add_signed(interval);
             slot
         };
-        if let Ok(wait) = (slot - now).to_std() {
-            if !wait.is_zero() {
+        match (slot - now).to_std() {
+            Ok(wait) if !wait.is_zero() => {
                 clock.sleep(wait).await;
+                wait
             }
+            _ => Duration::ZERO,
         }
     }
 }

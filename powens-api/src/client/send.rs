@@ -164,7 +164,10 @@ impl PowensClient {
             attempt += 1;
             let remaining = inner.timeouts.overall.saturating_sub(elapsed(clock, start));
             if let Some(limiter) = &inner.rate_limiter {
-                limiter.acquire(clock).await;
+                let waited = limiter.acquire(clock).await;
+                if let (Some(observer), false) = (&inner.observer, waited.is_zero()) {
+                    observer.rate_limit_waited(waited);
+                }
             }
             let permit = Arc::clone(&inner.concurrency)
                 .acquire_owned()
@@ -186,7 +189,13 @@ impl PowensClient {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let result = match builder.send().await {
+            let sent_at = std::time::Instant::now();
+            let sent = builder.send().await;
+            if let Some(observer) = &inner.observer {
+                let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+                observer.attempt_finished(status, sent_at.elapsed());
+            }
+            let result = match sent {
                 Ok(response) if stream && response.status().is_success() => {
                     tracing::debug!(%method, %path, attempt, status = response.status().as_u16(), "powens call answered, body streamed");
                     return ResponseBody::new(

@@ -21,5 +21,6 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Map(MapCommand::Accounts(args)) => map::accounts(args),
         Command::Map(MapCommand::Transactions(args)) => map::transactions(args),
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Serve(args) => crate::serve::run(args).await,
     }
 }

@@ -1,0 +1,245 @@
+//! The service's PSUs and open link attempts, kept in the state store (so a restart finds
+//! them) and mirrored in memory (one process per store: `FileStateStore` takes a lock).
+//!
+//! Keys: capability `TRANSLATE_WEBHOOKS`, no PSU scope, parent `service/psu/<id>` (value: the
+//! PSU and its forwarded user, with the Powens token) and `service/attempt/<id>` (value: the
+//! attempt). The engine's own keys (`psp-user/…`, `webhook/…`) never start with `service/`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use connector_core::engine::PsuSource;
+use connector_core::model::Capability;
+use connector_core::openbanking::{CallbackState, ForwardedUser, PaymentServiceUser};
+use connector_core::state::{StateError, StateKey, StateStore};
+use connector_core::ConnectorError;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+
+const PSU_PREFIX: &str = "service/psu/";
+const ATTEMPT_PREFIX: &str = "service/attempt/";
+
+/// One PSU of the service, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PsuEntry {
+    pub psu: PaymentServiceUser,
+    #[serde(with = "shared")]
+    pub user: Arc<ForwardedUser>,
+}
+
+/// `Arc<ForwardedUser>` as the user itself (serde's `rc` feature is off in the workspace).
+mod shared {
+    use std::sync::Arc;
+
+    use connector_core::openbanking::ForwardedUser;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(user: &Arc<ForwardedUser>, s: S) -> Result<S::Ok, S::Error> {
+        user.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<ForwardedUser>, D::Error> {
+        ForwardedUser::deserialize(d).map(Arc::new)
+    }
+}
+
+/// Which Webview flow an attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AttemptKind {
+    Connect,
+    Reconnect,
+}
+
+/// An open link attempt, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AttemptEntry {
+    pub id: String,
+    pub psu_id: String,
+    pub kind: AttemptKind,
+    pub state: CallbackState,
+    #[serde(rename = "clientRedirectURL")]
+    pub client_redirect_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct Inner {
+    psus: BTreeMap<String, PsuEntry>,
+    attempts: BTreeMap<String, AttemptEntry>,
+    last_sync: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// PSUs and attempts: the store is the truth, memory the fast copy.
+pub(crate) struct Registry {
+    store: Arc<dyn StateStore>,
+    inner: Mutex<Inner>,
+}
+
+fn key(prefix: &str, id: &str) -> StateKey {
+    StateKey::new(Capability::TranslateWebhooks).for_parent(format!("{prefix}{id}"))
+}
+
+fn encode(key: &StateKey, value: &impl Serialize) -> Result<serde_json::Value, StateError> {
+    serde_json::to_value(value).map_err(|source| StateError::Encode {
+        key: key.to_string(),
+        source,
+    })
+}
+
+impl Registry {
+    /// Reads every stored PSU and attempt.
+    pub async fn load(store: Arc<dyn StateStore>) -> Result<Self, StateError> {
+        let mut inner = Inner::default();
+        for (key, stored) in store.list().await? {
+            if key.capability != Capability::TranslateWebhooks || key.scope.psu_id.is_some() {
+                continue;
+            }
+            let Some(parent) = key.scope.parent.as_deref() else {
+                continue;
+            };
+            if let Some(id) = parent.strip_prefix(PSU_PREFIX) {
+                match serde_json::from_value::<PsuEntry>(stored.value) {
+                    Ok(entry) => {
+                        inner.psus.insert(id.to_owned(), entry);
+                    }
+                    Err(error) => {
+                        tracing::warn!(psu = id, %error, "stored PSU unreadable, skipped")
+                    }
+                }
+            } else if let Some(id) = parent.strip_prefix(ATTEMPT_PREFIX) {
+                if let Ok(entry) = serde_json::from_value::<AttemptEntry>(stored.value) {
+                    inner.attempts.insert(id.to_owned(), entry);
+                }
+            }
+        }
+        Ok(Self {
+            store,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn get(&self, id: &str) -> Option<PsuEntry> {
+        self.lock().psus.get(id).cloned()
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.lock().psus.contains_key(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().psus.len()
+    }
+
+    pub fn users(&self) -> Vec<Arc<ForwardedUser>> {
+        self.lock()
+            .psus
+            .values()
+            .map(|e| Arc::clone(&e.user))
+            .collect()
+    }
+
+    /// Stores a new PSU; a conflict when the id is taken (in memory or in the store).
+    pub async fn insert(&self, entry: PsuEntry) -> Result<bool, StateError> {
+        let id = entry.psu.id.clone();
+        let key = key(PSU_PREFIX, &id);
+        let value = encode(&key, &entry)?;
+        match self.store.put(&key, None, value).await {
+            Ok(_) => {
+                self.lock().psus.insert(id, entry);
+                Ok(true)
+            }
+            Err(StateError::Conflict { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Forgets a PSU, its attempts and every state scoped to it.
+    pub async fn remove(&self, id: &str) -> Result<(), StateError> {
+        for (key, stored) in self.store.list().await? {
+            let attempt_of_psu = key
+                .scope
+                .parent
+                .as_deref()
+                .and_then(|p| p.strip_prefix(ATTEMPT_PREFIX))
+                .is_some_and(|a| {
+                    self.lock()
+                        .attempts
+                        .get(a)
+                        .is_some_and(|entry| entry.psu_id == id)
+                });
+            let own = key.scope.psu_id.as_deref() == Some(id)
+                || key.scope.parent.as_deref() == Some(&format!("{PSU_PREFIX}{id}"))
+                || attempt_of_psu;
+            if own {
+                match self.store.delete(&key, stored.version).await {
+                    Ok(()) | Err(StateError::Conflict { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        let mut inner = self.lock();
+        inner.psus.remove(id);
+        inner.attempts.retain(|_, a| a.psu_id != id);
+        inner.last_sync.remove(id);
+        Ok(())
+    }
+
+    pub async fn insert_attempt(&self, attempt: AttemptEntry) -> Result<(), StateError> {
+        let key = key(ATTEMPT_PREFIX, &attempt.id);
+        let value = encode(&key, &attempt)?;
+        self.store.put(&key, None, value).await?;
+        self.lock().attempts.insert(attempt.id.clone(), attempt);
+        Ok(())
+    }
+
+    pub fn attempt(&self, id: &str) -> Option<AttemptEntry> {
+        self.lock().attempts.get(id).cloned()
+    }
+
+    /// Forgets a finished attempt (a second callback with its state is then refused).
+    pub async fn finish_attempt(&self, id: &str) -> Result<(), StateError> {
+        let key = key(ATTEMPT_PREFIX, id);
+        if let Some(stored) = self.store.get(&key).await? {
+            match self.store.delete(&key, stored.version).await {
+                Ok(()) | Err(StateError::Conflict { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        self.lock().attempts.remove(id);
+        Ok(())
+    }
+
+    pub fn record_sync(&self, psu_id: &str, at: DateTime<Utc>) {
+        let mut inner = self.lock();
+        if inner.psus.contains_key(psu_id) {
+            inner.last_sync.insert(psu_id.to_owned(), at);
+        }
+    }
+
+    pub fn last_sync(&self, psu_id: &str) -> Option<DateTime<Utc>> {
+        self.lock().last_sync.get(psu_id).copied()
+    }
+
+    /// The most recent successful sync of any PSU.
+    pub fn newest_sync(&self) -> Option<DateTime<Utc>> {
+        self.lock().last_sync.values().max().copied()
+    }
+}
+
+/// The engine asks the registry for its PSUs at every cycle.
+pub(crate) struct RegistrySource(pub Arc<Registry>);
+
+impl PsuSource for RegistrySource {
+    fn psus(&self) -> BoxFuture<'_, Result<Vec<Arc<ForwardedUser>>, ConnectorError>> {
+        futures::future::ready(Ok(self.0.users())).boxed()
+    }
+}

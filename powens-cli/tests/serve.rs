@@ -1,0 +1,727 @@
+//! `powens serve` end to end: the built binary in its own process, driven over HTTP like an
+//! operator with `curl` would, against the embedded sandbox or against a sandbox running in
+//! this test process (service and sandbox in separate processes), records read back from
+//! `--out` and compared with the sandbox's truth.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use connector_core::model::Record;
+use powens_sandbox::{
+    ClockMode, Fault, FaultRoute, FaultRule, Sandbox, SandboxHandle, SandboxSize, WebhookEvent,
+};
+use serde_json::{json, Value};
+
+/// Where the Webview's user is sent at the end (never contacted: the test reads the redirect).
+const CLIENT_REDIRECT: &str = "https://app.example/linked";
+
+/// A running `powens serve`, killed when dropped (if still running).
+struct Serve {
+    child: Child,
+    base: String,
+    token: String,
+    /// Every stdout line printed before `listening on`.
+    banner: Vec<String>,
+    stderr: PathBuf,
+}
+
+impl Serve {
+    /// Starts `powens serve --listen 127.0.0.1:0 args…` in `dir` and waits for its
+    /// `listening on` line (60 s at most: a debug build on a loaded machine).
+    fn start(dir: &Path, args: &[&str]) -> Serve {
+        let stderr = dir.join(format!(
+            "serve-{}.stderr",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_powens"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("POWENS_SERVE_TOKEN")
+            .env("POWENS_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("the powens binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    let done = line.starts_with("listening on ");
+                    banner.push(line);
+                    if done {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "no `listening on` line; stdout {banner:?}; stderr {}",
+                        std::fs::read_to_string(&stderr).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        let base = banner
+            .last()
+            .and_then(|l| l.strip_prefix("listening on "))
+            .unwrap()
+            .to_owned();
+        let token = banner
+            .iter()
+            .find_map(|l| l.strip_prefix("api_token="))
+            .expect("an api_token= line")
+            .to_owned();
+        Serve {
+            child,
+            base,
+            token,
+            banner,
+            stderr,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit: returns the exit code and how long it took.
+    fn terminate(&mut self) -> (Option<i32>, Duration) {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return (exit.code(), started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = self.child.kill();
+                panic!("powens serve still running 20 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `(status, JSON body)` of a request with the service's bearer token.
+async fn call(serve: &Serve, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = http()
+        .request(method, serve.url(path))
+        .bearer_auth(&serve.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    (status, value)
+}
+
+/// The `Location` of a `303` answer to a GET of `url`.
+async fn see_other(url: &str) -> String {
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 303, "GET {url}");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Creates PSU `id` and links one bank through the Webview, as the README's curl session
+/// does; returns the Powens user id.
+async fn create_and_link(serve: &Serve, id: &str) -> u64 {
+    let (status, created) = call(serve, "POST", "/psus", Some(json!({ "id": id }))).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], id);
+    let (status, link) = call(
+        serve,
+        "POST",
+        &format!("/psus/{id}/links"),
+        Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
+    )
+    .await;
+    assert_eq!(status, 201, "{link}");
+    assert!(link["attemptID"].as_str().unwrap().starts_with("att-"));
+    // The Webview sends the user to the service's /callback, which sends them on.
+    let callback = see_other(link["url"].as_str().unwrap()).await;
+    assert!(callback.starts_with(&serve.url("/callback?")), "{callback}");
+    assert_eq!(see_other(&callback).await, CLIENT_REDIRECT);
+    created["powensUserID"].as_str().unwrap().parse().unwrap()
+}
+
+/// The records of `out` stamped with `psu`.
+fn records_of(out: &Path, psu: &str) -> Vec<Record> {
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    tests::records_from_json_lines(&text)
+        .unwrap()
+        .into_iter()
+        .filter(|r| serde_json::to_value(r).unwrap()["psuID"] == psu)
+        .collect()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `limit`.
+async fn eventually<T>(
+    limit: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The PSU's `lastSuccessfulSync`.
+async fn last_sync(serve: &Serve, psu: &str) -> Option<DateTime<Utc>> {
+    let (status, body) = call(serve, "GET", &format!("/psus/{psu}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    body["lastSuccessfulSync"]
+        .as_str()
+        .map(|t| t.parse().unwrap())
+}
+
+/// Waits for two successful syncs of `psu` ending after `after` (the second one started
+/// after it), so that everything changed before `after` was read.
+async fn synced_after(serve: &Serve, psu: &str, after: DateTime<Utc>) {
+    let first = eventually(
+        Duration::from_secs(60),
+        "a sync after the change",
+        async || last_sync(serve, psu).await.filter(|t| *t > after),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(60),
+        "a second sync after the change",
+        async || last_sync(serve, psu).await.filter(|t| *t > first),
+    )
+    .await;
+}
+
+/// The Prometheus text parsed: `(name, labels) → value`, every line checked.
+fn parse_metrics(text: &str) -> BTreeMap<(String, String), f64> {
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut words = comment.split(' ');
+            let kind = words.next().unwrap();
+            assert!(kind == "HELP" || kind == "TYPE", "{line}");
+            let name = words.next().unwrap();
+            assert!(name.starts_with("powens_"), "{line}");
+            if kind == "TYPE" {
+                let t = words.next().unwrap();
+                assert!(["counter", "gauge", "histogram"].contains(&t), "{line}");
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("value of {line:?}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((name, rest)) => (name, rest.strip_suffix('}').unwrap()),
+            None => (series, ""),
+        };
+        assert!(name.starts_with("powens_"), "{line}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        samples.insert((name.to_owned(), labels.to_owned()), value);
+    }
+    samples
+}
+
+async fn scrape(serve: &Serve) -> BTreeMap<(String, String), f64> {
+    let response = http().get(serve.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    parse_metrics(&response.text().await.unwrap())
+}
+
+fn sum_of(samples: &BTreeMap<(String, String), f64>, name: &str, labels_contain: &str) -> f64 {
+    samples
+        .iter()
+        .filter(|((n, l), _)| n == name && l.contains(labels_contain))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_curl_flow_links_a_psu_whose_records_reach_the_out_file_then_sigterm_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start(dir.path(), &["--polling-period", "2s"]);
+    assert!(serve
+        .banner
+        .iter()
+        .any(|l| l.starts_with("sandbox at http://127.0.0.1:")));
+    assert!(serve.base.starts_with("http://127.0.0.1:"));
+
+    let health = http().get(serve.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let ready = http().get(serve.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+
+    create_and_link(&serve, "alice").await;
+    // Default --out, in the working directory.
+    let out = dir.path().join("powens-serve.jsonl");
+    let records = eventually(
+        Duration::from_secs(30),
+        "alice's records in --out",
+        async || {
+            let records = records_of(&out, "alice");
+            records
+                .iter()
+                .any(|r| matches!(r, Record::Payment(_)))
+                .then_some(records)
+        },
+    )
+    .await;
+    assert!(records.iter().any(|r| matches!(r, Record::Account(_))));
+
+    // Consent renewal: a reconnect link for the linked connection, through the same callback.
+    let (status, status_body) = call(&serve, "GET", "/psus/alice", None).await;
+    assert_eq!(status, 200, "{status_body}");
+    let connection = status_body["connections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, renewal) = call(
+        &serve,
+        "POST",
+        "/psus/alice/reconnect",
+        Some(json!({ "clientRedirectURL": CLIENT_REDIRECT, "connectionID": connection })),
+    )
+    .await;
+    assert_eq!(status, 201, "{renewal}");
+    let webview = renewal["url"].as_str().unwrap();
+    assert!(webview.contains("/reconnect?"), "{webview}");
+    let callback = see_other(webview).await;
+    assert_eq!(see_other(&callback).await, CLIENT_REDIRECT);
+    // The attempt is closed: the same callback again names no open attempt.
+    let replay = http().get(&callback).send().await.unwrap();
+    assert_eq!(replay.status().as_u16(), 404);
+
+    let metrics = scrape(&serve).await;
+    assert!(
+        sum_of(
+            &metrics,
+            "powens_records_delivered_total",
+            "kind=\"payment\""
+        ) > 0.0
+    );
+    assert!(sum_of(&metrics, "powens_requests_total", "status=\"200\"") > 0.0);
+    assert!(
+        sum_of(&metrics, "powens_webhooks_total", "outcome=\"processed\"") >= 1.0,
+        "the link's CONNECTION_SYNCED was processed: {metrics:?}"
+    );
+    assert_eq!(metrics[&("powens_psus".into(), String::new())], 1.0);
+
+    let (code, took) = serve.terminate();
+    assert_eq!(code, Some(0), "{}", serve.stderr());
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_bad_requests_of_every_route_get_a_4xx_json_error_and_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &["--max-webhook-bytes", "4096"]);
+    let (status, _) = call(&serve, "POST", "/psus", Some(json!({ "id": "bob" }))).await;
+    assert_eq!(status, 201);
+    let long_id = "x".repeat(65);
+    let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
+        (
+            "POST",
+            "/psus".into(),
+            Some(json!({ "id": "bob" })),
+            409,
+            "conflict",
+        ),
+        (
+            "POST",
+            "/psus".into(),
+            Some(json!({ "id": "a b" })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus".into(),
+            Some(json!({ "id": long_id })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus".into(),
+            Some(json!({ "id": 7 })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus".into(),
+            Some(json!({ "nick": "x" })),
+            400,
+            "bad_request",
+        ),
+        ("POST", "/psus".into(), Some(json!([1])), 400, "bad_request"),
+        (
+            "POST",
+            "/psus/nobody/links".into(),
+            Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/psus/bob/links".into(),
+            Some(json!({})),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus/bob/links".into(),
+            Some(json!({ "clientRedirectURL": "not a url" })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus/bob/links".into(),
+            Some(json!({ "clientRedirectURL": "ftp://h/x" })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus/bob/links".into(),
+            Some(json!({ "clientRedirectURL": CLIENT_REDIRECT, "connectionID": "1" })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus/nobody/reconnect".into(),
+            Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/psus/bob/reconnect".into(),
+            Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/psus/bob/reconnect".into(),
+            Some(json!({ "clientRedirectURL": "nope" })),
+            400,
+            "bad_request",
+        ),
+        ("GET", "/psus/nobody".into(), None, 404, "not_found"),
+        ("DELETE", "/psus/nobody".into(), None, 404, "not_found"),
+        ("PUT", "/psus/bob".into(), None, 405, "method_not_allowed"),
+        ("GET", "/nothing-here".into(), None, 404, "not_found"),
+        ("GET", "/callback".into(), None, 400, "bad_request"),
+        (
+            "GET",
+            "/callback?state=%%%".into(),
+            None,
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/webhooks/connection-synced".into(),
+            Some(json!({})),
+            401,
+            "rejected",
+        ),
+        (
+            "POST",
+            "/webhooks/no-such-event".into(),
+            Some(json!({})),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/webhooks/user-synced".into(),
+            Some(json!({ "pad": "x".repeat(5000) })),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (method, path, body, expected, code) in cases {
+        let (status, answer) = call(&serve, method, &path, body.clone()).await;
+        assert_eq!(status, expected, "{method} {path} {body:?}: {answer}");
+        assert_eq!(answer["error"], code, "{method} {path}: {answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // A callback whose state names no open attempt.
+    let forged = "eyJyYW5kb21pemVkIjoiMDAiLCJhdHRlbXB0SUQiOiJhdHQtbm9uZSJ9";
+    let (status, answer) = call(&serve, "GET", &format!("/callback?state={forged}"), None).await;
+    assert_eq!(status, 404, "{answer}");
+    // The PSU routes need the token; the webhook, callback and operations routes do not.
+    for (method, path) in [
+        ("POST", "/psus"),
+        ("GET", "/psus/bob"),
+        ("DELETE", "/psus/bob"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = http()
+            .request(method.clone(), serve.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{method} {path}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let wrong = http()
+            .request(method.clone(), serve.url(path))
+            .bearer_auth("not-the-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 401, "{method} {path}");
+    }
+    // Still alive and well after all that, and bob can be deleted.
+    let (status, _) = call(&serve, "DELETE", "/psus/bob", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&serve, "GET", "/psus/bob", None).await;
+    assert_eq!(status, 404);
+    let health = http().get(serve.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let metrics = scrape(&serve).await;
+    assert_eq!(
+        sum_of(&metrics, "powens_webhooks_total", "status=\"401\""),
+        1.0,
+        "{metrics:?}"
+    );
+    assert!(!serve.stderr().contains("panicked"), "{}", serve.stderr());
+}
+
+/// A sandbox in this test process, its clock ticking from now (webhook signatures are then
+/// fresh for the service's clock), pages of `page_size`.
+async fn external_sandbox() -> SandboxHandle {
+    let now = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .naive_local();
+    Sandbox::builder()
+        .seed(21)
+        .size(SandboxSize {
+            users: 0,
+            connections_per_link: 1,
+            accounts_per_connection: 2,
+            transactions_per_account: 60,
+        })
+        .max_connections_per_link(1)
+        .start_time(now)
+        .clock_mode(ClockMode::Ticking)
+        .webhook_retries(5, Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The install payload of `sandbox` for `powens serve --config`.
+fn write_config(dir: &Path, sandbox: &SandboxHandle) -> PathBuf {
+    let credentials = sandbox.credentials();
+    let path = dir.join("config.json");
+    let payload = json!({
+        "clientID": credentials.client_id,
+        "clientSecret": credentials.client_secret,
+        "configurationToken": credentials.configuration_token,
+        "domain": credentials.domain,
+        "endpoint": sandbox.api_url(),
+        "webviewURL": sandbox.base_url(),
+        "maxConnectionsPerLink": 1,
+        "pageSize": 20,
+        "pollingPeriod": "2s",
+    });
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path
+}
+
+/// Registers the webhook URLs `powens serve --config` printed at the sandbox.
+fn register_webhooks(sandbox: &SandboxHandle, serve: &Serve) {
+    let mut registered = 0;
+    for line in &serve.banner {
+        let Some(rest) = line.strip_prefix("webhook ") else {
+            continue;
+        };
+        let (event, url) = rest.split_once(' ').unwrap();
+        assert!(url.starts_with(&serve.url("/webhooks/")), "{url}");
+        let event = match event {
+            "CONNECTION_SYNCED" => WebhookEvent::ConnectionSynced,
+            "USER_SYNCED" => WebhookEvent::UserSynced,
+            "CONNECTION_DELETED" => WebhookEvent::ConnectionDeleted,
+            "USER_DELETED" => WebhookEvent::UserDeleted,
+            "CONNECTION_PENDING_DISCONNECT" => WebhookEvent::ConnectionPendingDisconnect,
+            other => panic!("unexpected event {other}"),
+        };
+        sandbox.control().register_webhook(event, url);
+        registered += 1;
+    }
+    assert_eq!(registered, 5, "{:?}", serve.banner);
+}
+
+fn assert_out_matches_truth(out: &Path, psu: &str, sandbox: &SandboxHandle, user_id: u64) {
+    let mut ledger = tests::Ledger::default();
+    for record in records_of(out, psu) {
+        ledger.apply(record);
+    }
+    let truth = sandbox.control().truth(user_id).unwrap();
+    tests::assert_matches_truth(&ledger, &truth);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks_polling_and_a_sigterm_restart(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = external_sandbox().await;
+    let config = write_config(dir.path(), &sandbox);
+    let out = dir.path().join("records.jsonl");
+    let state = dir.path().join("state");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--rate-limit",
+        "0",
+    ];
+    let mut serve = Serve::start(dir.path(), &args);
+    register_webhooks(&sandbox, &serve);
+    let user_id = create_and_link(&serve, "carol").await;
+    synced_after(&serve, "carol", Utc::now()).await;
+    assert_out_matches_truth(&out, "carol", &sandbox, user_id);
+
+    // The bank changes: new posted and pending rows, a pending row matures, a balance moves;
+    // the sandbox then sends a signed CONNECTION_SYNCED carrying the changed rows.
+    let control = sandbox.control();
+    let truth = control.truth(user_id).unwrap();
+    let (first, second) = (truth.accounts[0].id, truth.accounts[1].id);
+    control.add_transactions(first, 25, false).unwrap();
+    control.add_transactions(second, 4, true).unwrap();
+    if let Some(pending) = truth.transactions.iter().find(|t| t.coming) {
+        control.mature(pending.id).unwrap();
+    }
+    control
+        .set_balance(first, rust_decimal::Decimal::new(123_456, 2))
+        .unwrap();
+    let connection = truth.connections[0].id;
+    let changed_at = Utc::now();
+    control.emit_connection_synced(connection).unwrap();
+    control.wait_for_webhooks().await;
+    let deliveries = control.webhook_deliveries();
+    assert!(
+        deliveries.iter().all(|d| d.delivered),
+        "every signed webhook was accepted: {deliveries:?}"
+    );
+    synced_after(&serve, "carol", changed_at).await;
+    assert_out_matches_truth(&out, "carol", &sandbox, user_id);
+    let metrics = scrape(&serve).await;
+    assert!(
+        sum_of(
+            &metrics,
+            "powens_webhooks_total",
+            "event=\"CONNECTION_SYNCED\",outcome=\"processed\""
+        ) >= 2.0,
+        "{metrics:?}"
+    );
+
+    // Many new rows and a slow bank: SIGTERM lands while a triggered sync is scanning.
+    control.add_transactions(first, 200, false).unwrap();
+    control.inject_fault(FaultRule {
+        times: 40,
+        ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 150 })
+    });
+    control.emit_user_synced(user_id).unwrap();
+    control.wait_for_webhooks().await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (code, took) = serve.terminate();
+    assert_eq!(code, Some(0), "{}", serve.stderr());
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    drop(serve);
+    control.clear_faults();
+
+    // The restart finds its PSU, state and signing secret, and converges to the truth.
+    let restarted_at = Utc::now();
+    let serve = Serve::start(dir.path(), &args);
+    synced_after(&serve, "carol", restarted_at).await;
+    assert_out_matches_truth(&out, "carol", &sandbox, user_id);
+    let (status, body) = call(&serve, "GET", "/psus/carol", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["powensUserID"], user_id.to_string());
+    assert_eq!(body["connections"][0]["id"], connection.to_string());
+    assert!(
+        body["connections"][0]["consentExpiresAt"].is_string(),
+        "{body}"
+    );
+    sandbox.shutdown().await;
+}

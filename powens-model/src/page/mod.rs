@@ -5,8 +5,10 @@
 //! The reader walks the page once, reads only the ~16 fields the mapping needs (strings
 //! borrowed unless escaped), skips (and validates) everything else, and keeps each row's
 //! exact text. A row whose fields have the wrong type (a non-numeric `value`, a bad date) is
-//! skipped with [`SkipReason::MalformedRow`]: one bad row never fails the page. Only bytes
-//! that are not a JSON page at all (not UTF-8, not JSON, not an object) are an error.
+//! skipped with [`SkipReason::MalformedRow`]: one bad row never fails the page. So is a row
+//! with a raw control character in a string or bytes that are not UTF-8 (row isolation, see
+//! [`map_transactions_page`]). Only bytes that are not a JSON page otherwise (damage outside
+//! the rows, or damage that hides where a row ends) are an error.
 //!
 //! What makes it fast (about 1 µs per ~870-byte row, decode and mapping, on one core):
 //!

@@ -30,7 +30,7 @@ fn skipped_rows(run: &Run) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("skipped rows"))
         .and_then(|rest| rest.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no skipped rows line in {}", run.stdout))
+        .unwrap_or_else(|| panic!("no skipped rows line in {run:?}"))
 }
 
 /// The payment references written to `out`.
@@ -65,6 +65,7 @@ async fn sandbox_in(dir: &std::path::Path) -> SandboxHandle {
         "configurationToken": credentials.configuration_token,
         "domain": credentials.domain,
         "endpoint": sandbox.api_url(),
+        "maxConnectionsPerLink": 1,
         "pageSize": 10,
         "pollingPeriod": "30m",
     });

@@ -161,8 +161,7 @@ mod tests {
         let none = RunSummary::default();
         let text = table(&counters, &Skipped::of(&none), Duration::from_secs(1), 1);
         assert!(
-            table
-                .lines()
+            text.lines()
                 .any(|l| l.split_whitespace().eq(["skipped", "rows", "0"])),
             "{text}"
         );
@@ -175,7 +174,7 @@ mod tests {
             3,
         );
         let text = table(&counters, &Skipped::of(&some), Duration::from_secs(1), 1);
-        let lines: Vec<Vec<&str>> = table
+        let lines: Vec<Vec<&str>> = text
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();

@@ -50,7 +50,7 @@ impl AccountsFetcher for Synthetic {
                 metadata: Metadata::new(),
                 raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
             }).collect();
-            yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false };
+            yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
         }
         .boxed()
     }

@@ -170,7 +170,7 @@ impl AccountsFetcher for Bank {
                 if has_more {
                     yield FetchPage::new(items, &state, true)?;
                 } else {
-                    yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false };
+                    yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
                     break;
                 }
             }
@@ -185,7 +185,7 @@ impl ExternalAccountsFetcher for Bank {
             let psu = request.require_psu()?.psu_id.clone();
             let mut account = self.account(&psu, 0);
             account.reference = format!("{psu}-counterparty");
-            yield FetchPage { items: vec![account], new_state: serde_json::Value::Null, has_more: false };
+            yield FetchPage { items: vec![account], new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
         }
         .boxed()
     }
@@ -204,7 +204,7 @@ impl BalancesFetcher for Bank {
                 psu_id: account.psu_id.clone(),
                 open_banking_connection_id: None,
             };
-            yield FetchPage { items: vec![balance], new_state: serde_json::Value::Null, has_more: false };
+            yield FetchPage { items: vec![balance], new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
         }
         .boxed()
     }

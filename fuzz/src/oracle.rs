@@ -477,6 +477,53 @@ pub struct PageRows<'a> {
     pub duplicate: bool,
 }
 
+/// The page with what row isolation sets aside blanked, one `?` per byte (offsets kept):
+/// bytes that are not UTF-8, and control characters inside strings (strings told by their
+/// quotes and escapes alone); and the offsets of those bytes.
+pub fn blank_damage(bytes: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut clean = bytes.to_vec();
+    let mut damaged = Vec::new();
+    let mut from = 0;
+    while from < clean.len() {
+        let Err(err) = std::str::from_utf8(&clean[from..]) else {
+            break;
+        };
+        let bad = from + err.valid_up_to();
+        let end = bad + err.error_len().unwrap_or(clean.len() - bad);
+        for at in bad..end {
+            clean[at] = b'?';
+            damaged.push(at);
+        }
+        from = end;
+    }
+    let (mut in_string, mut escape) = (false, false);
+    for (at, byte) in clean.iter_mut().enumerate() {
+        if escape {
+            escape = false;
+        } else if in_string {
+            match *byte {
+                b'"' => in_string = false,
+                b'\\' => escape = true,
+                0..=0x1f => {
+                    *byte = b'?';
+                    damaged.push(at);
+                }
+                _ => {}
+            }
+        } else if *byte == b'"' {
+            in_string = true;
+        }
+    }
+    damaged.sort_unstable();
+    (clean, damaged)
+}
+
+/// Where `row` (a slice of `text`) starts and ends in `text`.
+pub fn span_in(text: &str, row: &str) -> std::ops::Range<usize> {
+    let start = (row.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    start..start + row.len()
+}
+
 /// `Cow`'s text (for messages).
 pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)

@@ -96,6 +96,11 @@ pub struct SyncArgs {
     /// No progress display and no summary table (the last line is still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Exit 1 when any row was skipped (a row the connector cannot map, e.g. one with a raw
+    /// control character). Either way the other rows are written, the skipped ones are
+    /// listed on stderr, and the state moves past them.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `powens link`.

@@ -69,6 +69,33 @@ pub enum SkipReason {
     },
 }
 
+impl SkipReason {
+    /// The reason's short, stable name: its `reason` tag in JSON, to group and count skips.
+    ///
+    /// ```
+    /// use powens_model::SkipReason;
+    ///
+    /// let reason = SkipReason::MalformedRow { detail: "field `value`: expected a decimal amount".into() };
+    /// assert_eq!(reason.code(), "malformed_row");
+    /// assert_eq!(SkipReason::MissingId.code(), "missing_id");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingCurrency => "missing_currency",
+            Self::UnknownCurrency { .. } => "unknown_currency",
+            Self::InvalidAsset { .. } => "invalid_asset",
+            Self::AmountPrecision { .. } => "amount_precision",
+            Self::AmountOverflow { .. } => "amount_overflow",
+            Self::MissingId => "missing_id",
+            Self::MissingDate => "missing_date",
+            Self::MissingValue => "missing_value",
+            Self::MissingComing => "missing_coming",
+            Self::UnknownAccount { .. } => "unknown_account",
+            Self::MalformedRow { .. } => "malformed_row",
+        }
+    }
+}
+
 /// One skipped object: which one (when it could be identified) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
@@ -110,5 +137,40 @@ impl<T> Mapped<T> {
     /// How many objects were skipped.
     pub fn skipped_count(&self) -> usize {
         self.skipped.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_code_of_every_reason_is_its_json_tag() {
+        let text = || "x".to_owned();
+        for reason in [
+            SkipReason::MissingCurrency,
+            SkipReason::UnknownCurrency { currency: text() },
+            SkipReason::InvalidAsset {
+                currency: text(),
+                precision: 2,
+                detail: text(),
+            },
+            SkipReason::AmountPrecision {
+                value: text(),
+                precision: 2,
+                asset: text(),
+            },
+            SkipReason::AmountOverflow { value: text() },
+            SkipReason::MissingId,
+            SkipReason::MissingDate,
+            SkipReason::MissingValue,
+            SkipReason::MissingComing,
+            SkipReason::UnknownAccount { account_id: None },
+            SkipReason::MalformedRow { detail: text() },
+        ] {
+            let json = serde_json::to_value(&reason).unwrap();
+            assert_eq!(json["reason"], reason.code(), "{reason:?}");
+        }
     }
 }

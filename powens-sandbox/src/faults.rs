@@ -89,15 +89,52 @@ pub enum Fault {
     /// not an amount (the string `"12,50 EUR"`): valid JSON, one row a client must skip (and
     /// report) without failing the page. An answer without transactions is left as is.
     MalformedRow,
+    /// Answer normally, except that the first transaction's `wording` holds a raw control
+    /// character ([`CONTROL_CHARACTER_WORDING`]): the page is no longer JSON, yet every row
+    /// boundary stands, so a client can skip (and report) that row and read the rest.
+    ControlCharacterRow,
+    /// Like [`Fault::ControlCharacterRow`] with bytes that are not UTF-8 in the `wording`
+    /// ([`INVALID_UTF8_WORDING`]).
+    InvalidUtf8Row,
 }
 
 /// The value [`Fault::MalformedRow`] puts in the first row's `value`.
 pub const MALFORMED_VALUE: &str = "12,50 EUR";
 
+/// The `wording` bytes [`Fault::ControlCharacterRow`] puts in the first row (a raw `U+0001`).
+pub const CONTROL_CHARACTER_WORDING: &[u8] = b"CB \x01 SHOP";
+
+/// The `wording` bytes [`Fault::InvalidUtf8Row`] puts in the first row (Latin-1 `é`).
+pub const INVALID_UTF8_WORDING: &[u8] = b"CAF\xe9 DE PARIS";
+
 /// `body` with the first transaction's `value` replaced by [`MALFORMED_VALUE`], and the id of
 /// that transaction; `None` when `body` is not a JSON object with a non-empty `transactions`
 /// list whose first element is an object. Every other byte of the page is kept as it was.
 pub(crate) fn malform_first_row(body: &[u8]) -> Option<(Vec<u8>, Option<i64>)> {
+    rewrite_first_row(body, |row| {
+        row.insert("value".to_owned(), MALFORMED_VALUE.into());
+    })
+}
+
+/// `body` with the first transaction's `wording` made of the raw bytes `wording` (which need
+/// not be UTF-8 nor JSON), and the id of that transaction; `None` as for
+/// [`malform_first_row`].
+pub(crate) fn damage_first_row(body: &[u8], wording: &[u8]) -> Option<(Vec<u8>, Option<i64>)> {
+    // A placeholder JSON writes verbatim, then swapped for the raw bytes.
+    const MARK: &str = "sandbox-damaged-wording-7f3a";
+    let (mut out, id) = rewrite_first_row(body, |row| {
+        row.insert("wording".to_owned(), MARK.into());
+    })?;
+    let at = out.windows(MARK.len()).position(|w| w == MARK.as_bytes())?;
+    out.splice(at..at + MARK.len(), wording.iter().copied());
+    Some((out, id))
+}
+
+/// `body` with its first transaction rewritten by `rewrite`, and that transaction's id.
+fn rewrite_first_row(
+    body: &[u8],
+    rewrite: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> Option<(Vec<u8>, Option<i64>)> {
     #[derive(Deserialize)]
     struct Page<'a> {
         #[serde(borrow)]
@@ -111,7 +148,7 @@ pub(crate) fn malform_first_row(body: &[u8]) -> Option<(Vec<u8>, Option<i64>)> {
     let end = start.checked_add(first.len())?;
     let mut row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(first).ok()?;
     let id = row.get("id").and_then(serde_json::Value::as_i64);
-    row.insert("value".to_owned(), MALFORMED_VALUE.into());
+    rewrite(&mut row);
     let mut out = Vec::with_capacity(body.len() + 16);
     out.extend_from_slice(body.get(..start)?);
     serde_json::to_writer(&mut out, &row).ok()?;

@@ -225,7 +225,10 @@ pub use control::{
     Trigger, MAX_CONNECTIONS_PER_CALL, MAX_TRANSACTIONS_PER_CHANGE,
 };
 pub use error::SandboxError;
-pub use faults::{Fault, FaultRoute, FaultRule, RetryAfter, MALFORMED_VALUE};
+pub use faults::{
+    Fault, FaultRoute, FaultRule, RetryAfter, CONTROL_CHARACTER_WORDING, INVALID_UTF8_WORDING,
+    MALFORMED_VALUE,
+};
 pub use truth::{
     ReplacedTransaction, Truth, TruthAccount, TruthConnection, TruthCounterparty, TruthTransaction,
 };

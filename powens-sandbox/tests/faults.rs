@@ -4,7 +4,10 @@
 mod common;
 
 use common::{client, sandbox};
-use powens_sandbox::{Fault, FaultRoute, FaultRule, RetryAfter, SandboxHandle, MALFORMED_VALUE};
+use powens_sandbox::{
+    Fault, FaultRoute, FaultRule, RetryAfter, SandboxHandle, CONTROL_CHARACTER_WORDING,
+    INVALID_UTF8_WORDING, MALFORMED_VALUE,
+};
 use serde_json::Value;
 
 fn tx_url(api: &str) -> String {
@@ -243,4 +246,47 @@ async fn a_malformed_row_fault_leaves_an_answer_without_transactions_untouched()
         .inject_fault(FaultRule::new(FaultRoute::Any, 1, Fault::MalformedRow));
     let faulty = get_text(&url, &u.token).await;
     assert_eq!(faulty, clean);
+}
+
+#[tokio::test]
+async fn row_isolation_faults_put_raw_bytes_in_the_first_rows_wording_and_keep_the_rest() {
+    let (s, u) = sandbox().await;
+    let clean = get_text(&tx_url(&s.api_url()), &u.token).await;
+    for (fault, wording) in [
+        (Fault::ControlCharacterRow, CONTROL_CHARACTER_WORDING),
+        (Fault::InvalidUtf8Row, INVALID_UTF8_WORDING),
+    ] {
+        s.control()
+            .inject_fault(FaultRule::new(FaultRoute::Transactions, 1, fault));
+        let r = client()
+            .get(tx_url(&s.api_url()))
+            .bearer_auth(&u.token)
+            .send()
+            .await
+            .unwrap();
+        let faulty = r.bytes().await.unwrap().to_vec();
+        assert!(
+            serde_json::from_slice::<Value>(&faulty).is_err(),
+            "{fault:?}: not JSON any more"
+        );
+        // The damaged wording, made a plain string again, gives back a page whose first row
+        // is the clean one with another wording, and whose other rows are the same text.
+        let at = faulty
+            .windows(wording.len())
+            .position(|w| w == wording)
+            .unwrap();
+        let mut repaired = faulty.clone();
+        repaired.splice(at..at + wording.len(), b"X".iter().copied());
+        let repaired: Value = serde_json::from_slice(&repaired).unwrap();
+        let clean_page: Value = serde_json::from_str(&clean).unwrap();
+        let mut first = repaired["transactions"][0].clone();
+        assert_eq!(first["wording"], "X");
+        first["wording"] = clean_page["transactions"][0]["wording"].clone();
+        assert_eq!(first, clean_page["transactions"][0]);
+        let tail = |page: &[u8]| {
+            let at = page.windows(3).position(|w| w == b"},{").unwrap();
+            page[at..].to_vec()
+        };
+        assert_eq!(tail(&faulty), tail(clean.as_bytes()), "{fault:?}");
+    }
 }

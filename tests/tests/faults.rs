@@ -174,3 +174,69 @@ async fn a_malformed_row_is_skipped_without_failing_its_page_and_every_other_row
     assert_matches_truth(&ledger, &truth);
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_isolation_a_row_with_a_control_character_or_invalid_utf8_is_skipped_counted_and_the_account_keeps_syncing(
+) {
+    for fault in [Fault::ControlCharacterRow, Fault::InvalidUtf8Row] {
+        let sandbox = start_sandbox(size()).await.unwrap();
+        let control = sandbox.control();
+        let user = sandbox.users()[0].clone();
+        // The first row of the second transactions page is no longer JSON text.
+        control.inject_fault(FaultRule::new(FaultRoute::Transactions, 2, fault));
+        let (connector, _clock) = connector_for(&sandbox, 10).unwrap();
+        let sink = LedgerSink::new();
+        let engine = memory_engine_for(connector, Arc::new(sink.clone()), &user).unwrap();
+
+        let summary = sync(&engine).await.unwrap();
+        assert_eq!(summary.skipped, 1, "{fault:?}");
+        assert_eq!(
+            summary.skipped_by_code.iter().collect::<Vec<_>>(),
+            [(&"malformed_row".to_owned(), &1)]
+        );
+        let (task, skipped) = &summary.skipped_first[0];
+        assert_eq!(
+            task.task_type,
+            connector_core::model::TaskType::FetchPayments
+        );
+        let expected = match fault {
+            Fault::ControlCharacterRow => "a raw control character U+0001 in a string",
+            _ => "bytes that are not UTF-8",
+        };
+        assert!(skipped.reason.contains(expected), "{skipped:?}");
+
+        // Every other row of the page, and of the account, was delivered.
+        let ledger = sink.snapshot();
+        let mut truth = control.truth(user.id).unwrap();
+        let missing: Vec<u64> = truth
+            .transactions
+            .iter()
+            .map(|t| t.id)
+            .filter(|id| !ledger.payments.contains_key(&id.to_string()))
+            .collect();
+        assert_eq!(missing.len(), 1, "{fault:?}: {missing:?}");
+        assert_eq!(skipped.id, Some(missing[0].to_string()));
+        let account = truth
+            .transactions
+            .iter()
+            .find(|t| t.id == missing[0])
+            .map(|t| t.account_id)
+            .unwrap();
+        truth.transactions.retain(|t| t.id != missing[0]);
+        assert_matches_truth(&ledger, &truth);
+
+        // The account keeps syncing: its new rows come with the next cycle.
+        control.advance(chrono::TimeDelta::hours(1));
+        let posted = control.add_transactions(account, 3, false).unwrap();
+        let summary = sync(&engine).await.unwrap();
+        assert_eq!(summary.skipped, 0);
+        let ledger = sink.snapshot();
+        for id in posted {
+            assert!(
+                ledger.payments.contains_key(&id.to_string()),
+                "{fault:?}: {id}"
+            );
+        }
+        sandbox.shutdown().await;
+    }
+}

@@ -7,6 +7,7 @@ use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::contract::SkippedObject;
 use crate::error::ConnectorError;
 use crate::model::{Account, Balance, Payment, PaymentToCancel, PaymentToDelete, Record};
 use crate::openbanking::ForwardedUser;
@@ -95,8 +96,8 @@ impl FetchRequest {
     }
 }
 
-/// One page of a fetch: its items, the state to commit once they are accepted, and whether
-/// more pages follow in this run.
+/// One page of a fetch: its items, the state to commit once they are accepted, whether
+/// more pages follow in this run, and the provider objects it skipped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchPage<T> {
     /// The items.
@@ -105,6 +106,11 @@ pub struct FetchPage<T> {
     pub new_state: serde_json::Value,
     /// Whether the fetcher has more pages in this run.
     pub has_more: bool,
+    /// Provider objects of this page that could not become items (a malformed row), with
+    /// their reason. The state moves past them like past the items: the engine counts and
+    /// reports them ([`RunSummary`](crate::engine::RunSummary)), it does not fetch them
+    /// again.
+    pub skipped: Vec<SkippedObject>,
 }
 
 impl<T> FetchPage<T> {
@@ -122,7 +128,29 @@ impl<T> FetchPage<T> {
             items,
             new_state,
             has_more,
+            skipped: Vec::new(),
         })
+    }
+
+    /// The same page with `skipped` as the objects it skipped.
+    ///
+    /// ```
+    /// use connector_core::contract::{FetchPage, SkippedObject};
+    ///
+    /// let skipped = SkippedObject {
+    ///     kind: "transaction".into(),
+    ///     id: Some("2".into()),
+    ///     code: "malformed_row".into(),
+    ///     reason: "malformed row: a raw control character".into(),
+    /// };
+    /// let page = FetchPage::new(vec![1, 3], &"offset-3", false)
+    ///     .unwrap()
+    ///     .with_skipped(vec![skipped]);
+    /// assert_eq!(page.skipped.len(), 1);
+    /// ```
+    pub fn with_skipped(mut self, skipped: Vec<SkippedObject>) -> Self {
+        self.skipped = skipped;
+        self
     }
 }
 

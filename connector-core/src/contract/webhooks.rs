@@ -34,14 +34,30 @@ pub struct VerifiedWebhook {
     pub signed_at: Option<DateTime<Utc>>,
 }
 
-/// An object of a delivery that could not be translated, and why. It does not fail the
-/// delivery.
+/// An object the connector could not turn into a record, and why: in a webhook delivery
+/// ([`WebhookTranslation::skipped`]) or a fetched page
+/// ([`FetchPage::skipped`](crate::contract::FetchPage::skipped)). It fails neither.
+///
+/// ```
+/// use connector_core::contract::SkippedObject;
+///
+/// let skipped = SkippedObject {
+///     kind: "transaction".into(),
+///     id: Some("309".into()),
+///     code: "malformed_row".into(),
+///     reason: "malformed row: field `value`: expected a decimal amount".into(),
+/// };
+/// assert_eq!(skipped.code, "malformed_row");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedObject {
     /// What it was (`account`, `transaction`, …).
     pub kind: String,
     /// The provider's id of it, when known.
     pub id: Option<String>,
+    /// A short, stable name of the reason (`malformed_row`, `unknown_account`, …), to group
+    /// and count skips by.
+    pub code: String,
     /// Why it was skipped, in words a person can act on.
     pub reason: String,
 }

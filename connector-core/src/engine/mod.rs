@@ -47,7 +47,7 @@ pub use inbox::{
 };
 pub use progress::{ProgressCallback, ProgressEvent, TaskId};
 pub use runtime::PsuSource;
-pub use summary::{RunSummary, TaskFailure};
+pub use summary::{RunSummary, TaskFailure, SKIPPED_KEPT};
 
 /// Why a run stopped before its end.
 #[derive(Debug, thiserror::Error)]

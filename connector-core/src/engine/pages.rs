@@ -4,7 +4,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use crate::contract::{
-    ConnectorExt, FetchPage, FetchRequest, FromPayload, PaymentChange, TaskNode,
+    ConnectorExt, FetchPage, FetchRequest, FromPayload, PaymentChange, SkippedObject, TaskNode,
 };
 use crate::error::ConnectorError;
 use crate::model::{Account, AccountType, PaymentType, Record, TaskType};
@@ -16,6 +16,8 @@ pub(crate) struct EnginePage {
     pub(crate) children: Vec<FromPayload>,
     pub(crate) new_state: serde_json::Value,
     pub(crate) has_more: bool,
+    /// What the connector skipped on this page.
+    pub(crate) skipped: Vec<SkippedObject>,
 }
 
 pub(crate) type EngineStream<'a> = BoxStream<'a, Result<EnginePage, ConnectorError>>;
@@ -61,6 +63,7 @@ fn accounts_page(
         children,
         new_state: page.new_state,
         has_more: page.has_more,
+        skipped: page.skipped,
     })
 }
 
@@ -81,6 +84,7 @@ fn payments_page(
         children,
         new_state: page.new_state,
         has_more: page.has_more,
+        skipped: page.skipped,
     })
 }
 
@@ -170,6 +174,7 @@ pub(crate) fn open<'a>(
                     children: Vec::new(),
                     new_state: page.new_state,
                     has_more: page.has_more,
+                    skipped: page.skipped,
                 })
             })
             .boxed(),

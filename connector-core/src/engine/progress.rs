@@ -65,6 +65,9 @@ pub enum ProgressEvent {
         records: usize,
         /// The records of this task so far in this run.
         task_records: u64,
+        /// Provider objects of this page the connector skipped (see
+        /// [`RunSummary::skipped`](super::RunSummary::skipped)).
+        skipped: usize,
         /// Whether more pages follow.
         has_more: bool,
     },

@@ -201,7 +201,7 @@ impl<'e> CycleRun<'e> {
                 _ = self.cancel.cancelled() => return Err(EngineError::Cancelled),
                 next = stream.next() => next,
             };
-            let page = match next {
+            let mut page = match next {
                 None => break,
                 Some(Err(error)) => return Ok(Attempt::Failed(error)),
                 Some(Ok(page)) => page,
@@ -209,6 +209,16 @@ impl<'e> CycleRun<'e> {
             pages_done += 1;
             let has_more = page.has_more;
             let records = page.records.len();
+            let skipped = std::mem::take(&mut page.skipped);
+            let skipped_count = skipped.len();
+            for object in &skipped {
+                tracing::warn!(
+                    kind = %object.kind,
+                    id = ?object.id,
+                    reason = %object.reason,
+                    "provider object skipped"
+                );
+            }
             let span = tracing::debug_span!("page", n = pages_done, records);
             version = match self
                 .deliver(node, key, version, psu, page)
@@ -232,11 +242,13 @@ impl<'e> CycleRun<'e> {
                 let mut stats = self.stats();
                 stats.pages += 1;
                 stats.records += records as u64;
+                stats.count_skipped(task, skipped);
             }
             engine.emit(ProgressEvent::PageDone {
                 task: task.clone(),
                 records,
                 task_records,
+                skipped: skipped_count,
                 has_more,
             });
             if self.cancel.is_cancelled() {

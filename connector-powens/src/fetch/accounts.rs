@@ -23,7 +23,7 @@ use powens_api::error::ErrorCode;
 use powens_model::account;
 use secrecy::SecretString;
 
-use super::{log_skipped, mapping_context};
+use super::{log_skipped, mapping_context, skipped_objects};
 use crate::connector::{PowensConnector, Shared};
 use crate::error::to_connector_error;
 use crate::flows::user_token;
@@ -72,15 +72,20 @@ impl AccountsFetcher for PowensConnector {
             let ctx = mapping_context(&shared, &psu);
             let mapped = account::map_accounts(&list.accounts, &ctx);
             log_skipped(&psu.psu_id, &mapped.skipped);
+            // The skipped accounts travel with the first page.
+            let mut skipped = skipped_objects(&mapped.skipped);
             let page_size = usize::try_from(request.page_size.get()).unwrap_or(usize::MAX);
             let mut accounts = mapped.accounts.into_iter().peekable();
             if accounts.peek().is_none() {
-                yield FetchPage::new(Vec::new(), &serde_json::Value::Null, false)?;
+                yield FetchPage::new(Vec::new(), &serde_json::Value::Null, false)?
+                    .with_skipped(skipped);
+                return;
             }
             while accounts.peek().is_some() {
                 let page: Vec<Account> = accounts.by_ref().take(page_size).collect();
                 let has_more = accounts.peek().is_some();
-                yield FetchPage::new(page, &serde_json::Value::Null, has_more)?;
+                yield FetchPage::new(page, &serde_json::Value::Null, has_more)?
+                    .with_skipped(std::mem::take(&mut skipped));
             }
         }
         .boxed()

@@ -27,6 +27,7 @@ pub use payments::{
 pub use watermark::{PageEnd, PageLink, ScanProgress, Watermark};
 
 use chrono::{DateTime, Utc};
+use connector_core::contract::SkippedObject;
 use connector_core::openbanking::ForwardedUser;
 use powens_api::accounts::BankAccount;
 use powens_model::time::zoned_field;
@@ -46,6 +47,19 @@ pub(crate) fn log_skipped(psu: &str, skipped: &[Skipped]) {
     for skip in skipped {
         tracing::warn!(psu, kind = skip.kind, id = ?skip.id, reason = %skip.reason, "Powens row skipped");
     }
+}
+
+/// Skipped rows as the engine counts them (`kind`, id, the reason's code and its words).
+pub(crate) fn skipped_objects(skipped: &[Skipped]) -> Vec<SkippedObject> {
+    skipped
+        .iter()
+        .map(|s| SkippedObject {
+            kind: s.kind.to_owned(),
+            id: s.id.map(|id| id.to_string()),
+            code: s.reason.code().to_owned(),
+            reason: s.reason.to_string(),
+        })
+        .collect()
 }
 
 /// The account's `last_update` as an instant (a server timestamp).

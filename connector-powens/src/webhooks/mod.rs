@@ -56,7 +56,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 use connector_core::contract::{
-    CreateWebhooksRequest, SkippedObject, VerifiedWebhook, WebhookHandler, WebhookTranslation,
+    CreateWebhooksRequest, VerifiedWebhook, WebhookHandler, WebhookTranslation,
 };
 use connector_core::model::Capability;
 use connector_core::webhook::{WebhookConfig, WebhookEnvelope};
@@ -244,15 +244,7 @@ impl WebhookHandler for PowensWebhooks {
             idempotency_key: t.idempotency_key,
             psp_user_id: t.psp_user_id,
             responses: t.responses,
-            skipped: t
-                .skipped
-                .into_iter()
-                .map(|s| SkippedObject {
-                    kind: s.kind.to_owned(),
-                    id: s.id.map(|id| id.to_string()),
-                    reason: s.reason.to_string(),
-                })
-                .collect(),
+            skipped: crate::fetch::skipped_objects(&t.skipped),
             sync_requested: t.sync_requested,
         });
         Box::pin(async move { result.map_err(ConnectorError::from) })

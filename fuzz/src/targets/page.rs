@@ -10,7 +10,8 @@ use super::{mode, pick};
 use crate::disagree;
 use crate::gen;
 use crate::oracle::{
-    book, depth, lossy, page_rows, project, row_page, typed_row, Mapping, Projection,
+    blank_damage, book, depth, lossy, page_rows, project, row_page, span_in, typed_row, Mapping,
+    Projection,
 };
 
 /// `page`: a transactions page (generated, or raw bytes) through
@@ -31,7 +32,11 @@ pub fn page(data: &[u8]) {
 ///
 /// 1. **Refusals**: the lean reader accepts the page exactly when serde_json reads it as
 ///    JSON (`serde_json::Value`) whose top level is an object with at most one
-///    `transactions` member, an array or `null` (nesting near the 128 limit excepted).
+///    `transactions` member, an array or `null` (nesting near the 128 limit excepted),
+///    once the text row isolation sets aside is blanked ([`blank_damage`]: bytes that are
+///    not UTF-8, control characters in strings), every such byte lying inside a row.
+/// 1b. **Row isolation**: a row holding such bytes maps alone (its own bytes as received)
+///    to exactly one `malformed_row` skip naming the damage, and nothing else.
 /// 2. **Whole = rows**: the page maps like the concatenation of its rows mapped one page
 ///    each (the reader's remembered row shape and its per-page memos change nothing).
 /// 3. **Row by row**: each row maps like the typed decoder's `Transaction` of the same row,
@@ -43,9 +48,20 @@ pub fn check_page(bytes: &[u8]) {
     let book = book();
     let mut lean = Mapping::default();
     let lean_result = lean.add_lean(bytes, &book);
-    let valid_json = serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
-    let rows = page_rows(bytes);
-    let page_like = valid_json && rows.as_ref().is_some_and(|r| !r.not_arrays && !r.duplicate);
+    let (clean, damaged) = blank_damage(bytes);
+    let clean_text = std::str::from_utf8(&clean).unwrap_or_default();
+    let valid_json = serde_json::from_slice::<serde_json::Value>(&clean).is_ok();
+    let rows = page_rows(&clean);
+    let spans: Vec<std::ops::Range<usize>> = rows
+        .iter()
+        .flat_map(|r| r.rows.iter().map(|row| span_in(clean_text, row.get())))
+        .collect();
+    let inside_rows = damaged
+        .iter()
+        .all(|at| spans.iter().any(|span| span.contains(at)));
+    let page_like = valid_json
+        && inside_rows
+        && rows.as_ref().is_some_and(|r| !r.not_arrays && !r.duplicate);
     match &lean_result {
         Ok(()) if !page_like => disagree!(
             "the lean reader accepted what is not a JSON page (serde_json: {}): {}",
@@ -64,13 +80,32 @@ pub fn check_page(bytes: &[u8]) {
 
     // 2 and 3: row by row.
     let mut by_rows = Mapping::default();
-    for row in &rows.rows {
-        let single_page = row_page(row.get());
+    for (row, span) in rows.rows.iter().zip(&spans) {
         let mut single = Mapping::default();
-        if let Err(e) = single.add_lean(single_page.as_bytes(), &book) {
-            disagree!("a row of an accepted page is refused alone ({e}): {single_page}");
+        if damaged.iter().any(|at| span.contains(at)) {
+            let original = bytes.get(span.clone()).unwrap_or_default();
+            let single_page = [&b"{\"transactions\":["[..], original, b"]}"].concat();
+            if let Err(e) = single.add_lean(&single_page, &book) {
+                disagree!("a damaged row of an accepted page is refused alone ({e}): {}", lossy(&single_page));
+            }
+            let isolated = single.skipped.len() == 1
+                && single.payments.is_empty()
+                && single.tombstones.is_empty()
+                && single.skipped.first().is_some_and(|s| {
+                    s.reason.code() == "malformed_row"
+                        && (s.reason.to_string().contains("control character")
+                            || s.reason.to_string().contains("not UTF-8"))
+                });
+            if !isolated {
+                disagree!("a damaged row is not skipped for its damage: {single:#?}\nrow {}", lossy(original));
+            }
+        } else {
+            let single_page = row_page(row.get());
+            if let Err(e) = single.add_lean(single_page.as_bytes(), &book) {
+                disagree!("a row of an accepted page is refused alone ({e}): {single_page}");
+            }
+            check_row(row.get(), &single, &book);
         }
-        check_row(row.get(), &single, &book);
         by_rows.payments.extend(single.payments);
         for external in single.external_accounts {
             if !by_rows

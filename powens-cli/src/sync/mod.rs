@@ -174,10 +174,14 @@ pub async fn run_cycle(
     let elapsed = started.elapsed();
     display.finish();
     let summary = outcome.map_err(|e| failure_of("sync stopped", &e))?;
+    let skipped = summary::Skipped::of(&summary);
     if !args.quiet {
-        for line in summary::table(&counters, elapsed, psu_count).lines() {
+        for line in summary::table(&counters, &skipped, elapsed, psu_count).lines() {
             print_line(line)?;
         }
+    }
+    for line in summary::skipped_lines(&summary) {
+        eprintln!("{line}");
     }
     if summary.tasks_failed > 0 {
         for failure in summary.failures.iter().take(10) {
@@ -187,6 +191,14 @@ pub async fn run_cycle(
             "sync incomplete: {} task(s) failed ({} records were written to {})",
             summary.tasks_failed,
             counters.records(),
+            args.out.display()
+        )));
+    }
+    if args.strict && summary.skipped > 0 {
+        return Err(CliError::failure(format!(
+            "--strict: {} row(s) skipped ({}); every other record was written to {}",
+            summary.skipped,
+            skipped.by_code_text(),
             args.out.display()
         )));
     }

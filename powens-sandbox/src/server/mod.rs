@@ -177,15 +177,27 @@ async fn fault_and_date(State(shared): State<AppState>, req: Request, next: Next
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
             Response::from_parts(parts, Body::from(cut))
         }
-        Some(Fault::MalformedRow) => {
+        Some(
+            fault @ (Fault::MalformedRow | Fault::ControlCharacterRow | Fault::InvalidUtf8Row),
+        ) => {
             let response = next.run(req).await;
             let (mut parts, body) = response.into_parts();
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();
-            match crate::faults::malform_first_row(&bytes) {
+            let rewritten = match fault {
+                Fault::ControlCharacterRow => crate::faults::damage_first_row(
+                    &bytes,
+                    crate::faults::CONTROL_CHARACTER_WORDING,
+                ),
+                Fault::InvalidUtf8Row => {
+                    crate::faults::damage_first_row(&bytes, crate::faults::INVALID_UTF8_WORDING)
+                }
+                _ => crate::faults::malform_first_row(&bytes),
+            };
+            match rewritten {
                 Some((malformed, id)) => {
-                    tracing::info!(transaction_id = ?id, "fault: malformed first row");
+                    tracing::info!(transaction_id = ?id, ?fault, "fault: malformed first row");
                     parts
                         .headers
                         .insert(header::CONTENT_LENGTH, HeaderValue::from(malformed.len()));

@@ -42,6 +42,7 @@ use super::{PaymentsState, PAYMENTS_PART_BYTES};
 use crate::error::{page_decode_error, to_connector_error};
 use crate::fetch::external::SeenCounterparties;
 use crate::fetch::page::{page_end, read_part, rows_of};
+use crate::fetch::skipped_objects;
 use crate::fetch::watermark::PageEnd;
 
 /// Received bytes are fed to the splitter this many at a time: a chunk can be as large as
@@ -284,12 +285,14 @@ impl<S: PageSource> PaymentsScan<S> {
                 &mut self.state.watermark,
                 &settings.psu,
             )?;
-            self.settle(mapped).await?
+            let skipped = skipped_objects(&mapped.skipped);
+            (self.settle(mapped).await?, skipped)
         };
+        let (changes, skipped) = changes;
         let rows = u64::try_from(part.rows).unwrap_or(u64::MAX);
         self.state.watermark.advance_rows(rows);
         *delivered = delivered.saturating_add(rows);
-        FetchPage::new(changes, &self.state, true)
+        Ok(FetchPage::new(changes, &self.state, true)?.with_skipped(skipped))
     }
 
     /// Delivers the rest of a page read to its end and moves to what comes next.
@@ -344,6 +347,7 @@ impl<S: PageSource> PaymentsScan<S> {
             .map_err(to_connector_error)?;
         drop(envelope);
         let last_page = end == PageEnd::Last;
+        let skipped = skipped_objects(&mapped.skipped);
         let mut changes = self.settle(mapped).await?;
         drop(ending);
         self.state.watermark.end_page(rest, &end);
@@ -353,7 +357,7 @@ impl<S: PageSource> PaymentsScan<S> {
             let rule = self.rule();
             self.retirements().finish_scan(floor, rule, &mut changes);
         }
-        FetchPage::new(changes, &self.state, !last_page)
+        Ok(FetchPage::new(changes, &self.state, !last_page)?.with_skipped(skipped))
     }
 
     fn rule(&self) -> MaturationRule {

@@ -52,6 +52,9 @@ CREATE TABLE payments (
     connection_id                 text,
     metadata                      json NOT NULL,
     raw                           json NOT NULL,
+    -- how many times a record of this reference was stored: a payment the connector emits
+    -- again (matured, changed) counts once more; a crash and resume never adds one
+    writes                        integer NOT NULL DEFAULT 1,
     updated_at                    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX payments_psu_id ON payments (psu_id);

@@ -34,7 +34,8 @@ ON CONFLICT (reference) DO UPDATE SET parent_reference = EXCLUDED.parent_referen
     source_account_reference = EXCLUDED.source_account_reference, \
     destination_account_reference = EXCLUDED.destination_account_reference, \
     psu_id = EXCLUDED.psu_id, connection_id = EXCLUDED.connection_id, \
-    metadata = EXCLUDED.metadata, raw = EXCLUDED.raw, updated_at = now()";
+    metadata = EXCLUDED.metadata, raw = EXCLUDED.raw, writes = payments.writes + 1, \
+    updated_at = now()";
 
 const DELETE_PAYMENTS: &str = "DELETE FROM payments WHERE reference = ANY($1::text[])";
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -185,8 +185,10 @@ async fn pg_sync_killed_at_random_moments_resumes_with_every_row_once() {
         "schema": backend.schema(),
     })
     .to_string();
+    // Async processes: the sandbox serves the children from this runtime, so no thread of it
+    // may block on a child.
     let child = || {
-        Command::new(std::env::current_exe().unwrap())
+        tokio::process::Command::new(std::env::current_exe().unwrap())
             .args(["--exact", TEST_NAME, "--test-threads=1"])
             .env(CHILD_ENV, &spec)
             .stdout(Stdio::null())
@@ -213,20 +215,21 @@ async fn pg_sync_killed_at_random_moments_resumes_with_every_row_once() {
         }
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..40))).await;
         if process.try_wait().unwrap().is_none() {
-            process.kill().unwrap(); // SIGKILL
+            process.kill().await.unwrap(); // SIGKILL, and waits for the end
             kills += 1;
         }
-        let status = process.wait().unwrap();
+        let status = process.wait().await.unwrap();
         seen = payments_stored(&backend).await;
         if status.success() {
             break;
         }
     }
     // The last run, left to finish.
-    let last = Command::new(std::env::current_exe().unwrap())
+    let last = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", TEST_NAME, "--test-threads=1", "--nocapture"])
         .env(CHILD_ENV, &spec)
         .output()
+        .await
         .unwrap();
     assert!(
         last.status.success(),

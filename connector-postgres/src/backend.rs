@@ -121,6 +121,15 @@ impl PgBackend {
     /// server cannot be reached; [`PgError::SchemaTooNew`] when a newer build migrated the
     /// schema; [`PgError::Query`] when a migration fails.
     pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, PgError> {
+        let (backend, target) = Self::unmigrated(url, options)?;
+        let mut client = backend.client_for(&target).await?;
+        migrations::apply(&mut client, &backend.schema).await?;
+        drop(client);
+        Ok(backend)
+    }
+
+    /// The pool, before any connection or migration; and the target for messages.
+    pub(crate) fn unmigrated(url: &str, options: PgOptions) -> Result<(Self, String), PgError> {
         if !valid_schema(&options.schema) {
             return Err(PgError::Schema {
                 name: options.schema,
@@ -153,9 +162,7 @@ impl PgBackend {
             pool,
             schema: options.schema.into(),
         };
-        let mut client = backend.client_for(&target).await?;
-        migrations::apply(&mut client, &backend.schema).await?;
-        Ok(backend)
+        Ok((backend, target))
     }
 
     /// The PostgreSQL schema holding the tables.

@@ -66,10 +66,14 @@ pub async fn fresh_backend(url: &str, name: &str) -> Result<PgBackend, PgError> 
         schema: format!("t_{name}"),
         max_connections: 8,
     };
-    let backend = PgBackend::connect_with(url, options.clone()).await?;
+    // Dropped before anything reads it: a schema left by an earlier run may be in any state.
+    let (backend, _) = PgBackend::unmigrated(url, options.clone())?;
     let client = backend.client().await?;
     client
-        .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", backend.schema()))
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            backend.schema()
+        ))
         .await
         .map_err(PgError::query("dropping the test schema"))?;
     drop(client);

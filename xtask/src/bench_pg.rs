@@ -166,22 +166,20 @@ pub fn postgres(root: &Path) -> Result<(), String> {
             .map_err(|_| format!("POWENS_BENCH_PG_KILLS: {text:?} is not a number"))?,
         Err(_) => 5,
     };
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "powens-sandbox",
-            "-p",
-            "tests",
-            "--example",
-            "pg_sync",
-        ])
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err("the release build failed".into());
+    // Two builds: a target selection (`--example`) applies to every package named.
+    for target in [
+        ["-p", "powens-sandbox", "--bin", "powens-sandbox"],
+        ["-p", "tests", "--example", "pg_sync"],
+    ] {
+        let status = Command::new(cargo())
+            .current_dir(root)
+            .args(["build", "--release"])
+            .args(target)
+            .status()
+            .map_err(|e| format!("cannot run cargo build: {e}"))?;
+        if !status.success() {
+            return Err("the release build failed".into());
+        }
     }
     let release = target_dir(root).join("release");
     let pg = ThrowAwayPg::start(root)?;

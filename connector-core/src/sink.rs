@@ -11,6 +11,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::model::Record;
+use crate::state::{StateError, StateKey, Version};
 
 /// Why a sink refused a batch.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,16 @@ pub enum SinkError {
     /// A caller's sink failed.
     #[error("sink failed: {0}")]
     Other(String),
+    /// A database sink failed (connection, query, transaction); nothing of the batch is
+    /// stored.
+    #[error("sink database failed while {operation}: {source}")]
+    Database {
+        /// What the sink was doing, e.g. `"writing 50 payments"`.
+        operation: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Receives batches of records (one batch per fetched page).
@@ -43,6 +54,44 @@ pub trait Sink: Send + Sync {
     /// Takes a batch. `Ok` means the records are delivered as far as the sink can tell
     /// (written and flushed, sent, ...); the engine then commits the page's state.
     fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>>;
+
+    /// A sink that also keeps the task states (a database holding records and states)
+    /// returns itself here: the engine then stores each fetched page's records and state
+    /// with one [`TransactionalSink::accept_and_commit`] instead of `accept` followed by the
+    /// store's compare-and-set, so a crash can never separate the two (exactly once).
+    /// The engine must then be given the same backend as its [`StateStore`](crate::state::StateStore),
+    /// since it reads the states from there. `None` (the default): at least once.
+    fn transactional(&self) -> Option<&dyn TransactionalSink> {
+        None
+    }
+}
+
+/// Why [`TransactionalSink::accept_and_commit`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// The records could not be stored.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The state could not be committed; [`StateError::Conflict`] when another run committed
+    /// the task first (the engine then resumes from that run's state).
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A sink that stores a page's records and its task's state in one transaction: both or
+/// neither. See [`Sink::transactional`].
+pub trait TransactionalSink: Send + Sync {
+    /// Stores `batch` and writes `state` under `key` if its current version is `expected`
+    /// (the [`StateStore::put`](crate::state::StateStore::put) contract), atomically;
+    /// returns the new version. On any error nothing of either is stored.
+    fn accept_and_commit<'a>(
+        &'a self,
+        batch: &'a [Record],
+        key: &'a StateKey,
+        expected: Option<Version>,
+        state: serde_json::Value,
+    ) -> BoxFuture<'a, Result<Version, CommitError>>;
 }
 
 enum Output {

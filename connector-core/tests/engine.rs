@@ -1066,3 +1066,120 @@ async fn a_state_conflict_resumes_from_the_state_the_other_run_committed() {
         json!({"offset": 6})
     );
 }
+
+/// A sink that keeps the states too (as a database does): the engine must hand it each page's
+/// records together with the page's state, never through `accept` and the store separately.
+#[derive(Default)]
+struct OneTransaction {
+    states: MemoryStateStore,
+    records: Mutex<Vec<Record>>,
+    commits: AtomicUsize,
+    plain_accepts: AtomicUsize,
+    page_puts: AtomicUsize,
+}
+
+impl Sink for OneTransaction {
+    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
+        self.plain_accepts.fetch_add(1, Ordering::SeqCst);
+        self.records.lock().unwrap().extend_from_slice(batch);
+        future::ready(Ok(())).boxed()
+    }
+
+    fn transactional(&self) -> Option<&dyn connector_core::sink::TransactionalSink> {
+        Some(self)
+    }
+}
+
+impl connector_core::sink::TransactionalSink for OneTransaction {
+    fn accept_and_commit<'a>(
+        &'a self,
+        batch: &'a [Record],
+        key: &'a StateKey,
+        expected: Option<connector_core::state::Version>,
+        state: serde_json::Value,
+    ) -> BoxFuture<'a, Result<connector_core::state::Version, connector_core::sink::CommitError>>
+    {
+        async move {
+            let version = self.states.put(key, expected, state).await?;
+            self.records.lock().unwrap().extend_from_slice(batch);
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            Ok(version)
+        }
+        .boxed()
+    }
+}
+
+type Versioned = connector_core::state::Versioned;
+type StateResult<T> = Result<T, connector_core::state::StateError>;
+
+impl StateStore for OneTransaction {
+    fn get<'a>(&'a self, key: &'a StateKey) -> BoxFuture<'a, StateResult<Option<Versioned>>> {
+        self.states.get(key)
+    }
+
+    /// Other states (the PSU directory) go through the store as usual; page states must not.
+    fn put<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: Option<connector_core::state::Version>,
+        value: serde_json::Value,
+    ) -> BoxFuture<'a, StateResult<connector_core::state::Version>> {
+        if key.capability.as_str().starts_with("FETCH_") {
+            self.page_puts.fetch_add(1, Ordering::SeqCst);
+        }
+        self.states.put(key, expected, value)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        key: &'a StateKey,
+        expected: connector_core::state::Version,
+    ) -> BoxFuture<'a, StateResult<()>> {
+        self.states.delete(key, expected)
+    }
+
+    fn list(&self) -> BoxFuture<'_, StateResult<Vec<(StateKey, Versioned)>>> {
+        self.states.list()
+    }
+}
+
+#[tokio::test]
+async fn a_transactional_sink_gets_each_page_with_its_state_in_one_call() {
+    let bank = Arc::new(Bank::new(2, 23));
+    let users = psus(1);
+    let backend = Arc::new(OneTransaction::default());
+    let engine = engine(
+        bank.clone(),
+        backend.clone(),
+        backend.clone(),
+        config(10, 1),
+        users.clone(),
+    );
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+    let records = std::mem::take(&mut *backend.records.lock().unwrap());
+    assert_eq!(
+        by_identity(&records)
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        bank.expected(&users)
+    );
+    assert_eq!(backend.plain_accepts.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        backend.page_puts.load(Ordering::SeqCst),
+        0,
+        "page states are committed with their records, not through the store"
+    );
+    assert_eq!(
+        backend.commits.load(Ordering::SeqCst) as u64,
+        summary.pages,
+        "one commit per page"
+    );
+    let key = StateKey::new(Capability::FetchPayments)
+        .for_psu("psu-0")
+        .for_parent("psu-0-acc-1");
+    assert_eq!(
+        backend.get(&key).await.unwrap().unwrap().value,
+        json!({"offset": 23})
+    );
+}

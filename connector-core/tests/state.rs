@@ -6,77 +6,26 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use connector_core::model::Capability;
+use connector_core::state::contract::payments_key;
 use connector_core::state::{
-    FileStateStore, MemoryStateStore, StateError, StateKey, StateStore, Version,
+    contract, FileStateStore, MemoryStateStore, StateError, StateKey, StateStore, Version,
 };
 use rand::Rng;
 use serde_json::json;
 
-fn payments_key() -> StateKey {
-    StateKey::new(Capability::FetchPayments)
-        .for_psu("psu-1")
-        .for_parent("acc-42")
-}
-
-async fn compare_and_set_contract(store: &dyn StateStore) {
-    let key = payments_key();
-    assert_eq!(store.get(&key).await.unwrap(), None);
-    // the first write must expect "no state"
-    let err = store
-        .put(&key, Some(Version(1)), json!({"offset": 1}))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StateError::Conflict { actual: None, .. }),
-        "{err}"
-    );
-    let v1 = store.put(&key, None, json!({"offset": 25})).await.unwrap();
-    assert_eq!(v1, Version(1));
-    // a stale writer is refused and the state is unchanged
-    let err = store
-        .put(&key, None, json!({"offset": 99}))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StateError::Conflict {
-                actual: Some(Version(1)),
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let v2 = store
-        .put(&key, Some(v1), json!({"offset": 50}))
-        .await
-        .unwrap();
-    assert_eq!(v2, Version(2));
-    let got = store.get(&key).await.unwrap().unwrap();
-    assert_eq!(
-        (got.version, got.value),
-        (Version(2), json!({"offset": 50}))
-    );
-    // other scopes are independent
-    let other = StateKey::new(Capability::FetchPayments)
-        .for_psu("psu-2")
-        .for_parent("acc-42");
-    assert_eq!(store.get(&other).await.unwrap(), None);
-    // delete is compare-and-set too
-    assert!(store.delete(&key, v1).await.is_err());
-    store.delete(&key, v2).await.unwrap();
-    assert_eq!(store.get(&key).await.unwrap(), None);
-}
-
 #[tokio::test]
 async fn memory_store_is_compare_and_set_on_the_version() {
-    compare_and_set_contract(&MemoryStateStore::new()).await;
+    contract::check_compare_and_set(&MemoryStateStore::new())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn file_store_is_compare_and_set_on_the_version() {
     let dir = tempfile::tempdir().unwrap();
-    compare_and_set_contract(&FileStateStore::open(dir.path()).unwrap()).await;
+    contract::check_compare_and_set(&FileStateStore::open(dir.path()).unwrap())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -100,35 +49,12 @@ async fn file_store_survives_reopening() {
     assert_eq!(got.value["offset"], json!(7));
 }
 
-/// Two states written through the trait, listed through the trait: sorted by key, with their
-/// versions and values.
-async fn listing_contract(store: &dyn StateStore) {
-    let accounts = StateKey::new(Capability::FetchAccounts).for_psu("psu-1");
-    store
-        .put(&payments_key(), None, json!({"offset": 3}))
-        .await
-        .unwrap();
-    store.put(&accounts, None, json!(null)).await.unwrap();
-    let listed: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(key, v)| format!("{key} {} {}", v.version, v.value))
-        .collect();
-    assert_eq!(
-        listed,
-        [
-            "FETCH_ACCOUNTS psu=psu-1 v1 null",
-            "FETCH_PAYMENTS psu=psu-1 parent=acc-42 v1 {\"offset\":3}"
-        ]
-    );
-}
-
 #[tokio::test]
 async fn file_store_lists_every_state_sorted_by_key() {
     let dir = tempfile::tempdir().unwrap();
-    listing_contract(&FileStateStore::open(dir.path()).unwrap()).await;
+    contract::check_listing(&FileStateStore::open(dir.path()).unwrap())
+        .await
+        .unwrap();
     // The inherent listing gives the same.
     let store = FileStateStore::open(dir.path()).unwrap();
     assert_eq!(store.list().await.unwrap().len(), 2);
@@ -136,7 +62,9 @@ async fn file_store_lists_every_state_sorted_by_key() {
 
 #[tokio::test]
 async fn memory_store_lists_every_state_sorted_by_key() {
-    listing_contract(&MemoryStateStore::new()).await;
+    contract::check_listing(&MemoryStateStore::new())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

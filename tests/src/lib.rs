@@ -74,8 +74,15 @@ pub async fn start_one_user_sandbox(
 
 /// The install payload for `sandbox` (its credentials, API and Webview), with `page_size`.
 pub fn sandbox_config(sandbox: &SandboxHandle, page_size: u32) -> Result<PowensConfig, TestError> {
+    Ok(PowensConfig::from_value(sandbox_config_payload(
+        sandbox, page_size,
+    ))?)
+}
+
+/// [`sandbox_config`] as JSON (for a child process to build the same connector).
+pub fn sandbox_config_payload(sandbox: &SandboxHandle, page_size: u32) -> serde_json::Value {
     let credentials = sandbox.credentials();
-    let payload = serde_json::json!({
+    serde_json::json!({
         "clientID": credentials.client_id,
         "clientSecret": credentials.client_secret,
         "configurationToken": credentials.configuration_token,
@@ -86,8 +93,7 @@ pub fn sandbox_config(sandbox: &SandboxHandle, page_size: u32) -> Result<PowensC
         "pollingPeriod": "30m",
         "webviewURL": sandbox.base_url(),
         "name": "sandbox-powens",
-    });
-    Ok(PowensConfig::from_value(payload)?)
+    })
 }
 
 /// A naive Paris wall-clock time as UTC (how the sandbox clock reads).

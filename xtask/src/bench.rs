@@ -36,11 +36,11 @@ pub fn mapping(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
@@ -54,7 +54,7 @@ struct Measure {
 }
 
 /// The sandbox process, killed when dropped.
-struct SandboxProcess {
+pub(crate) struct SandboxProcess {
     child: Child,
 }
 
@@ -66,7 +66,7 @@ impl Drop for SandboxProcess {
 }
 
 /// Starts the sandbox binary and reads its credentials and user tokens from stdout.
-fn start_sandbox(
+pub(crate) fn start_sandbox(
     binary: &Path,
     users: u32,
     transactions: u32,
@@ -142,7 +142,7 @@ fn start_sandbox(
     Ok((process, config, tokens))
 }
 
-fn peak_from_proc(pid: u32) -> Option<u64> {
+pub(crate) fn peak_from_proc(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -13,6 +13,7 @@ use crate::contract::{FetchRequest, FromPayload, TaskNode};
 use crate::error::{ConnectorError, RetryClass};
 use crate::model::TaskType;
 use crate::openbanking::ForwardedUser;
+use crate::sink::CommitError;
 use crate::state::{StateError, StateKey, StateScope, Version};
 
 /// The shared context of one cycle.
@@ -268,7 +269,9 @@ impl<'e> CycleRun<'e> {
     }
 
     /// Sink, children, then the state commit: in this order, so that a committed state
-    /// never covers records that were not delivered.
+    /// never covers records that were not delivered. With a [transactional
+    /// sink](crate::sink::Sink::transactional), children first, then the records and the
+    /// state in one transaction.
     async fn deliver(
         &self,
         node: &TaskNode,
@@ -283,17 +286,32 @@ impl<'e> CycleRun<'e> {
             new_state,
             ..
         } = page;
-        if !records.is_empty() {
-            self.engine.sink.accept(&records).await?;
-        }
-        drop(records);
+        let transactional = self.engine.sink.transactional();
+        // Held until the commit only when they are stored with it.
+        let records = match transactional {
+            Some(_) => records,
+            None if records.is_empty() => records,
+            None => {
+                self.engine.sink.accept(&records).await?;
+                Vec::new()
+            }
+        };
         for payload in children {
             for child in &node.next_tasks {
                 self.run_task(child, psu.clone(), Some(payload.clone()))
                     .await?;
             }
         }
-        let version = self.engine.store.put(key, version, new_state).await?;
+        let version = match transactional {
+            Some(sink) => sink
+                .accept_and_commit(&records, key, version, new_state)
+                .await
+                .map_err(|error| match error {
+                    CommitError::Sink(error) => EngineError::Sink(error),
+                    CommitError::State(error) => EngineError::State(error),
+                })?,
+            None => self.engine.store.put(key, version, new_state).await?,
+        };
         Ok(Some(version))
     }
 }

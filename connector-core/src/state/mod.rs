@@ -4,6 +4,7 @@
 //! JSON under a [`StateKey`]. The engine writes it only after the sink accepted the page it
 //! belongs to, with compare-and-set on the [`Version`] it read.
 
+pub mod contract;
 mod file;
 mod key;
 mod memory;

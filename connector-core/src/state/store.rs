@@ -68,6 +68,15 @@ pub enum StateError {
         /// What is wrong.
         message: String,
     },
+    /// A database-backed store failed (connection, query, transaction).
+    #[error("state database failed while {operation}: {source}")]
+    Database {
+        /// What the store was doing, e.g. `"writing FETCH_PAYMENTS psu=psu-1"`.
+        operation: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The state cannot be encoded.
     #[error("state for {key} cannot be encoded: {source}")]
     Encode {

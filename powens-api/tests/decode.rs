@@ -597,3 +597,18 @@ fn a_category_or_counterparty_sent_as_an_array_is_refused_not_read_as_an_empty_o
     let text = serde_json::to_string(&page.transactions[0].categories).unwrap();
     assert_eq!(text, r#"[{"code":"food","parent_code":null}]"#);
 }
+
+#[test]
+fn links_sent_as_an_array_are_refused_not_read_by_position() {
+    let page = r#"{"transactions":[],"_links":[null,null,"/2.0/users/me/transactions?offset=9"]}"#;
+    let error = serde_json::from_str::<TransactionsPage>(page).unwrap_err();
+    assert!(error.to_string().contains("a JSON object"), "{error}");
+    let page: TransactionsPage = serde_json::from_str(
+        r#"{"transactions":[],"_links":{"next":"/2.0/users/me/transactions?offset=9"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        page.next_href(),
+        Some("/2.0/users/me/transactions?offset=9")
+    );
+}

@@ -42,7 +42,7 @@ pub fn page(data: &[u8]) {
 /// 3. **Row by row**: each row maps like the typed decoder's `Transaction` of the same row,
 ///    restricted to what the lean reader reads ([`project`]): same payment, same external
 ///    account, same tombstone, same skip reason; a row the typed decoder refuses is skipped.
-/// 4. **Whole page typed**: when `TransactionsPage` decodes the page, the typed mapping and
+/// 4. **Whole page typed**: when `TransactionsPage` decodes a page without isolated damage, the typed mapping and
 ///    the lean one are equal (payments, external accounts, tombstones, skips, next link).
 pub fn check_page(bytes: &[u8]) {
     let book = book();
@@ -59,9 +59,8 @@ pub fn check_page(bytes: &[u8]) {
     let inside_rows = damaged
         .iter()
         .all(|at| spans.iter().any(|span| span.contains(at)));
-    let page_like = valid_json
-        && inside_rows
-        && rows.as_ref().is_some_and(|r| !r.not_arrays && !r.duplicate);
+    let page_like =
+        valid_json && inside_rows && rows.as_ref().is_some_and(|r| !r.not_arrays && !r.duplicate);
     match &lean_result {
         Ok(()) if !page_like => disagree!(
             "the lean reader accepted what is not a JSON page (serde_json: {}): {}",
@@ -86,7 +85,10 @@ pub fn check_page(bytes: &[u8]) {
             let original = bytes.get(span.clone()).unwrap_or_default();
             let single_page = [&b"{\"transactions\":["[..], original, b"]}"].concat();
             if let Err(e) = single.add_lean(&single_page, &book) {
-                disagree!("a damaged row of an accepted page is refused alone ({e}): {}", lossy(&single_page));
+                disagree!(
+                    "a damaged row of an accepted page is refused alone ({e}): {}",
+                    lossy(&single_page)
+                );
             }
             let isolated = single.skipped.len() == 1
                 && single.payments.is_empty()
@@ -97,7 +99,10 @@ pub fn check_page(bytes: &[u8]) {
                             || s.reason.to_string().contains("not UTF-8"))
                 });
             if !isolated {
-                disagree!("a damaged row is not skipped for its damage: {single:#?}\nrow {}", lossy(original));
+                disagree!(
+                    "a damaged row is not skipped for its damage: {single:#?}\nrow {}",
+                    lossy(original)
+                );
             }
         } else {
             let single_page = row_page(row.get());
@@ -130,7 +135,12 @@ pub fn check_page(bytes: &[u8]) {
         );
     }
 
-    // 4: the whole page, typed.
+    // 4: the whole page, typed. Not for a page with damage row isolation sets aside: serde
+    // skips an unknown member's string without checking its UTF-8, so it may map a row the
+    // rule skips; rules 1b and 3 check such rows one by one.
+    if !damaged.is_empty() {
+        return;
+    }
     if let Ok(typed_page) = serde_json::from_slice::<TransactionsPage>(bytes) {
         let raws: Vec<String> = rows.rows.iter().map(|r| r.get().to_owned()).collect();
         let mut typed = Mapping::default();

@@ -277,6 +277,7 @@ pub struct Counterparty {
 
 object_only!(Category);
 object_only!(Counterparty);
+object_only!(Links);
 
 /// One page of a transaction list (`TransactionsList`), exactly as returned by one call.
 #[serde_as]
@@ -327,7 +328,10 @@ impl TransactionsPage {
 ///
 /// A link is read in either form a Powens domain may send: `{"href": "…"}` (documented) or a
 /// bare string `"…"`. An object without a string `href`, or an empty `href`, is no link.
+/// `_links` itself must be an object: an array is refused, never read by position (fuzz
+/// finding F7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Links {
     /// This page.

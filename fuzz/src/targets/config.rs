@@ -8,6 +8,9 @@ use super::{mode, pick};
 use crate::disagree;
 use crate::gen::{self, Json};
 
+/// The install payload's fields, written out here on purpose rather than taken from
+/// `connector_powens::config`'s own list: a field the parser forgets still gets generated,
+/// and its refusal shows up as a disagreement instead of going unexercised.
 const FIELDS: &[&str] = &[
     "clientID",
     "clientSecret",

@@ -289,8 +289,7 @@ impl PsuLeases {
         // Let go: PSUs gone from the schema, then the surplus that is not syncing.
         let to_release: Vec<(String, i32)> = {
             let mut held = self.lock_held();
-            let known: std::collections::BTreeSet<&str> =
-                psus.iter().map(String::as_str).collect();
+            let known: std::collections::BTreeSet<&str> = psus.iter().map(String::as_str).collect();
             let mut release: Vec<String> = held
                 .psus
                 .keys()
@@ -316,7 +315,10 @@ impl PsuLeases {
             let shared = self.lock_held().psus.values().any(|k| *k == key);
             if !shared {
                 client
-                    .query_one("SELECT pg_advisory_unlock($1, $2)", &[&self.psu_class, &key])
+                    .query_one(
+                        "SELECT pg_advisory_unlock($1, $2)",
+                        &[&self.psu_class, &key],
+                    )
                     .await
                     .map_err(PgError::query(format!("releasing PSU {psu}")))?;
             }
@@ -327,7 +329,9 @@ impl PsuLeases {
         // starting together then try different PSUs first).
         let mut candidates: Vec<&String> = {
             let held = self.lock_held();
-            psus.iter().filter(|p| !held.psus.contains_key(*p)).collect()
+            psus.iter()
+                .filter(|p| !held.psus.contains_key(*p))
+                .collect()
         };
         candidates.sort_by_key(|psu| key_of(&format!("{} {psu}", self.options.name)));
         for psu in candidates {
@@ -388,7 +392,9 @@ impl PsuLeases {
                 &[&i64::from(class), &i64::from(object)],
             )
             .await
-            .map_err(PgError::query(format!("finding the holder of PSU {psu_id}")))?;
+            .map_err(PgError::query(format!(
+                "finding the holder of PSU {psu_id}"
+            )))?;
         Ok(row.map(|row| row.get(0)))
     }
 }

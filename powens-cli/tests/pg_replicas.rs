@@ -285,7 +285,11 @@ async fn count(backend: &PgBackend, sql: &str) -> i64 {
 }
 
 /// Polls `check` every 200 ms until it returns `Some`, or fails after `limit`.
-async fn eventually<T>(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+async fn eventually<T>(
+    limit: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(value) = check().await {
@@ -335,10 +339,14 @@ async fn pg_two_replicas_one_killed_20_times_end_with_the_truth_and_every_row_on
         );
     }
 
-    let stored = eventually(Duration::from_secs(40), "the tables equal the truth", async || {
-        let stored = stored_lines(&backend).await;
-        (stored == expected).then_some(stored)
-    })
+    let stored = eventually(
+        Duration::from_secs(40),
+        "the tables equal the truth",
+        async || {
+            let stored = stored_lines(&backend).await;
+            (stored == expected).then_some(stored)
+        },
+    )
     .await;
     assert_eq!(stored.len(), expected.len());
     let payments = count(&backend, "SELECT count(*) FROM payments").await;
@@ -363,7 +371,11 @@ async fn pg_two_replicas_one_killed_20_times_end_with_the_truth_and_every_row_on
         started.elapsed()
     );
     for replica in &replicas {
-        assert!(!replica.stderr().contains("panicked"), "{}", replica.stderr());
+        assert!(
+            !replica.stderr().contains("panicked"),
+            "{}",
+            replica.stderr()
+        );
     }
     sandbox.shutdown().await;
 }
@@ -410,7 +422,10 @@ async fn pg_killed_replicas_psus_are_synced_by_the_other_within_the_takeover_bou
         .unwrap();
     let user = users[&psu];
     let account = sandbox.control().truth(user).unwrap().accounts[0].id;
-    sandbox.control().add_transactions(account, 5, false).unwrap();
+    sandbox
+        .control()
+        .add_transactions(account, 5, false)
+        .unwrap();
     let expected = truth_lines(&sandbox, &users);
     let killed_at = Instant::now();
     replicas[0].kill();
@@ -429,7 +444,10 @@ async fn pg_killed_replicas_psus_are_synced_by_the_other_within_the_takeover_bou
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(
-        PsuLeases::holder_of(&backend, &psu).await.unwrap().as_deref(),
+        PsuLeases::holder_of(&backend, &psu)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("powens replica right")
     );
     println!("takeover: the killed replica's PSU synced by the other in {took:?}");
@@ -470,8 +488,14 @@ async fn captured_delivery(
     let before = receiver.received().len();
     // The sandbox pushes the rows changed after its last push, by the second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let created = sandbox.control().add_transactions(account, 3, false).unwrap();
-    sandbox.control().emit_connection_synced(connection).unwrap();
+    let created = sandbox
+        .control()
+        .add_transactions(account, 3, false)
+        .unwrap();
+    sandbox
+        .control()
+        .emit_connection_synced(connection)
+        .unwrap();
     sandbox.control().wait_for_webhooks().await;
     let received = receiver.received();
     assert_eq!(received.len(), before + 1);
@@ -537,7 +561,11 @@ async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_pro
     .await;
     assert_eq!(stored, 6, "the webhooks' new rows {references:?}");
     for replica in [&a, &b] {
-        assert!(!replica.stderr().contains("panicked"), "{}", replica.stderr());
+        assert!(
+            !replica.stderr().contains("panicked"),
+            "{}",
+            replica.stderr()
+        );
     }
     sandbox.shutdown().await;
 }

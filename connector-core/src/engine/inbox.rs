@@ -451,7 +451,11 @@ impl WebhookInbox {
                 record.set_psu(&psu.psu_id);
             }
         }
-        match engine.sink.transactional().filter(|_| self.keys_in_engine_store) {
+        match engine
+            .sink
+            .transactional()
+            .filter(|_| self.keys_in_engine_store)
+        {
             // Records and key in one transaction: a crash keeps both or neither, and of two
             // processes sharing the store that receive the same delivery at once, the one
             // whose key insert loses stores nothing and answers duplicate.

@@ -54,9 +54,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use connector_core::clock::Clock;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
-use connector_core::engine::{
-    EngineConfig, InboxOutcome, ProgressEvent, SyncGate, WebhookInbox,
-};
+use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, SyncGate, WebhookInbox};
 use connector_core::model::{AttemptStatus, Capability, ConnectionStatus, TaskType};
 use connector_core::openbanking::{
     CallbackState, Connection, LinkAttempt, LinkOutcome, PaymentServiceUser,

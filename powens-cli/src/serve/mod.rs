@@ -290,7 +290,13 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     // the loser starts again and reuses the winner's.
     let mut attempt = 1;
     let service = loop {
-        match Service::start(connector.clone(), store.clone(), sink.clone(), options.clone()).await
+        match Service::start(
+            connector.clone(),
+            store.clone(),
+            sink.clone(),
+            options.clone(),
+        )
+        .await
         {
             Ok(service) => break Arc::new(service),
             Err(e) if replica.is_some() && attempt < 3 => {

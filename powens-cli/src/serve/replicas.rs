@@ -149,7 +149,9 @@ mod enabled {
                         service.sync_psu(psu);
                     }
                 }
-                Err(error) => tracing::warn!(%error, "cannot coordinate with the other replicas; retrying"),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot coordinate with the other replicas; retrying")
+                }
             }
         }
 

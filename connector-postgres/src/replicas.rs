@@ -367,11 +367,21 @@ impl PsuLeases {
     /// at their next tick).
     pub async fn release_all(&self) {
         let mut session = self.session.lock().await;
-        let mut held = self.lock_held();
-        held.psus.clear();
-        held.connected = false;
-        drop(held);
-        *session = None;
+        {
+            let mut held = self.lock_held();
+            held.psus.clear();
+            held.connected = false;
+        }
+        if let Some(client) = session.take() {
+            // Unlocked before the session closes, so the others see the PSUs free at once
+            // (closing alone frees them too, as soon as the server reads the closed socket).
+            if let Err(error) = client
+                .batch_execute("SELECT pg_advisory_unlock_all()")
+                .await
+            {
+                tracing::warn!(%error, "releasing the replica's locks failed; closing its session frees them");
+            }
+        }
     }
 
     /// The `application_name` of the session holding `psu_id` in `backend`'s schema

@@ -20,7 +20,7 @@
 //!     PgOptions { schema: "bank_data".into(), ..PgOptions::default() },
 //! )
 //! .await?;
-//! assert_eq!(backend.schema_version().await?, 1);
+//! assert_eq!(backend.schema_version().await?, 2);
 //! # Ok(()) }
 //! ```
 

@@ -12,7 +12,8 @@
 //! replica holds its share (`ceil(PSUs / live replicas)`) and lets go of the surplus that is
 //! not syncing, so the PSUs spread evenly and move when replicas come and go. The engine
 //! asks the leases before each PSU's sync ([`SyncGate`]): a PSU held by another replica is
-//! skipped.
+//! skipped, and a sync asked for it (a webhook, a completed link) is passed on to its holder
+//! through the table `sync_requests`, which the holder reads at its next round.
 //!
 //! **A dead replica**: PostgreSQL releases a session's locks when the session ends. A killed
 //! process's socket is closed by its kernel, so its PSUs are free at once and taken at the
@@ -32,7 +33,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use connector_core::engine::{SyncGate, SyncPermit};
+use connector_core::engine::{SyncGate, SyncPermit, SyncReason};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
@@ -102,6 +103,9 @@ pub struct Rebalanced {
     /// PSUs taken by this call (sync them now: their previous holder may have died
     /// mid-sync).
     pub acquired: Vec<String>,
+    /// PSUs held whose sync another replica asked for (table `sync_requests`): sync them
+    /// now.
+    pub requested: Vec<String>,
     /// PSUs let go by this call.
     pub released: Vec<String>,
     /// PSUs held after it.
@@ -354,7 +358,19 @@ impl PsuLeases {
                 outcome.acquired.push(psu.clone());
             }
         }
-        outcome.held = self.lock_held().psus.len();
+        let held: Vec<String> = self.held();
+        if !held.is_empty() {
+            let rows = client
+                .query(
+                    "DELETE FROM sync_requests WHERE psu_id = ANY($1) RETURNING psu_id",
+                    &[&held],
+                )
+                .await
+                .map_err(PgError::query("taking the sync requests"))?;
+            outcome.requested = rows.iter().map(|row| row.get(0)).collect();
+            outcome.requested.sort();
+        }
+        outcome.held = held.len();
         Ok(outcome)
     }
 
@@ -409,8 +425,33 @@ impl PsuLeases {
     }
 }
 
+impl PsuLeases {
+    /// Asks the holder of `psu_id` to sync it (table `sync_requests`, taken by the holder's
+    /// next [`PsuLeases::rebalance`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PgError::Connect`] or [`PgError::Query`].
+    pub async fn request_sync(&self, psu_id: &str) -> Result<(), PgError> {
+        let client = self.backend.client().await?;
+        client
+            .execute(
+                "INSERT INTO sync_requests (psu_id) VALUES ($1) \
+                 ON CONFLICT (psu_id) DO UPDATE SET requested_at = now()",
+                &[&psu_id],
+            )
+            .await
+            .map_err(PgError::query(format!("asking for a sync of PSU {psu_id}")))?;
+        Ok(())
+    }
+}
+
 impl SyncGate for PsuLeases {
-    fn enter<'a>(&'a self, psu_id: &'a str) -> BoxFuture<'a, Option<SyncPermit>> {
+    fn enter<'a>(
+        &'a self,
+        psu_id: &'a str,
+        reason: SyncReason,
+    ) -> BoxFuture<'a, Option<SyncPermit>> {
         let permit = {
             let mut held = self.lock_held();
             if held.connected && held.psus.contains_key(psu_id) {
@@ -423,7 +464,20 @@ impl SyncGate for PsuLeases {
                 None
             }
         };
-        futures::future::ready(permit).boxed()
+        async move {
+            if permit.is_none() && reason == SyncReason::Requested {
+                match self.request_sync(psu_id).await {
+                    Ok(()) => tracing::debug!(psu = psu_id, "sync passed on to the PSU's holder"),
+                    Err(error) => tracing::warn!(
+                        psu = psu_id,
+                        %error,
+                        "cannot pass the sync on to the PSU's holder; it syncs at its next poll"
+                    ),
+                }
+            }
+            permit
+        }
+        .boxed()
     }
 }
 

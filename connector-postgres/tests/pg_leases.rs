@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use connector_core::engine::SyncGate;
+use connector_core::engine::{SyncGate, SyncReason};
 use connector_postgres::testing::{database_url, fresh_backend};
 use connector_postgres::{PgBackend, PgError, PgOptions, PsuLeases, ReplicaOptions};
 
@@ -62,8 +62,16 @@ async fn pg_leases_split_the_psus_between_two_replicas_and_refuse_the_others() {
 
     // The gate: a permit for one's own PSUs only.
     let mine = left.held()[0].clone();
-    assert!(left.enter(&mine).await.is_some());
-    assert!(right.enter(&mine).await.is_none());
+    assert!(left.enter(&mine, SyncReason::Periodic).await.is_some());
+    assert!(right.enter(&mine, SyncReason::Periodic).await.is_none());
+    assert!(left.rebalance(&all).await.unwrap().requested.is_empty());
+    // A sync asked of `right` for it is passed on to `left`, once.
+    assert!(right.enter(&mine, SyncReason::Requested).await.is_none());
+    assert_eq!(
+        left.rebalance(&all).await.unwrap().requested,
+        vec![mine.clone()]
+    );
+    assert!(left.rebalance(&all).await.unwrap().requested.is_empty());
     let holder = PsuLeases::holder_of(&backend, &mine).await.unwrap();
     assert_eq!(holder.as_deref(), Some("powens replica left"));
 }
@@ -81,8 +89,8 @@ async fn pg_leases_keep_a_syncing_psu_and_free_a_gone_replicas_psus() {
     left.rebalance(&all).await.unwrap();
     // Both PSUs syncing on `left` when `right` arrives: neither is let go.
     let permits = [
-        left.enter("psu-0").await.unwrap(),
-        left.enter("psu-1").await.unwrap(),
+        left.enter("psu-0", SyncReason::Periodic).await.unwrap(),
+        left.enter("psu-1", SyncReason::Requested).await.unwrap(),
     ];
     let right = PsuLeases::start(same_schema(&backend).await, ReplicaOptions::new("right"))
         .await

@@ -3,7 +3,7 @@
 //! PSUs while one of them is killed with SIGKILL at random moments and restarted, and the
 //! tables end equal to the sandbox's truth with every row once; a PSU's holder killed is
 //! taken over within the bound; a webhook delivered to one replica and redelivered to the
-//! other is processed once. Needs `POWENS_TEST_DATABASE_URL` (`connector_postgres::testing`).
+//! other is processed once, and the sync it asks for runs on the PSU's holder. Needs `POWENS_TEST_DATABASE_URL` (`connector_postgres::testing`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -455,6 +455,22 @@ async fn pg_killed_replicas_psus_are_synced_by_the_other_within_the_takeover_bou
     sandbox.shutdown().await;
 }
 
+/// The Powens requests `replica` made so far (its `powens_requests_total`).
+async fn requests_made(replica: &Replica) -> f64 {
+    let text = http()
+        .get(replica.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("powens_requests_total"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Sends the captured delivery to `replica`; returns the status and the outcome.
 async fn deliver(replica: &Replica, webhook: &tests::ReceivedWebhook) -> (u16, String) {
     let mut request = http().post(replica.url(&webhook.path));
@@ -503,7 +519,8 @@ async fn captured_delivery(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_processed_once() {
+async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_processed_once_and_synced_by_the_holder(
+) {
     let Some(url) = database_url().unwrap() else {
         return;
     };
@@ -549,6 +566,36 @@ async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_pro
     );
     let keys = count(&backend, "SELECT count(*) FROM webhooks_processed").await;
     assert_eq!(keys, 2);
+
+    // The sync a webhook asks for runs on the PSU's holder, whichever replica received it.
+    let holder = eventually(Duration::from_secs(10), "a holder of wh", async || {
+        PsuLeases::holder_of(&backend, "wh").await.unwrap()
+    })
+    .await;
+    let (holder, other) = if holder == "powens replica a" {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let mut before = requests_made(holder).await;
+    loop {
+        // Quiet first: no request for longer than a round.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let now = requests_made(holder).await;
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+    let (third, more) = captured_delivery(&sandbox, &receiver, account, connection).await;
+    created.extend(more);
+    assert_eq!(deliver(other, &third).await, (200, "processed".to_owned()));
+    eventually(
+        Duration::from_secs(10),
+        "the holder syncs the PSU after the other replica got its webhook",
+        async || (requests_made(holder).await > before).then_some(()),
+    )
+    .await;
     // The webhooks' rows are stored (by whichever replica processed each).
     let references: Vec<String> = created.iter().map(u64::to_string).collect();
     let stored = count(
@@ -559,7 +606,7 @@ async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_pro
         ),
     )
     .await;
-    assert_eq!(stored, 6, "the webhooks' new rows {references:?}");
+    assert_eq!(stored, 9, "the webhooks' new rows {references:?}");
     for replica in [&a, &b] {
         assert!(
             !replica.stderr().contains("panicked"),

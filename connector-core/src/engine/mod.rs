@@ -46,7 +46,7 @@ pub use inbox::{
     DEFAULT_FRESHNESS_WINDOW, DEFAULT_KEY_RETENTION,
 };
 pub use progress::{ProgressCallback, ProgressEvent, TaskId};
-pub use runtime::{PsuSource, SyncGate, SyncPermit};
+pub use runtime::{PsuSource, SyncGate, SyncPermit, SyncReason};
 pub use summary::{RunSummary, TaskFailure, SKIPPED_KEPT};
 
 /// Why a run stopped before its end.
@@ -268,7 +268,8 @@ impl Engine {
         psus: Vec<Arc<ForwardedUser>>,
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
-        self.run_scopes(1, psus.into_iter().map(Some).collect(), cancel)
+        let scopes = psus.into_iter().map(Some).collect();
+        self.run_scopes(1, scopes, SyncReason::Requested, cancel)
             .await
     }
 
@@ -278,13 +279,15 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
         let scopes = self.scopes().await?;
-        self.run_scopes(cycle, scopes, cancel).await
+        self.run_scopes(cycle, scopes, SyncReason::Periodic, cancel)
+            .await
     }
 
     async fn run_scopes(
         &self,
         cycle: u64,
         scopes: Vec<Option<Arc<ForwardedUser>>>,
+        reason: SyncReason,
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
         self.emit(ProgressEvent::CycleStarted {
@@ -317,7 +320,7 @@ impl Engine {
                         None => None,
                     };
                     let _permit = match (&psu, &self.gate) {
-                        (Some(user), Some(gate)) => match gate.enter(&user.psu_id).await {
+                        (Some(user), Some(gate)) => match gate.enter(&user.psu_id, reason).await {
                             Some(permit) => Some(permit),
                             None => {
                                 tracing::debug!(psu = %user.psu_id, "PSU held by another replica; skipped");

@@ -30,6 +30,22 @@ pub type SyncPermit = Box<dyn Send + Sync>;
 /// lock, and keeps the permit until that PSU's tasks end. Without a gate every PSU is synced.
 pub trait SyncGate: Send + Sync {
     /// A permit to sync `psu_id` now, or `None` when another process holds the PSU: the
-    /// engine then skips it in this cycle (its holder syncs it).
-    fn enter<'a>(&'a self, psu_id: &'a str) -> BoxFuture<'a, Option<SyncPermit>>;
+    /// engine then skips it here. For a [`SyncReason::Requested`] sync the gate should pass
+    /// the request on to the holder.
+    fn enter<'a>(
+        &'a self,
+        psu_id: &'a str,
+        reason: SyncReason,
+    ) -> BoxFuture<'a, Option<SyncPermit>>;
+}
+
+/// Why the engine syncs a PSU, as told to the [`SyncGate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncReason {
+    /// A periodic cycle over every PSU ([`super::Engine::run_once`],
+    /// [`super::Engine::run_periodically`]): each process visits every PSU.
+    Periodic,
+    /// A sync asked for these PSUs ([`super::Engine::run_for_psus`],
+    /// [`super::Engine::trigger_sync`]: a webhook, a completed link).
+    Requested,
 }

@@ -6,7 +6,8 @@
 //!
 //! The coordinator loop runs every 2 s: it lists the PSUs of the schema, reloads the
 //! service's registry when another replica added or removed one, rebalances the leases and
-//! starts a sync of each PSU it just took (its previous holder may have died mid-sync).
+//! starts a sync of each PSU it just took (its previous holder may have died mid-sync) or
+//! whose sync another replica passed on (a webhook or a link it received).
 
 use std::sync::Arc;
 
@@ -136,6 +137,9 @@ mod enabled {
             }
             match self.leases.rebalance(&psus).await {
                 Ok(outcome) => {
+                    if !outcome.requested.is_empty() {
+                        tracing::info!(psus = ?outcome.requested, "syncs asked by other replicas");
+                    }
                     if !outcome.acquired.is_empty() || !outcome.released.is_empty() {
                         tracing::info!(
                             acquired = ?outcome.acquired,
@@ -145,7 +149,7 @@ mod enabled {
                             "PSUs rebalanced"
                         );
                     }
-                    for psu in &outcome.acquired {
+                    for psu in outcome.acquired.iter().chain(&outcome.requested) {
                         service.sync_psu(psu);
                     }
                 }

@@ -651,3 +651,41 @@ async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_pro
     }
     sandbox.shutdown().await;
 }
+
+#[test]
+fn pg_serve_with_an_unreachable_database_fails_in_one_line_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_powens"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--database-url",
+            "postgres://bob:hunter2@127.0.0.1:1/bank?sslmode=disable",
+        ])
+        .current_dir(dir.path())
+        .env_remove("POWENS_DATABASE_URL")
+        .env("POWENS_LOG", "error")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr
+            .contains("cannot open the database: cannot connect to PostgreSQL at 127.0.0.1:1/bank"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // --database-url replaces --out and --state: both given is a usage error.
+    let both = Command::new(env!("CARGO_BIN_EXE_powens"))
+        .args(["serve", "--database-url", "postgres://x@127.0.0.1:1/x"])
+        .args(["--out", "records.jsonl"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("--out"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}

@@ -363,7 +363,7 @@ async fn pg_two_replicas_one_killed_20_times_end_with_the_truth_and_every_row_on
     assert_eq!(rewritten, 0, "booked payments written more than once");
     let during_sync = stored_at_kills.iter().filter(|n| **n < payments).count();
     assert!(
-        during_sync >= 5,
+        during_sync >= 3,
         "only {during_sync} kills landed before the sync was over: {stored_at_kills:?}"
     );
     println!(

@@ -60,6 +60,15 @@ pub enum PgError {
         /// The newest version this build knows.
         known: i32,
     },
+    /// A live replica of the schema has this replica's name.
+    #[error(
+        "a live replica named {name:?} already works on this schema: give each replica its \
+         own name (powens serve --replica-name)"
+    )]
+    ReplicaTaken {
+        /// The name.
+        name: String,
+    },
     /// A stored value could not be read back.
     #[error("stored data is not readable ({what}): {message}")]
     Corrupt {

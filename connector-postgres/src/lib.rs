@@ -9,7 +9,8 @@
 //! The schema (tables `accounts`, `external_accounts`, `balances`, `payments`,
 //! `connection_events`, `states`, views `psu_registry` and `webhooks_processed`) is created
 //! and migrated by [`PgBackend::connect`], versioned in `schema_version`; see
-//! `migrations/0001_init.sql` and docs/ARCHITECTURE.md.
+//! `migrations/0001_init.sql` and docs/ARCHITECTURE.md. Several replicas share the PSUs of
+//! one schema through [`PsuLeases`] (session advisory locks, [`replicas`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), connector_postgres::PgError> {
@@ -19,19 +20,21 @@
 //!     PgOptions { schema: "bank_data".into(), ..PgOptions::default() },
 //! )
 //! .await?;
-//! assert_eq!(backend.schema_version().await?, 1);
+//! assert_eq!(backend.schema_version().await?, 2);
 //! # Ok(()) }
 //! ```
 
 mod backend;
 mod error;
 mod migrations;
+pub mod replicas;
 mod sink;
 mod state;
 pub mod testing;
 
 pub use backend::{PgBackend, PgOptions};
 pub use error::PgError;
+pub use replicas::{PsuLeases, ReplicaOptions};
 
 /// The newest schema version this build migrates to.
 pub fn schema_version_of_this_build() -> i32 {

@@ -6,8 +6,14 @@ use crate::error::PgError;
 
 /// The migrations of this build: (version, name, SQL), in order. A migration is never
 /// edited once released; a change is a new one.
-pub(crate) const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "sync_requests",
+        include_str!("../migrations/0002_sync_requests.sql"),
+    ),
+];
 
 /// The newest version this build knows.
 pub(crate) fn latest() -> i32 {

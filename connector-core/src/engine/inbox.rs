@@ -15,7 +15,10 @@
 //!    the PSU's id.
 //! 6. **All or nothing**: the records of the whole delivery reach the sink as one batch,
 //!    after the whole body was translated; the key is recorded only after the sink accepted
-//!    them, so a failure anywhere is redelivered and processed again, whole.
+//!    them, so a failure anywhere is redelivered and processed again, whole. With a
+//!    transactional sink ([`crate::sink::Sink::transactional`]) and the keys in the engine's
+//!    store, records and key are one transaction: exactly once, also across processes
+//!    sharing the store (the losing key insert stores nothing and answers duplicate).
 //! 7. **Sync**: when the event says the user has new data (`USER_SYNCED`,
 //!    `CONNECTION_SYNCED`), a sync of the PSU is triggered ([`Engine::trigger_sync`]).
 //!
@@ -35,7 +38,7 @@ use super::{Engine, EngineError};
 use crate::contract::{ConnectorExt, SkippedObject};
 use crate::error::ConnectorError;
 use crate::model::{Capability, DataReadyToFetch, Record, UserLinkSessionFinished};
-use crate::sink::SinkError;
+use crate::sink::{CommitError, SinkError};
 use crate::state::{StateError, StateKey, StateStore};
 use crate::webhook::{WebhookConfig, WebhookEnvelope, WebhookResponse};
 
@@ -276,6 +279,9 @@ pub struct WebhookInbox {
     processed: ProcessedWebhooks,
     settings: InboxSettings,
     in_flight: Mutex<BTreeSet<String>>,
+    /// Whether the keys live in the engine's store, so that a transactional sink can store
+    /// a delivery's records and its key in one transaction.
+    keys_in_engine_store: bool,
 }
 
 /// Removes a key from the in-flight set when processing ends, however it ends.
@@ -306,7 +312,9 @@ impl Engine {
     /// The inbox of this engine, keeping processed keys in the engine's state store.
     pub fn webhook_inbox(self: &Arc<Self>) -> WebhookInbox {
         let store = Arc::clone(&self.store);
-        self.webhook_inbox_with(store)
+        let mut inbox = self.webhook_inbox_with(store);
+        inbox.keys_in_engine_store = true;
+        inbox
     }
 
     /// The inbox of this engine, keeping processed keys in `keys`.
@@ -316,6 +324,7 @@ impl Engine {
             processed: ProcessedWebhooks::new(keys),
             settings: InboxSettings::default(),
             in_flight: Mutex::new(BTreeSet::new()),
+            keys_in_engine_store: false,
         }
     }
 
@@ -442,11 +451,38 @@ impl WebhookInbox {
                 record.set_psu(&psu.psu_id);
             }
         }
-        if !records.is_empty() {
-            engine.sink.accept(&records).await?;
-            outcome.records = records.len() as u64;
+        match engine
+            .sink
+            .transactional()
+            .filter(|_| self.keys_in_engine_store)
+        {
+            // Records and key in one transaction: a crash keeps both or neither, and of two
+            // processes sharing the store that receive the same delivery at once, the one
+            // whose key insert loses stores nothing and answers duplicate.
+            Some(transactional) => {
+                let value = serde_json::json!({ "processedAt": engine.clock.now() });
+                let state_key = ProcessedWebhooks::state_key(&key);
+                match transactional
+                    .accept_and_commit(&records, &state_key, None, value)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(CommitError::State(StateError::Conflict { .. })) => {
+                        return Ok(InboxOutcome::Duplicate { key });
+                    }
+                    Err(CommitError::State(error)) => return Err(error.into()),
+                    Err(CommitError::Sink(error)) => return Err(error.into()),
+                }
+                outcome.records = records.len() as u64;
+            }
+            None => {
+                if !records.is_empty() {
+                    engine.sink.accept(&records).await?;
+                    outcome.records = records.len() as u64;
+                }
+                self.processed.record(&key, engine.clock.now()).await?;
+            }
         }
-        self.processed.record(&key, engine.clock.now()).await?;
         if translation.sync_requested {
             if let Some(psu) = psu {
                 engine.trigger_sync(Arc::new(psu));

@@ -46,7 +46,7 @@ pub use inbox::{
     DEFAULT_FRESHNESS_WINDOW, DEFAULT_KEY_RETENTION,
 };
 pub use progress::{ProgressCallback, ProgressEvent, TaskId};
-pub use runtime::PsuSource;
+pub use runtime::{PsuSource, SyncGate, SyncPermit, SyncReason};
 pub use summary::{RunSummary, TaskFailure, SKIPPED_KEPT};
 
 /// Why a run stopped before its end.
@@ -75,6 +75,7 @@ pub struct Engine {
     config: EngineConfig,
     tree: TaskTree,
     psus: Option<Arc<dyn PsuSource>>,
+    gate: Option<Arc<dyn SyncGate>>,
     progress: Option<ProgressCallback>,
     clock: Arc<dyn Clock>,
     triggers: trigger::Triggers,
@@ -108,6 +109,7 @@ impl Engine {
             config,
             tree,
             psus: None,
+            gate: None,
             progress: None,
             clock: Arc::new(SystemClock),
             triggers: trigger::Triggers::default(),
@@ -120,6 +122,12 @@ impl Engine {
     /// tasks run once, with no PSU.
     pub fn with_psus(mut self, source: impl PsuSource + 'static) -> Self {
         self.psus = Some(Arc::new(source));
+        self
+    }
+
+    /// Asks `gate` before syncing each PSU (see [`SyncGate`]): PSUs it refuses are skipped.
+    pub fn with_sync_gate(mut self, gate: Arc<dyn SyncGate>) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -260,7 +268,8 @@ impl Engine {
         psus: Vec<Arc<ForwardedUser>>,
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
-        self.run_scopes(1, psus.into_iter().map(Some).collect(), cancel)
+        let scopes = psus.into_iter().map(Some).collect();
+        self.run_scopes(1, scopes, SyncReason::Requested, cancel)
             .await
     }
 
@@ -270,13 +279,15 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
         let scopes = self.scopes().await?;
-        self.run_scopes(cycle, scopes, cancel).await
+        self.run_scopes(cycle, scopes, SyncReason::Periodic, cancel)
+            .await
     }
 
     async fn run_scopes(
         &self,
         cycle: u64,
         scopes: Vec<Option<Arc<ForwardedUser>>>,
+        reason: SyncReason,
         cancel: &CancellationToken,
     ) -> Result<RunSummary, EngineError> {
         self.emit(ProgressEvent::CycleStarted {
@@ -307,6 +318,16 @@ impl Engine {
                     let _running = match &lock {
                         Some(lock) => Some(lock.lock().await),
                         None => None,
+                    };
+                    let _permit = match (&psu, &self.gate) {
+                        (Some(user), Some(gate)) => match gate.enter(&user.psu_id, reason).await {
+                            Some(permit) => Some(permit),
+                            None => {
+                                tracing::debug!(psu = %user.psu_id, "PSU held by another replica; skipped");
+                                return Ok(());
+                            }
+                        },
+                        _ => None,
                     };
                     let result = run.run_psu(roots, psu).await;
                     if result.is_err() {

@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use connector_core::model::Record;
-use connector_core::sink::{Sink, SinkError};
+use connector_core::sink::{CommitError, Sink, SinkError, TransactionalSink};
+use connector_core::state::{StateKey, Version};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
@@ -286,6 +287,34 @@ impl Sink for MeteredSink {
             self.inner.accept(batch).await?;
             self.metrics.records_delivered(batch);
             Ok(())
+        }
+        .boxed()
+    }
+
+    fn transactional(&self) -> Option<&dyn TransactionalSink> {
+        self.inner
+            .transactional()
+            .map(|_| self as &dyn TransactionalSink)
+    }
+}
+
+impl TransactionalSink for MeteredSink {
+    fn accept_and_commit<'a>(
+        &'a self,
+        batch: &'a [Record],
+        key: &'a StateKey,
+        expected: Option<Version>,
+        state: serde_json::Value,
+    ) -> BoxFuture<'a, Result<Version, CommitError>> {
+        async move {
+            let inner = self.inner.transactional().ok_or_else(|| {
+                CommitError::Sink(SinkError::Other(
+                    "the service's sink stopped being transactional".into(),
+                ))
+            })?;
+            let version = inner.accept_and_commit(batch, key, expected, state).await?;
+            self.metrics.records_delivered(batch);
+            Ok(version)
         }
         .boxed()
     }

@@ -54,7 +54,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use connector_core::clock::Clock;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
-use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, WebhookInbox};
+use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, SyncGate, WebhookInbox};
 use connector_core::model::{AttemptStatus, Capability, ConnectionStatus, TaskType};
 use connector_core::openbanking::{
     CallbackState, Connection, LinkAttempt, LinkOutcome, PaymentServiceUser,
@@ -84,8 +84,12 @@ pub const CALLBACK_PATH: &str = "/callback";
 /// The longest PSU id accepted.
 pub const MAX_PSU_ID_LEN: usize = 64;
 
+/// The parent prefix of the stored PSUs' state keys (capability `TRANSLATE_WEBHOOKS`, no
+/// PSU scope): `service/psu/<id>`. Processes sharing a store list the PSUs by it.
+pub const PSU_STATE_PREFIX: &str = "service/psu/";
+
 /// How the service runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceOptions {
     /// The service's public base URL (scheme, host, port, optional path; no trailing `/`):
     /// webhooks are registered under `<public_url>/webhooks/…` and the Webview comes back to
@@ -99,6 +103,22 @@ pub struct ServiceOptions {
     pub max_concurrent_psus: usize,
     /// Where to count; share it with the Powens client's observer to count requests.
     pub metrics: Arc<ServiceMetrics>,
+    /// Asked before each PSU's sync when replicas share the store (e.g.
+    /// `connector_postgres::PsuLeases`): PSUs it refuses are synced by another replica.
+    /// Default none: every PSU is synced here.
+    pub sync_gate: Option<Arc<dyn SyncGate>>,
+}
+
+impl std::fmt::Debug for ServiceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceOptions")
+            .field("public_url", &self.public_url)
+            .field("connector_id", &self.connector_id)
+            .field("application_name", &self.application_name)
+            .field("max_concurrent_psus", &self.max_concurrent_psus)
+            .field("sync_gate", &self.sync_gate.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServiceOptions {
@@ -110,6 +130,7 @@ impl ServiceOptions {
             application_name: "powens-serve".into(),
             max_concurrent_psus: 4,
             metrics: Arc::new(ServiceMetrics::default()),
+            sync_gate: None,
         }
     }
 }
@@ -352,17 +373,19 @@ impl Service {
                 _ => {}
             }
         };
-        let engine = Arc::new(
-            Engine::new(
-                Arc::clone(&connector) as Arc<dyn connector_core::Connector>,
-                Arc::clone(&store),
-                metered,
-                config,
-            )?
-            .with_psus(RegistrySource(Arc::clone(&registry)))
-            .with_clock(Arc::clone(&clock))
-            .with_progress(progress),
-        );
+        let mut engine = Engine::new(
+            Arc::clone(&connector) as Arc<dyn connector_core::Connector>,
+            Arc::clone(&store),
+            metered,
+            config,
+        )?
+        .with_psus(RegistrySource(Arc::clone(&registry)))
+        .with_clock(Arc::clone(&clock))
+        .with_progress(progress);
+        if let Some(gate) = &options.sync_gate {
+            engine = engine.with_sync_gate(Arc::clone(gate));
+        }
+        let engine = Arc::new(engine);
         let webhook_base = format!("{}{WEBHOOK_PREFIX}", options.public_url);
         let configs = engine.install(&webhook_base).await?;
         let inbox = engine.webhook_inbox();
@@ -408,6 +431,29 @@ impl Service {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<ServiceMetrics> {
         &self.options.metrics
+    }
+
+    /// The ids of the PSUs known here.
+    pub fn psu_ids(&self) -> Vec<String> {
+        self.registry.ids()
+    }
+
+    /// Reads the stored PSUs and link attempts again: those another replica sharing the
+    /// store created or deleted.
+    pub async fn reload_psus(&self) -> Result<(), ServiceError> {
+        Ok(self.registry.reload().await?)
+    }
+
+    /// Starts a sync of `psu_id` now (in the background; see [`Engine::trigger_sync`]);
+    /// `false` when the PSU is unknown here.
+    pub fn sync_psu(&self, psu_id: &str) -> bool {
+        match self.registry.get(psu_id) {
+            Some(entry) => {
+                self.engine.trigger_sync(entry.user);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Polls until `cancel` fires: the engine's periodic loop over the service's PSUs. A sink
@@ -688,6 +734,10 @@ impl Service {
         let state = CallbackState::decode(state_text).map_err(|e| {
             ServiceError::bad_request(format!("the callback `state` is unreadable: {e}"))
         })?;
+        if self.registry.attempt(&state.attempt_id).is_none() {
+            // Opened by another replica sharing the store, perhaps.
+            self.registry.reload().await?;
+        }
         let attempt =
             self.registry
                 .attempt(&state.attempt_id)

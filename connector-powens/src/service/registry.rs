@@ -18,7 +18,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
-const PSU_PREFIX: &str = "service/psu/";
+const PSU_PREFIX: &str = super::PSU_STATE_PREFIX;
 const ATTEMPT_PREFIX: &str = "service/attempt/";
 
 /// One PSU of the service, as stored.
@@ -94,6 +94,30 @@ fn encode(key: &StateKey, value: &impl Serialize) -> Result<serde_json::Value, S
 impl Registry {
     /// Reads every stored PSU and attempt.
     pub async fn load(store: Arc<dyn StateStore>) -> Result<Self, StateError> {
+        let inner = Self::read(&store).await?;
+        Ok(Self {
+            store,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// Reads the store again (PSUs and attempts another process sharing the store added or
+    /// removed); the last syncs of the PSUs still there are kept.
+    pub async fn reload(&self) -> Result<(), StateError> {
+        let fresh = Self::read(&self.store).await?;
+        let mut inner = self.lock();
+        let last_sync = std::mem::take(&mut inner.last_sync);
+        inner.psus = fresh.psus;
+        inner.attempts = fresh.attempts;
+        inner.last_sync = last_sync
+            .into_iter()
+            .filter(|(id, _)| inner.psus.contains_key(id))
+            .collect();
+        Ok(())
+    }
+
+    /// The stored PSUs and attempts.
+    async fn read(store: &Arc<dyn StateStore>) -> Result<Inner, StateError> {
         let mut inner = Inner::default();
         for (key, stored) in store.list().await? {
             if key.capability != Capability::TranslateWebhooks || key.scope.psu_id.is_some() {
@@ -117,10 +141,7 @@ impl Registry {
                 }
             }
         }
-        Ok(Self {
-            store,
-            inner: Mutex::new(inner),
-        })
+        Ok(inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -133,6 +154,10 @@ impl Registry {
 
     pub fn contains(&self, id: &str) -> bool {
         self.lock().psus.contains_key(id)
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.lock().psus.keys().cloned().collect()
     }
 
     pub fn len(&self) -> usize {

@@ -7,10 +7,12 @@
 //!   register in the Powens console are printed at start.
 //!
 //! Records go to `--out` (JSON lines, appended, fsynced per batch by default), state to
-//! `--state DIR` (one process per directory). SIGTERM or SIGINT: stop accepting, cancel the
+//! `--state DIR` (one process per directory); with `--database-url` both go to PostgreSQL,
+//! where several replicas share the PSUs ([`replicas`]). SIGTERM or SIGINT: stop accepting, cancel the
 //! syncs in flight (their uncommitted pages are fetched again at the next start), exit 0.
 
 pub mod http;
+pub mod replicas;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use connector_core::sink::JsonLinesSink;
+use connector_core::sink::{JsonLinesSink, Sink};
+use connector_core::state::StateStore;
 use connector_powens::service::{Service, ServiceMetrics, ServiceOptions};
 use connector_powens::{PowensConfig, PowensConnector};
 use powens_api::client::RateLimit;
@@ -64,6 +67,18 @@ pub struct ServeArgs {
     /// The state directory (PSUs, sync states, webhook keys). One process per directory.
     #[arg(long, value_name = "DIR", default_value = "powens-serve-state")]
     pub state: PathBuf,
+    /// PostgreSQL for the records, the state, the webhook keys and the PSUs instead of
+    /// --out and --state (`postgres://user[:password]@host[:port]/database`; default: the
+    /// POWENS_DATABASE_URL variable). Replicas on one database and schema share the PSUs.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["out", "state"])]
+    pub database_url: Option<String>,
+    /// With a database: the PostgreSQL schema of the tables (created when missing).
+    #[arg(long, value_name = "NAME", default_value = "powens")]
+    pub database_schema: String,
+    /// With a database: this replica's name, unique among the replicas of the schema
+    /// (default: `$HOSTNAME-<pid>`).
+    #[arg(long, value_name = "NAME")]
+    pub replica_name: Option<String>,
     /// Fsync --out after each batch, before the state commits it.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub fsync: bool,
@@ -262,28 +277,36 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
     };
 
-    std::fs::create_dir_all(&args.state)
-        .map_err(|e| failure_of(&format!("cannot create {}", args.state.display()), &e))?;
-    let store = crate::sync::open_store(Some(&args.state))?;
-    let sink = JsonLinesSink::append(&args.out)
-        .await
-        .map_err(|e| failure_of(&format!("cannot open {}", args.out.display()), &e))?
-        .with_fsync(args.fsync);
-    if sink.torn_bytes_cut() > 0 {
-        tracing::warn!(
-            file = %args.out.display(),
-            bytes = sink.torn_bytes_cut(),
-            "the output ended with a torn line; it was cut off"
-        );
-    }
+    let replica = replicas::Replica::connect(&args).await?;
+    let (store, sink) = match &replica {
+        Some(replica) => replica.store_and_sink(),
+        None => file_store_and_sink(&args).await?,
+    };
     let mut options = ServiceOptions::new(public_url);
     options.max_concurrent_psus = args.concurrency;
     options.metrics = Arc::clone(&metrics);
-    let service = Arc::new(
-        Service::start(connector, store, Arc::new(sink), options)
-            .await
-            .map_err(|e| failure_of("cannot start the service", &e))?,
-    );
+    options.sync_gate = replica.as_ref().map(|r| r.gate());
+    // Replicas starting together may race on the stored webhook configs (compare-and-set):
+    // the loser starts again and reuses the winner's.
+    let mut attempt = 1;
+    let service = loop {
+        match Service::start(
+            connector.clone(),
+            store.clone(),
+            sink.clone(),
+            options.clone(),
+        )
+        .await
+        {
+            Ok(service) => break Arc::new(service),
+            Err(e) if replica.is_some() && attempt < 3 => {
+                tracing::warn!(error = %e, attempt, "starting the service failed; trying again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(failure_of("cannot start the service", &e)),
+        }
+    };
 
     match &sandbox {
         Some(sandbox) => {
@@ -329,6 +352,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         })
     };
     let stop_polling = CancellationToken::new();
+    let coordinator = replica
+        .as_ref()
+        .map(|r| r.spawn(Arc::clone(&service), stop_polling.clone()));
     let polling = {
         let (service, stop) = (Arc::clone(&service), stop_polling.clone());
         tokio::spawn(async move { service.run_polling(&stop).await })
@@ -346,6 +372,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     stop_serving.cancel();
     stop_polling.cancel();
     service.shutdown(Duration::from_secs(3)).await;
+    if let (Some(replica), Some(coordinator)) = (&replica, coordinator) {
+        let _ = coordinator.await;
+        replica.release().await;
+    }
     let left = |started: Instant| SHUTDOWN_BUDGET.saturating_sub(started.elapsed());
     if tokio::time::timeout(left(started), polling).await.is_err() {
         tracing::warn!("polling did not stop in time; its uncommitted pages will be fetched again");
@@ -363,6 +393,27 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         "stopped"
     );
     Ok(())
+}
+
+/// The JSON-lines sink of `--out` and the file store of `--state`.
+async fn file_store_and_sink(
+    args: &ServeArgs,
+) -> Result<(Arc<dyn StateStore>, Arc<dyn Sink>), CliError> {
+    std::fs::create_dir_all(&args.state)
+        .map_err(|e| failure_of(&format!("cannot create {}", args.state.display()), &e))?;
+    let store = crate::sync::open_store(Some(&args.state))?;
+    let sink = JsonLinesSink::append(&args.out)
+        .await
+        .map_err(|e| failure_of(&format!("cannot open {}", args.out.display()), &e))?
+        .with_fsync(args.fsync);
+    if sink.torn_bytes_cut() > 0 {
+        tracing::warn!(
+            file = %args.out.display(),
+            bytes = sink.torn_bytes_cut(),
+            "the output ended with a torn line; it was cut off"
+        );
+    }
+    Ok((store, Arc::new(sink)))
 }
 
 /// Resolves when the server task ends on its own (an error: it should run until told).

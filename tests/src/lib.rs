@@ -175,7 +175,7 @@ pub async fn forward_psu(
     psu: &PaymentServiceUser,
 ) -> Result<ForwardedUser, TestError> {
     let created = connector.create_user(psu).await?;
-    Ok(connector_powens::flows::forwarded_user(
+    Ok(connector_powens::forwarded_user(
         "sandbox-powens",
         psu,
         created,

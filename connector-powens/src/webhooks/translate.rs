@@ -107,15 +107,6 @@ fn shape_of(kind: &WebhookEventKind) -> Option<SyncedShape> {
     })
 }
 
-/// Translates the body of a handled event (see the module docs).
-pub fn translate_body(
-    kind: &WebhookEventKind,
-    body: &[u8],
-    cx: &TranslateContext,
-) -> Result<Translation, WebhookError> {
-    read_body(kind, body, cx).map(ReadBody::complete)
-}
-
 /// Reads the body of a handled event once; payments' `raw` is left pending (see
 /// [`ReadBody`]).
 pub fn read_body<'a>(

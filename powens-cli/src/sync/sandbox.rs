@@ -11,8 +11,7 @@ use connector_core::openbanking::{
     CallbackState, ForwardedUser, LinkAttempt, LinkOutcome, PaymentServiceUser,
 };
 use connector_core::webhook::WebhookEnvelope;
-use connector_powens::flows::forwarded_user;
-use connector_powens::{PowensConfig, PowensConnector};
+use connector_powens::{forwarded_user, PowensConfig, PowensConnector};
 use futures::{StreamExt, TryStreamExt};
 use powens_sandbox::{Profile, Sandbox, SandboxHandle, SandboxSize};
 

@@ -89,7 +89,7 @@ impl ReadBody<'_> {
             if let Some(WebhookResponse::OpenBankingPayment(p)) =
                 translation.responses.get_mut(index)
             {
-                p.payment.raw = row_raw(row);
+                p.payment.raw = row_raw(row).into();
             }
         }
         translation

@@ -108,11 +108,11 @@ impl ExternalAccountsFetcher for PowensConnector {
                     Some(link) => {
                         let next = shared.client.resolve_next(&link.href).map_err(to_connector_error)?;
                         state.watermark.restart_linked_page();
-                        shared.client.transactions_page_raw(&token, &next).await
+                        shared.client.next_transactions(&token, &next).bytes().await
                     }
                     None => {
                         let query = state.watermark.query(limit, zone);
-                        shared.client.list_transactions_raw(&token, &query).await
+                        shared.client.transactions(&token, &query).bytes().await
                     }
                 }
                 .map_err(to_connector_error)?;

@@ -124,10 +124,11 @@ impl PageSource for ApiSource {
         match at {
             PageAt::Query(query) => {
                 client
-                    .list_account_transactions_streamed(&self.token, self.account_id, query)
+                    .account_transactions(&self.token, self.account_id, query)
+                    .streamed()
                     .await
             }
-            PageAt::Link(next) => client.transactions_page_streamed(&self.token, next).await,
+            PageAt::Link(next) => client.next_transactions(&self.token, next).streamed().await,
         }
         .map_err(to_connector_error)
     }
@@ -149,10 +150,11 @@ impl PageSource for ApiSource {
             let body = match &at {
                 None => {
                     client
-                        .list_account_transactions_raw(&self.token, self.account_id, &query)
+                        .account_transactions(&self.token, self.account_id, &query)
+                        .bytes()
                         .await
                 }
-                Some(next) => client.transactions_page_raw(&self.token, next).await,
+                Some(next) => client.next_transactions(&self.token, next).bytes().await,
             }
             .map_err(to_connector_error)?;
             let page = powens_model::page::map_transactions_page(

@@ -21,6 +21,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::currency;
 use crate::model::from_secs;
@@ -130,6 +131,51 @@ pub struct TruthCounterparty {
     pub account_identification: String,
     /// `creditor` or `debtor`.
     pub counterparty_type: String,
+}
+
+impl TruthCounterparty {
+    /// The reference of the external account a connector must deliver for this counterparty,
+    /// computed here from the spec's rule, not by the mapping under test: `cp-<scheme>-<hex>`,
+    /// `<scheme>` the scheme name trimmed and in lower case (`unknown` when blank), `<hex>` the
+    /// first 16 bytes of SHA-256 of `"<scheme>:<identifier>"`, the identifier upper-cased
+    /// without whitespace and `-`. `None` when the identifier is blank: such a counterparty
+    /// identifies no account.
+    ///
+    /// ```
+    /// use powens_sandbox::TruthCounterparty;
+    ///
+    /// let cp = |scheme: &str, id: &str| TruthCounterparty {
+    ///     label: "ACME".into(),
+    ///     account_scheme_name: scheme.into(),
+    ///     account_identification: id.into(),
+    ///     counterparty_type: "creditor".into(),
+    /// };
+    /// let reference = cp("IBAN", "FR76 3000-6000 0112").expected_reference().unwrap();
+    /// assert!(reference.starts_with("cp-iban-") && reference.len() == 8 + 32);
+    /// assert_eq!(cp("iban", "fr7630006000 0112").expected_reference(), Some(reference));
+    /// assert_eq!(cp("iban", " - ").expected_reference(), None);
+    /// ```
+    pub fn expected_reference(&self) -> Option<String> {
+        let scheme = match self.account_scheme_name.trim() {
+            "" => "unknown".to_owned(),
+            scheme => scheme.to_ascii_lowercase(),
+        };
+        let identifier: String = self
+            .account_identification
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if identifier.is_empty() {
+            return None;
+        }
+        let digest = Sha256::digest(format!("{scheme}:{identifier}").as_bytes());
+        let mut reference = format!("cp-{scheme}-");
+        for byte in digest.iter().take(16) {
+            reference.push_str(&format!("{byte:02x}"));
+        }
+        Some(reference)
+    }
 }
 
 /// A provisional row retired by maturation and the posted row that replaced it.

@@ -23,7 +23,6 @@ use connector_powens::webhooks::config_for_request_path;
 use connector_powens::{PowensConfig, PowensConnector};
 use powens_api::time::ManualClock;
 use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize, SeededUser, WebhookEvent};
-use serde_json::json;
 use tests::{engine_config, seeded_user, MemorySink};
 use tokio::sync::Semaphore;
 
@@ -148,18 +147,10 @@ async fn harness(lose_first_acks: usize, store: Arc<dyn StateStore>) -> Harness 
         .start()
         .await
         .unwrap();
-    let credentials = sandbox.credentials().clone();
-    let config = PowensConfig::from_value(json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "maxConnectionsPerLink": 1,
-        "pageSize": 100,
-        "name": "sandbox-powens",
-    }))
-    .unwrap();
+    let mut payload = sandbox.install_payload();
+    payload["pageSize"] = 100.into();
+    payload["name"] = "sandbox-powens".into();
+    let config = PowensConfig::from_value(payload).unwrap();
     let connector = Arc::new(
         PowensConnector::builder(config)
             .clock(Arc::new(ManualClock::new(sandbox_now())))

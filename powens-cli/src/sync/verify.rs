@@ -10,8 +10,8 @@
 //! * every live transaction of a visible account has a `payment` record: reference = id,
 //!   amount = |value| in minor units, asset, `PAY-IN`/`PAYOUT` by sign, `PENDING` when
 //!   `coming`, else `SUCCEEDED`;
-//! * every identified counterparty has an `external_account` record (the reference
-//!   `powens-model` derives);
+//! * every identified counterparty has an `external_account` record (the reference the
+//!   sandbox computes from the spec's rule, [`powens_sandbox::TruthCounterparty::expected_reference`]);
 //! * a row retired by maturation (`replaced`) has a `payment_to_delete` (a `payment_to_cancel`
 //!   when it was posted at another amount), a deleted one a `payment_to_cancel`;
 //! * no payment in the file is unknown to the sandbox.
@@ -23,7 +23,6 @@ use std::path::Path;
 use connector_core::model::{PaymentStatus, PaymentType, Record};
 use connector_core::money::{Amount, Asset};
 use connector_core::openbanking::ForwardedUser;
-use powens_model::counterparty::counterparty_reference;
 use powens_model::money::{asset_for, positive_minor_units, signed_minor_units};
 use powens_sandbox::{SandboxHandle, Truth};
 
@@ -218,9 +217,7 @@ fn check_user(
         }
         });
         if let Some(cp) = &tx.counterparty {
-            if let Some(reference) =
-                counterparty_reference(Some(&cp.account_scheme_name), &cp.account_identification)
-            {
+            if let Some(reference) = cp.expected_reference() {
                 counterparties.insert(reference);
             }
         }

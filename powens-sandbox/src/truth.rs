@@ -95,6 +95,31 @@ pub struct TruthAccount {
     pub visible: bool,
 }
 
+impl TruthAccount {
+    /// The UMN asset a connector must give this account, `CODE/precision`, from the precision
+    /// the sandbox publishes for its currency; `None` when it publishes none (`GEMS`): the
+    /// account and its records must then be skipped. Computed here, not by the mapping under
+    /// test.
+    pub fn expected_asset(&self) -> Option<String> {
+        self.precision.map(|p| format!("{}/{p}", self.currency))
+    }
+
+    /// `value` in signed minor units of this account's asset (see
+    /// [`expected_asset`](Self::expected_asset)); `None` without a precision, when `value`
+    /// has a non-zero digit past it, or on overflow: such a value must not be delivered.
+    pub fn expected_minor_units(&self, value: Decimal) -> Option<i128> {
+        let precision = self.precision?;
+        let value = value.normalize();
+        let scale = value.scale();
+        if scale > precision {
+            return None;
+        }
+        10i128
+            .checked_pow(precision - scale)
+            .and_then(|factor| value.mantissa().checked_mul(factor))
+    }
+}
+
 /// A live transaction in the truth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TruthTransaction {
@@ -303,5 +328,65 @@ pub(crate) fn truth_of(
         transactions,
         replaced,
         deleted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn account(currency: &str, precision: Option<u32>) -> TruthAccount {
+        TruthAccount {
+            id: 1,
+            connection_id: 1,
+            name: "Compte".into(),
+            account_type: "checking".into(),
+            currency: currency.into(),
+            precision,
+            balance: Decimal::ZERO,
+            coming: Decimal::ZERO,
+            coming_balance: Decimal::ZERO,
+            iban: None,
+            number: "1".into(),
+            usage: "PRIV".into(),
+            error: None,
+            last_update: NaiveDate::from_ymd_opt(2026, 6, 18)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap(),
+            disabled: None,
+            deleted: None,
+            visible: true,
+        }
+    }
+
+    #[test]
+    fn the_expected_asset_is_the_published_precision_and_none_without_one() {
+        assert_eq!(
+            account("EUR", Some(2)).expected_asset().as_deref(),
+            Some("EUR/2")
+        );
+        assert_eq!(
+            account("XBT", Some(8)).expected_asset().as_deref(),
+            Some("XBT/8")
+        );
+        assert_eq!(account("GEMS", None).expected_asset(), None);
+    }
+
+    #[test]
+    fn expected_minor_units_are_exact_and_refuse_digits_past_the_precision() {
+        let eur = account("EUR", Some(2));
+        assert_eq!(
+            eur.expected_minor_units(Decimal::new(-12_500, 3)),
+            Some(-1250)
+        );
+        assert_eq!(eur.expected_minor_units(Decimal::new(7, 0)), Some(700));
+        assert_eq!(eur.expected_minor_units(Decimal::new(-12_505, 3)), None);
+        assert_eq!(
+            account("GEMS", None).expected_minor_units(Decimal::ONE),
+            None
+        );
     }
 }

@@ -222,17 +222,7 @@ pub fn link_request(
 /// Follows a Webview link like a browser would, without following the final redirect:
 /// returns the `Location` the Webview sent the user to.
 pub async fn follow_webview(link: &str) -> Result<String, TestError> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let response = http.get(link).send().await?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    location.ok_or_else(|| format!("the Webview answered {status} without a Location").into())
+    Ok(powens_sandbox::follow_webview(link).await?.location)
 }
 
 /// The redirect request the Webview sent the user to, as the envelope

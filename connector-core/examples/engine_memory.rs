@@ -48,7 +48,7 @@ impl AccountsFetcher for Synthetic {
                 psu_id: Some(psu.clone()),
                 open_banking_connection_id: None,
                 metadata: Metadata::new(),
-                raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
+                raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap().into(),
             }).collect();
             yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
         }
@@ -78,7 +78,7 @@ impl PaymentsFetcher for Synthetic {
                     psu_id: account.psu_id.clone(),
                     open_banking_connection_id: None,
                     metadata: Metadata::from([("com.example.spec/description".to_owned(), "CARTE X1234 SUPERMARCHE".to_owned())]),
-                    raw: serde_json::value::to_raw_value(&json!({"id": i, "value": 12.34, "wording": "CARTE X1234 SUPERMARCHE", "coming": false})).unwrap(),
+                    raw: serde_json::value::to_raw_value(&json!({"id": i, "value": 12.34, "wording": "CARTE X1234 SUPERMARCHE", "coming": false})).unwrap().into(),
                 })).collect();
                 state.offset = end;
                 yield FetchPage::new(items, &state, end < self.payments_per_account)?;

@@ -85,6 +85,8 @@ pub mod money;
 pub mod openbanking;
 pub mod sink;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod webhook;
 
 pub use contract::Connector;

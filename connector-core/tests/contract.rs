@@ -213,7 +213,9 @@ fn from_payload_of_an_account_round_trips() {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: Metadata::new(),
-        raw: serde_json::value::to_raw_value(&json!({"balance": 1e3})).unwrap(),
+        raw: serde_json::value::to_raw_value(&json!({"balance": 1e3}))
+            .unwrap()
+            .into(),
     };
     let payload = FromPayload::account(&account).unwrap();
     assert_eq!(payload.id, "7");
@@ -517,7 +519,9 @@ fn sample_account() -> Account {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: Metadata::new(),
-        raw: serde_json::value::to_raw_value(&json!({"id": 1042})).unwrap(),
+        raw: serde_json::value::to_raw_value(&json!({"id": 1042}))
+            .unwrap()
+            .into(),
     }
 }
 
@@ -536,7 +540,9 @@ fn sample_payment() -> Payment {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: Metadata::new(),
-        raw: serde_json::value::to_raw_value(&json!({"value": 2.50})).unwrap(),
+        raw: serde_json::value::to_raw_value(&json!({"value": 2.50}))
+            .unwrap()
+            .into(),
     }
 }
 

@@ -7,325 +7,29 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
-use connector_core::clock::Clock;
 use connector_core::contract::*;
 use connector_core::engine::{EngineConfig, EngineError, ProgressEvent, PsuSource};
 use connector_core::model::*;
-use connector_core::money::{Amount, Asset};
 use connector_core::openbanking::ForwardedUser;
 use connector_core::sink::{Sink, SinkError};
 use connector_core::state::{FileStateStore, MemoryStateStore, StateKey, StateStore};
+use connector_core::testing::{FakeBank, RecordingClock, RecordingSink};
 use connector_core::{Connector, ConnectorError, Engine};
 use futures::future::{self, BoxFuture};
 use futures::{FutureExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-// ---------------------------------------------------------------------------------------
-// A fake bank: PSUs with accounts, each account with payments; offset cursors.
-
-#[derive(Default)]
-struct InFlight {
-    now: AtomicUsize,
-    max: AtomicUsize,
-}
-
-struct InFlightGuard<'a>(&'a InFlight);
-
-impl InFlight {
-    fn enter(&self) -> InFlightGuard<'_> {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        InFlightGuard(self)
-    }
-}
-
-impl Drop for InFlightGuard<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Offset {
-    offset: u64,
-}
-
-#[derive(Default)]
-struct Bank {
-    /// Emit payments with a negative amount (a mapping bug).
-    signed_amounts: bool,
-    accounts_per_psu: u64,
-    payments_per_account: u64,
-    external_accounts: bool,
-    in_flight: InFlight,
-    /// Fail the payments fetch once, retryably, when it reaches this offset.
-    fail_payments_once_at: Option<u64>,
-    failed_once: AtomicBool,
-    /// Fail the accounts fetch of this PSU permanently.
-    forbidden_psu: Option<String>,
-    /// After the first payments page, block forever (and notify).
-    block_after_first_payments_page: Option<Arc<Notify>>,
-}
-
-fn t0() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
-}
+// The fake bank, the recording sink and the recording clock are connector-core's own
+// (`connector_core::testing`, feature `testing`).
 
 fn psu(id: &str) -> Arc<ForwardedUser> {
-    Arc::new(ForwardedUser {
-        psu_id: id.into(),
-        connector_id: "bank".into(),
-        access_token: None,
-        psp_user_id: Some(format!("user-of-{id}")),
-        metadata: BTreeMap::new(),
-    })
+    FakeBank::psu(id)
 }
 
 fn psus(n: usize) -> Vec<Arc<ForwardedUser>> {
-    (0..n).map(|i| psu(&format!("psu-{i}"))).collect()
-}
-
-impl Bank {
-    fn new(accounts_per_psu: u64, payments_per_account: u64) -> Self {
-        Bank {
-            accounts_per_psu,
-            payments_per_account,
-            ..Bank::default()
-        }
-    }
-
-    fn account(&self, psu: &str, i: u64) -> Account {
-        Account {
-            reference: format!("{psu}-acc-{i}"),
-            created_at: t0(),
-            account_type: AccountType::Unknown, // the engine sets it from the task
-            name: Some(format!("Account {i}")),
-            default_asset: Some(Asset::new("EUR", 2).unwrap()),
-            psu_id: Some(psu.into()),
-            open_banking_connection_id: Some("conn-1".into()),
-            metadata: Metadata::new(),
-            raw: serde_json::value::to_raw_value(&json!({"id": i, "balance": 100.25})).unwrap(),
-        }
-    }
-
-    fn payment(account: &Account, i: u64) -> Payment {
-        Payment {
-            reference: format!("{}-pay-{i}", account.reference),
-            parent_reference: None,
-            created_at: t0() + chrono::Duration::minutes(i as i64),
-            payment_type: PaymentType::PayIn,
-            amount: Amount::from_minor(i128::from(i) + 1),
-            asset: Asset::new("EUR", 2).unwrap(),
-            scheme: PaymentScheme::Other,
-            status: PaymentStatus::Succeeded,
-            source_account_reference: None,
-            destination_account_reference: Some(account.reference.clone()),
-            psu_id: account.psu_id.clone(),
-            open_banking_connection_id: None,
-            metadata: Metadata::new(),
-            raw: serde_json::value::to_raw_value(&json!({"id": i})).unwrap(),
-        }
-    }
-
-    /// Every record one full cycle must deliver, by identity.
-    fn expected(&self, psus: &[Arc<ForwardedUser>]) -> BTreeSet<String> {
-        let mut all = BTreeSet::new();
-        for p in psus {
-            for a in 0..self.accounts_per_psu {
-                let account = self.account(&p.psu_id, a);
-                all.insert(format!("account:{}", account.reference));
-                all.insert(format!("balance:{}", account.reference));
-                for i in 0..self.payments_per_account {
-                    all.insert(format!("payment:{}", Bank::payment(&account, i).reference));
-                }
-            }
-            if self.external_accounts {
-                all.insert(format!("external_account:{}-counterparty", p.psu_id));
-            }
-        }
-        all
-    }
-}
-
-impl AccountsFetcher for Bank {
-    fn fetch_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
-        async_stream::try_stream! {
-            let psu = request.require_psu()?.psu_id.clone();
-            if self.forbidden_psu.as_deref() == Some(psu.as_str()) {
-                Err(ConnectorError::from_http_status(403, "forbidden", None))?;
-            }
-            let _guard = self.in_flight.enter();
-            let mut state: Offset = request.state()?;
-            loop {
-                tokio::task::yield_now().await;
-                let end = (state.offset + u64::from(request.page_size.get())).min(self.accounts_per_psu);
-                let items = (state.offset..end).map(|i| self.account(&psu, i)).collect();
-                let has_more = end < self.accounts_per_psu;
-                state.offset = end;
-                // The account list is re-read every cycle: reset the cursor after the last page.
-                if has_more {
-                    yield FetchPage::new(items, &state, true)?;
-                } else {
-                    yield FetchPage { items, new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
-                    break;
-                }
-            }
-        }
-        .boxed()
-    }
-}
-
-impl ExternalAccountsFetcher for Bank {
-    fn fetch_external_accounts(&self, request: FetchRequest) -> PageStream<'_, Account> {
-        async_stream::try_stream! {
-            let psu = request.require_psu()?.psu_id.clone();
-            let mut account = self.account(&psu, 0);
-            account.reference = format!("{psu}-counterparty");
-            yield FetchPage { items: vec![account], new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
-        }
-        .boxed()
-    }
-}
-
-impl BalancesFetcher for Bank {
-    fn fetch_balances(&self, request: FetchRequest) -> PageStream<'_, Balance> {
-        async_stream::try_stream! {
-            let account = request.parent_account()?;
-            let balance = Balance {
-                account_reference: account.reference.clone(),
-                created_at: t0(),
-                amount: Amount::from_minor(10025),
-                available_amount: None,
-                asset: Asset::new("EUR", 2).unwrap(),
-                psu_id: account.psu_id.clone(),
-                open_banking_connection_id: None,
-            };
-            yield FetchPage { items: vec![balance], new_state: serde_json::Value::Null, has_more: false, skipped: Vec::new() };
-        }
-        .boxed()
-    }
-}
-
-impl PaymentsFetcher for Bank {
-    fn fetch_payments(&self, request: FetchRequest) -> PageStream<'_, PaymentChange> {
-        async_stream::try_stream! {
-            let account = request.parent_account()?;
-            let mut state: Offset = request.state()?;
-            let mut first = true;
-            while state.offset < self.payments_per_account {
-                tokio::task::yield_now().await;
-                if !first {
-                    if let Some(blocked) = &self.block_after_first_payments_page {
-                        blocked.notify_one();
-                        future::pending::<()>().await;
-                    }
-                }
-                first = false;
-                if Some(state.offset) == self.fail_payments_once_at
-                    && !self.failed_once.swap(true, Ordering::SeqCst)
-                {
-                    Err(ConnectorError::from_http_status(503, "maintenance", None))?;
-                }
-                let end = (state.offset + u64::from(request.page_size.get())).min(self.payments_per_account);
-                let items = (state.offset..end)
-                    .map(|i| {
-                        let mut p = Bank::payment(&account, i);
-                        if self.signed_amounts {
-                            p.amount = p.amount.checked_neg().unwrap();
-                        }
-                        PaymentChange::Payment(p)
-                    })
-                    .collect();
-                state.offset = end;
-                yield FetchPage::new(items, &state, end < self.payments_per_account)?;
-            }
-        }
-        .boxed()
-    }
-}
-
-impl Connector for Bank {
-    fn name(&self) -> &str {
-        "bank"
-    }
-
-    fn capabilities(&self) -> &[Capability] {
-        &[
-            Capability::FetchAccounts,
-            Capability::FetchBalances,
-            Capability::FetchPayments,
-        ]
-    }
-
-    fn install(&self) -> Result<TaskTree, ConnectorError> {
-        let mut tree = TaskTree::polling_open_banking();
-        if !self.external_accounts {
-            tree.0
-                .retain(|n| n.task_type != TaskType::FetchExternalAccounts);
-        }
-        Ok(tree)
-    }
-
-    fn uninstall(&self, _request: UninstallRequest) -> BoxFuture<'_, Result<(), ConnectorError>> {
-        future::ready(Ok(())).boxed()
-    }
-
-    fn accounts_fetcher(&self) -> Option<&dyn AccountsFetcher> {
-        Some(self)
-    }
-
-    fn external_accounts_fetcher(&self) -> Option<&dyn ExternalAccountsFetcher> {
-        Some(self)
-    }
-
-    fn balances_fetcher(&self) -> Option<&dyn BalancesFetcher> {
-        Some(self)
-    }
-
-    fn payments_fetcher(&self) -> Option<&dyn PaymentsFetcher> {
-        Some(self)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Sinks and sleepers for tests.
-
-/// Keeps every record; can refuse every batch after the first `accept_batches`.
-#[derive(Default)]
-struct RecordingSink {
-    records: Mutex<Vec<Record>>,
-    batches: AtomicUsize,
-    accept_batches: Option<usize>,
-}
-
-impl RecordingSink {
-    fn failing_after(batches: usize) -> Self {
-        RecordingSink {
-            accept_batches: Some(batches),
-            ..RecordingSink::default()
-        }
-    }
-
-    fn take(&self) -> Vec<Record> {
-        std::mem::take(&mut *self.records.lock().unwrap())
-    }
-}
-
-impl Sink for RecordingSink {
-    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
-        let n = self.batches.fetch_add(1, Ordering::SeqCst);
-        let result = if self.accept_batches.is_some_and(|limit| n >= limit) {
-            Err(SinkError::Other("disk full".into()))
-        } else {
-            self.records.lock().unwrap().extend_from_slice(batch);
-            Ok(())
-        };
-        future::ready(result).boxed()
-    }
+    FakeBank::psus(n)
 }
 
 fn identity(record: &Record) -> String {
@@ -350,29 +54,6 @@ fn by_identity(records: &[Record]) -> BTreeMap<String, String> {
     seen
 }
 
-/// Returns at once, recording the delays; cancels `token` at the `cancel_at`-th sleep.
-#[derive(Clone, Debug)]
-struct RecordingSleeper {
-    delays: Arc<Mutex<Vec<Duration>>>,
-    cancel_at: usize,
-    token: CancellationToken,
-}
-
-impl Clock for RecordingSleeper {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::UNIX_EPOCH
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        let mut delays = self.delays.lock().unwrap();
-        delays.push(duration);
-        if delays.len() >= self.cancel_at {
-            self.token.cancel();
-        }
-        future::ready(()).boxed()
-    }
-}
-
 fn config(page_size: u32, max_concurrent_psus: usize) -> EngineConfig {
     EngineConfig {
         connector_id: "bank-1".into(),
@@ -383,7 +64,7 @@ fn config(page_size: u32, max_concurrent_psus: usize) -> EngineConfig {
 }
 
 fn engine(
-    bank: Arc<Bank>,
+    bank: Arc<FakeBank>,
     store: Arc<dyn StateStore>,
     sink: Arc<dyn Sink>,
     cfg: EngineConfig,
@@ -398,9 +79,9 @@ fn engine(
 
 #[tokio::test]
 async fn one_cycle_delivers_every_record_of_the_tree_exactly_once() {
-    let bank = Arc::new(Bank {
+    let bank = Arc::new(FakeBank {
         external_accounts: true,
-        ..Bank::new(3, 23)
+        ..FakeBank::new(3, 23)
     });
     let users = psus(4);
     let sink = Arc::new(RecordingSink::default());
@@ -447,7 +128,7 @@ async fn one_cycle_delivers_every_record_of_the_tree_exactly_once() {
 
 #[tokio::test]
 async fn records_of_an_account_come_before_its_balances_and_payments() {
-    let bank = Arc::new(Bank::new(2, 3));
+    let bank = Arc::new(FakeBank::new(2, 3));
     let sink = Arc::new(RecordingSink::default());
     let engine = engine(
         bank,
@@ -466,9 +147,9 @@ async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_record
     let mut resumed_midway = 0;
     for fail_after_batches in [0, 1, 4, 9, 17] {
         let dir = tempfile::tempdir().unwrap();
-        let bank = Arc::new(Bank {
+        let bank = Arc::new(FakeBank {
             external_accounts: true,
-            ..Bank::new(3, 25)
+            ..FakeBank::new(3, 25)
         });
         let users = psus(3);
         let expected = bank.expected(&users);
@@ -524,9 +205,9 @@ async fn an_interrupted_run_resumes_on_the_same_file_store_without_losing_record
 #[tokio::test]
 async fn a_cancelled_run_resumes_without_losing_records() {
     let notify = Arc::new(Notify::new());
-    let bank = Arc::new(Bank {
+    let bank = Arc::new(FakeBank {
         block_after_first_payments_page: Some(notify.clone()),
-        ..Bank::new(2, 30)
+        ..FakeBank::new(2, 30)
     });
     let users = psus(1);
     let dir = tempfile::tempdir().unwrap();
@@ -558,7 +239,7 @@ async fn a_cancelled_run_resumes_without_losing_records() {
         "the first page was delivered"
     );
 
-    let healthy = Arc::new(Bank::new(2, 30));
+    let healthy = Arc::new(FakeBank::new(2, 30));
     let sink = Arc::new(RecordingSink::default());
     let store = Arc::new(FileStateStore::open(dir.path()).unwrap());
     let again = engine_for(healthy, store, sink.clone(), users.clone());
@@ -574,7 +255,7 @@ async fn a_cancelled_run_resumes_without_losing_records() {
 }
 
 fn engine_for(
-    bank: Arc<Bank>,
+    bank: Arc<FakeBank>,
     store: Arc<dyn StateStore>,
     sink: Arc<dyn Sink>,
     users: Vec<Arc<ForwardedUser>>,
@@ -584,7 +265,7 @@ fn engine_for(
 
 #[tokio::test]
 async fn cancellation_before_start_stops_at_once_and_commits_nothing() {
-    let bank = Arc::new(Bank::new(2, 5));
+    let bank = Arc::new(FakeBank::new(2, 5));
     let store = Arc::new(MemoryStateStore::new());
     let sink = Arc::new(RecordingSink::default());
     let engine = engine(bank, store.clone(), sink.clone(), config(10, 1), psus(2));
@@ -601,7 +282,7 @@ async fn cancellation_before_start_stops_at_once_and_commits_nothing() {
 #[tokio::test]
 async fn the_concurrency_bound_across_psus_holds() {
     for bound in [1, 3] {
-        let bank = Arc::new(Bank::new(2, 5));
+        let bank = Arc::new(FakeBank::new(2, 5));
         let engine = engine(
             bank.clone(),
             Arc::new(MemoryStateStore::new()),
@@ -611,7 +292,7 @@ async fn the_concurrency_bound_across_psus_holds() {
         );
         engine.run_once(&CancellationToken::new()).await.unwrap();
         assert_eq!(
-            bank.in_flight.max.load(Ordering::SeqCst),
+            bank.in_flight.max(),
             bound,
             "max PSUs in flight with bound {bound}"
         );
@@ -620,7 +301,7 @@ async fn the_concurrency_bound_across_psus_holds() {
 
 #[tokio::test]
 async fn state_is_committed_only_after_the_sink_accepted_the_page() {
-    let bank = Arc::new(Bank::new(2, 5));
+    let bank = Arc::new(FakeBank::new(2, 5));
     let store = Arc::new(MemoryStateStore::new());
     let engine = engine(
         bank,
@@ -635,18 +316,14 @@ async fn state_is_committed_only_after_the_sink_accepted_the_page() {
 
 #[tokio::test]
 async fn a_retryable_fetch_error_is_retried_from_the_committed_state() {
-    let bank = Arc::new(Bank {
+    let bank = Arc::new(FakeBank {
         fail_payments_once_at: Some(4),
-        ..Bank::new(1, 10)
+        ..FakeBank::new(1, 10)
     });
     let users = psus(1);
     let sink = Arc::new(RecordingSink::default());
     let events = Arc::new(Mutex::new(Vec::new()));
-    let sleeper = RecordingSleeper {
-        delays: Arc::default(),
-        cancel_at: usize::MAX,
-        token: CancellationToken::new(),
-    };
+    let sleeper = RecordingClock::default();
     let engine = engine(
         bank.clone(),
         Arc::new(MemoryStateStore::new()),
@@ -674,10 +351,7 @@ async fn a_retryable_fetch_error_is_retried_from_the_committed_state() {
             .collect::<BTreeSet<_>>(),
         bank.expected(&users)
     );
-    assert_eq!(
-        *sleeper.delays.lock().unwrap(),
-        vec![Duration::from_secs(1)]
-    );
+    assert_eq!(sleeper.delays(), vec![Duration::from_secs(1)]);
     let retried = events.lock().unwrap().iter().any(|e| {
         matches!(e,
         ProgressEvent::TaskFailed { will_retry: true, error, .. } if error.contains("503"))
@@ -687,9 +361,9 @@ async fn a_retryable_fetch_error_is_retried_from_the_committed_state() {
 
 #[tokio::test]
 async fn a_permanent_error_fails_only_its_task() {
-    let bank = Arc::new(Bank {
+    let bank = Arc::new(FakeBank {
         forbidden_psu: Some("psu-1".into()),
-        ..Bank::new(1, 3)
+        ..FakeBank::new(1, 3)
     });
     let users = psus(3);
     let sink = Arc::new(RecordingSink::default());
@@ -769,13 +443,9 @@ async fn a_task_the_connector_lacks_fails_as_not_supported() {
 
 #[tokio::test]
 async fn periodic_runs_wait_the_polling_period_plus_bounded_jitter() {
-    let bank = Arc::new(Bank::new(1, 4));
+    let bank = Arc::new(FakeBank::new(1, 4));
     let cancel = CancellationToken::new();
-    let sleeper = RecordingSleeper {
-        delays: Arc::default(),
-        cancel_at: 3,
-        token: cancel.clone(),
-    };
+    let sleeper = RecordingClock::default().cancel_at(3, cancel.clone());
     let cycles = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::new(RecordingSink::default());
     let mut cfg = config(10, 1);
@@ -799,7 +469,7 @@ async fn periodic_runs_wait_the_polling_period_plus_bounded_jitter() {
     engine.run_periodically(&cancel).await.unwrap();
     // every cycle re-lists the account and its balance; payments come once (watermark)
     assert_eq!(*cycles.lock().unwrap(), vec![(1, 6), (2, 2), (3, 2)]);
-    let delays = sleeper.delays.lock().unwrap().clone();
+    let delays = sleeper.delays();
     assert_eq!(delays.len(), 3);
     assert_eq!(cfg.max_jitter(), Duration::from_secs(5 * 60));
     for delay in delays {
@@ -812,7 +482,7 @@ async fn periodic_runs_wait_the_polling_period_plus_bounded_jitter() {
 
 #[tokio::test]
 async fn progress_events_describe_tasks_and_pages() {
-    let bank = Arc::new(Bank::new(1, 3));
+    let bank = Arc::new(FakeBank::new(1, 3));
     let events = Arc::new(Mutex::new(Vec::new()));
     let engine = engine(
         bank,
@@ -838,7 +508,7 @@ async fn progress_events_describe_tasks_and_pages() {
 fn the_run_future_can_be_spawned() {
     fn assert_send<T: Send>(_: &T) {}
     let engine = Engine::new(
-        Arc::new(Bank::new(1, 1)),
+        Arc::new(FakeBank::new(1, 1)),
         Arc::new(MemoryStateStore::new()),
         Arc::new(RecordingSink::default()),
         config(1, 1),
@@ -858,7 +528,7 @@ async fn the_psu_source_is_asked_every_cycle() {
             future::ready(Ok(psus(n))).boxed()
         }
     }
-    let bank = Arc::new(Bank::new(1, 1));
+    let bank = Arc::new(FakeBank::new(1, 1));
     let sink = Arc::new(RecordingSink::default());
     let engine = Engine::new(
         bank,
@@ -891,7 +561,7 @@ async fn the_psu_source_is_asked_every_cycle() {
 async fn page_streams_are_consumed_lazily_one_page_at_a_time() {
     // a page stream is pulled only as the engine goes: after the first page no second
     // page has been produced yet
-    let bank = Bank::new(1, 100);
+    let bank = FakeBank::new(1, 100);
     let request = FetchRequest {
         psu: Some(psu("psu-0")),
         from_payload: Some(FromPayload::account(&bank.account("psu-0", 0)).unwrap()),
@@ -909,7 +579,7 @@ async fn page_streams_are_consumed_lazily_one_page_at_a_time() {
 
 #[tokio::test]
 async fn a_run_for_chosen_psus_syncs_only_them() {
-    let bank = Arc::new(Bank::new(1, 2));
+    let bank = Arc::new(FakeBank::new(1, 2));
     let sink = Arc::new(RecordingSink::default());
     let engine = engine(
         bank.clone(),
@@ -933,9 +603,9 @@ async fn a_run_for_chosen_psus_syncs_only_them() {
 
 #[tokio::test]
 async fn an_invalid_item_fails_its_task_without_delivering_the_page() {
-    let bank = Arc::new(Bank {
+    let bank = Arc::new(FakeBank {
         signed_amounts: true,
-        ..Bank::new(1, 3)
+        ..FakeBank::new(1, 3)
     });
     let sink = Arc::new(RecordingSink::default());
     let store = Arc::new(MemoryStateStore::new());
@@ -1020,18 +690,14 @@ impl StateStore for RacingStore {
 
 #[tokio::test]
 async fn a_state_conflict_resumes_from_the_state_the_other_run_committed() {
-    let bank = Arc::new(Bank::new(1, 6));
+    let bank = Arc::new(FakeBank::new(1, 6));
     let users = psus(1);
     let sink = Arc::new(RecordingSink::default());
     let store = Arc::new(RacingStore {
         inner: MemoryStateStore::new(),
         raced: AtomicBool::new(false),
     });
-    let sleeper = RecordingSleeper {
-        delays: Arc::default(),
-        cancel_at: usize::MAX,
-        token: CancellationToken::new(),
-    };
+    let sleeper = RecordingClock::default();
     let engine = engine(
         bank.clone(),
         store.clone(),
@@ -1145,7 +811,7 @@ impl StateStore for OneTransaction {
 
 #[tokio::test]
 async fn a_transactional_sink_gets_each_page_with_its_state_in_one_call() {
-    let bank = Arc::new(Bank::new(2, 23));
+    let bank = Arc::new(FakeBank::new(2, 23));
     let users = psus(1);
     let backend = Arc::new(OneTransaction::default());
     let engine = engine(

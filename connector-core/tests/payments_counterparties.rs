@@ -2,14 +2,14 @@
 //! Counterparties delivered by a payments page (`PaymentChange::ExternalAccount`): checked,
 //! typed EXTERNAL by the engine, delivered in page order with the page's state commit.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use connector_core::contract::*;
 use connector_core::model::*;
 use connector_core::money::{Amount, Asset};
-use connector_core::sink::{Sink, SinkError};
 use connector_core::state::{MemoryStateStore, StateKey, StateStore};
+use connector_core::testing::RecordingSink;
 use connector_core::{Connector, ConnectorError, Engine};
 use futures::future::{self, BoxFuture};
 use futures::{FutureExt, StreamExt};
@@ -31,7 +31,9 @@ fn counterparty(reference: &str) -> Account {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: Metadata::new(),
-        raw: serde_json::value::to_raw_value(&json!({"label": "ACME"})).unwrap(),
+        raw: serde_json::value::to_raw_value(&json!({"label": "ACME"}))
+            .unwrap()
+            .into(),
     }
 }
 
@@ -50,7 +52,9 @@ fn payment_to(reference: &str) -> Payment {
         psu_id: None,
         open_banking_connection_id: None,
         metadata: Metadata::new(),
-        raw: serde_json::value::to_raw_value(&json!({"id": 1})).unwrap(),
+        raw: serde_json::value::to_raw_value(&json!({"id": 1}))
+            .unwrap()
+            .into(),
     }
 }
 
@@ -90,16 +94,6 @@ impl Connector for Bank {
     }
 }
 
-#[derive(Default)]
-struct RecordingSink(Mutex<Vec<Record>>);
-
-impl Sink for RecordingSink {
-    fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
-        self.0.lock().unwrap().extend_from_slice(batch);
-        future::ready(Ok(())).boxed()
-    }
-}
-
 async fn run(bank: Bank) -> (Vec<Record>, Option<serde_json::Value>, u64) {
     let sink = Arc::new(RecordingSink::default());
     let store = Arc::new(MemoryStateStore::new());
@@ -116,7 +110,7 @@ async fn run(bank: Bank) -> (Vec<Record>, Option<serde_json::Value>, u64) {
         .await
         .unwrap()
         .map(|v| v.value);
-    let records = std::mem::take(&mut *sink.0.lock().unwrap());
+    let records = sink.take();
     (records, state, summary.tasks_failed)
 }
 

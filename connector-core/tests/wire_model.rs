@@ -13,8 +13,8 @@ fn at(h: u32) -> chrono::DateTime<Utc> {
 }
 
 /// A `raw` payload: the provider's JSON text, kept verbatim.
-fn raw(text: &str) -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string(text.to_owned()).unwrap()
+fn raw(text: &str) -> RawJson {
+    RawJson::from_string(text.to_owned()).unwrap()
 }
 
 fn account(account_type: AccountType) -> Account {

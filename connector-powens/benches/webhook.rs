@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use connector_core::webhook::WebhookResponse;
-use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
+use connector_powens::webhooks::{config_for, route_for_event, PowensWebhooks, WebhookOptions};
 use powens_api::time::ManualClock;
 
 #[path = "../../powens-model/benches/common/mod.rs"]
@@ -27,8 +27,8 @@ const ROUND_TIME: Duration = Duration::from_millis(250);
 
 fn main() {
     let body = common::connection_synced(ROWS);
-    let route = routes::route_for_event("CONNECTION_SYNCED").unwrap();
-    let config = routes::config_for(route, "https://pay.example/hooks/c1", "s3cret");
+    let route = route_for_event("CONNECTION_SYNCED").unwrap();
+    let config = config_for(route, "https://pay.example/hooks/c1", "s3cret");
     let now = Utc.with_ymd_and_hms(2026, 6, 18, 6, 0, 0).unwrap();
     let handler =
         PowensWebhooks::new(WebhookOptions::default()).with_clock(Arc::new(ManualClock::new(now)));

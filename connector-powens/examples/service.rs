@@ -78,17 +78,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .clock_mode(ClockMode::Ticking)
         .start()
         .await?;
-    let credentials = sandbox.credentials();
-    let config = PowensConfig::from_value(serde_json::json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "webviewURL": sandbox.base_url(),
-        "maxConnectionsPerLink": 1,
-        "pollingPeriod": "2s",
-    }))?;
+    let mut payload = sandbox.install_payload();
+    payload["pollingPeriod"] = "2s".into();
+    let config = PowensConfig::from_value(payload)?;
     let connector = PowensConnector::new(config)?;
 
     // The front's address is the service's public URL: bind first.

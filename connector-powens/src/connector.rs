@@ -14,6 +14,7 @@ use connector_core::{Connector, ConnectorError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use powens_api::auth::ClientCredentials;
+use powens_api::client::{CallObserver, RateLimit};
 use powens_api::time::{Clock, SystemClock};
 use powens_api::PowensClient;
 use powens_model::maturation::MaturationRule;
@@ -34,7 +35,7 @@ pub const CAPABILITIES: &[Capability] = &[
 ];
 
 /// The default safety margin subtracted from the server-time floor to make the next
-/// `last_update` watermark (see [`crate::fetch::PaymentsState`]).
+/// `last_update` watermark (see [`crate::state::PaymentsState`]).
 pub const DEFAULT_WATERMARK_MARGIN: Duration = Duration::from_secs(10 * 60);
 
 /// What every stream, flow and install step shares (cheap to clone behind an `Arc`).
@@ -90,15 +91,47 @@ pub struct PowensConnectorBuilder {
     config: PowensConfig,
     client: Option<PowensClient>,
     clock: Option<Arc<dyn Clock>>,
+    /// `None`: the client's default limit; `Some(None)`: no limit.
+    rate_limit: Option<Option<RateLimit>>,
+    observer: Option<Arc<dyn CallObserver>>,
     watermark_margin: Duration,
     maturation: MaturationRule,
 }
 
 impl PowensConnectorBuilder {
     /// Uses this client instead of one built from `config.endpoint` with default settings
-    /// (tests inject short retry delays or a manual clock this way).
+    /// (tests inject short retry delays or a manual clock this way). The client's settings
+    /// are its own: [`rate_limit`](Self::rate_limit) and [`observer`](Self::observer) only
+    /// configure the client the builder makes, and [`build`](Self::build) refuses them with
+    /// a client given here.
     pub fn client(mut self, client: PowensClient) -> Self {
         self.client = Some(client);
+        self
+    }
+
+    /// The request rate limit of the client the builder makes: `Some` limit, or `None` for
+    /// no limit at all (default: the client's, see [`PowensClient::builder`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use connector_powens::{PowensConfig, PowensConnector, RateLimit};
+    ///
+    /// # let config = PowensConfig::from_json(br#"{"clientID": "1", "clientSecret": "s",
+    /// #     "configurationToken": "t", "domain": "acme.biapi.pro",
+    /// #     "endpoint": "https://acme.biapi.pro/2.0", "maxConnectionsPerLink": 2}"#)?;
+    /// let ten_per_second = RateLimit { max_requests: 10, per: Duration::from_secs(1) };
+    /// let connector = PowensConnector::builder(config).rate_limit(Some(ten_per_second)).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Told about every request attempt and rate-limit wait of the client the builder makes
+    /// (metrics: `powens serve` counts requests and latency this way).
+    pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -109,8 +142,8 @@ impl PowensConnectorBuilder {
         self
     }
 
-    /// The safety margin of the `last_update` watermark (default
-    /// [`DEFAULT_WATERMARK_MARGIN`]).
+    /// The safety margin of the `last_update` watermark (default 10 minutes; see
+    /// [`crate::state::Watermark`]).
     pub fn watermark_margin(mut self, margin: Duration) -> Self {
         self.watermark_margin = margin;
         self
@@ -123,14 +156,32 @@ impl PowensConnectorBuilder {
     }
 
     /// Builds the connector.
+    ///
+    /// Fails with [`ConnectorError::InvalidConfig`] when a client was given together with a
+    /// rate limit or an observer (set them on that client instead), or when the watermark
+    /// margin is out of range.
     pub fn build(self) -> Result<PowensConnector, ConnectorError> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let client = match self.client {
+            Some(_) if self.rate_limit.is_some() || self.observer.is_some() => {
+                return Err(ConnectorError::InvalidConfig {
+                    message: "a rate limit or an observer configures the client the builder \
+                              makes: set them on the client given to `client()` instead"
+                        .into(),
+                })
+            }
             Some(client) => client,
-            None => PowensClient::builder(self.config.endpoint.as_str())
-                .clock(Arc::clone(&clock))
-                .build()
-                .map_err(to_connector_error)?,
+            None => {
+                let mut client =
+                    PowensClient::builder(self.config.endpoint.as_str()).clock(Arc::clone(&clock));
+                if let Some(limit) = self.rate_limit {
+                    client = client.rate_limit(limit);
+                }
+                if let Some(observer) = self.observer {
+                    client = client.observer(observer);
+                }
+                client.build().map_err(to_connector_error)?
+            }
         };
         let margin = TimeDelta::from_std(self.watermark_margin).map_err(|_| {
             ConnectorError::InvalidConfig {
@@ -171,6 +222,8 @@ impl PowensConnector {
             config,
             client: None,
             clock: None,
+            rate_limit: None,
+            observer: None,
             watermark_margin: DEFAULT_WATERMARK_MARGIN,
             maturation: MaturationRule::default(),
         }
@@ -225,7 +278,7 @@ impl Connector for PowensConnector {
 
     /// The spec's tree ([`TaskTree::polling_open_banking`]) without its
     /// `FETCH_EXTERNAL_ACCOUNTS` node: the payments scan delivers the counterparties of each
-    /// page it reads (see [`crate::fetch::external`]), so they are not scanned for twice.
+    /// page it reads, so they are not scanned for twice.
     /// Calls nothing.
     fn install(&self) -> Result<TaskTree, ConnectorError> {
         Ok(TaskTree::polling_open_banking().without(TaskType::FetchExternalAccounts))

@@ -2,17 +2,22 @@
 //! polling fetch streams with resumable watermarks, and webhooks — built on the contract of
 //! `connector-core`, the mapping of `powens-model` and the client of `powens-api`.
 //!
-//! | Module | What it holds |
+//! The surface is small on purpose: the crate root re-exports what a service needs, and three
+//! modules are public.
+//!
+//! | Item | What it is |
 //! |---|---|
-//! | [`config`] | [`PowensConfig`]: the install payload, every problem reported by field |
-//! | [`connector`] | [`PowensConnector`]: capabilities, the spec's workflow tree, transfers refused |
-//! | [`install`] | `CREATE_WEBHOOKS`: the `hmac_signature` auth provider and the webhook configs; uninstall |
-//! | [`flows`] | PSU and link flows (`OpenBankingFlows`): forward a user, Webview links, callbacks |
-//! | [`fetch`] | The fetch streams: accounts, balances, payments (watermark + maturation, counterparties), external accounts |
-//! | [`connections`] | Connection health from polling: disconnections and consent expiry |
-//! | [`webhooks`] | Webhook verification, trimming and translation |
-//! | [`service`] | The long-running service: polling, webhooks, PSU management, metrics (`powens serve`) |
-//! | [`error`] | Powens API errors as contract errors |
+//! | [`PowensConfig`], [`ConfigError`], [`parse_duration`] | the install payload, every problem reported by field |
+//! | [`PowensConnector`], [`PowensConnectorBuilder`] | capabilities, the spec's workflow tree, flows, fetch streams; the client's rate limit and call observer |
+//! | [`forwarded_user`], [`USER_ID_METADATA_KEY`], [`EXPIRES_IN_METADATA_KEY`] | a PSU as connector-core's forwarded user, the Powens metadata keys |
+//! | [`EngineClock`] | one clock for the client, the connector and the engine |
+//! | [`auth_provider_name`] | the `hmac_signature` auth provider the install creates |
+//! | [`PAYMENTS_PART_ROWS`], [`PAYMENTS_PART_BYTES`] | how a transactions page is cut into delivered parts |
+//! | [`map_accounts_body`], [`map_transactions_body`], [`Skipped`] | one Powens body mapped outside a sync (`powens map`) |
+//! | [`PowensClient`], [`RateLimit`], [`CallObserver`], [`check_redirect_uri`] | `powens-api` names that appear in this crate's signatures |
+//! | [`state`] | the storage contract: the persisted task states and their format version |
+//! | [`webhooks`] | webhook verification, routes and translation |
+//! | [`service`] | the long-running service: polling, webhooks, PSU management, metrics (`powens serve`) |
 //!
 //! ```
 //! use connector_core::Connector;
@@ -34,19 +39,27 @@
 //! Run it with `connector_core::Engine` (per PSU with `Engine::with_psus`); see the
 //! end-to-end tests of the workspace's `tests` crate.
 
-pub mod clock;
-pub mod config;
-pub mod connections;
-pub mod connector;
-pub mod error;
-pub mod fetch;
-pub mod flows;
-pub mod install;
+mod clock;
+mod config;
+mod connections;
+mod connector;
+mod error;
+mod fetch;
+mod flows;
+mod install;
+mod mapping;
 pub mod service;
+pub mod state;
 pub mod webhooks;
 
-pub use config::{ConfigError, PowensConfig};
+pub use clock::EngineClock;
+pub use config::{parse_duration, ConfigError, FieldProblem, PowensConfig};
 pub use connector::{PowensConnector, PowensConnectorBuilder};
-pub use fetch::{
-    ExternalAccountsState, PaymentsState, Watermark, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS,
-};
+pub use fetch::{PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS};
+pub use flows::{forwarded_user, EXPIRES_IN_METADATA_KEY, USER_ID_METADATA_KEY};
+pub use install::auth_provider_name;
+pub use mapping::{map_accounts_body, map_transactions_body, MapBodyError, MappedBody};
+pub use powens_api::client::{CallObserver, RateLimit};
+pub use powens_api::webview::check_redirect_uri;
+pub use powens_api::PowensClient;
+pub use powens_model::Skipped;

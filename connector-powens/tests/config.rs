@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use connector_powens::config::{parse_duration, ConfigError, PowensConfig};
+use connector_powens::{parse_duration, ConfigError, PowensConfig};
 use serde_json::{json, Value};
 
 const SECRET: &str = "very-secret-client-secret";
@@ -343,5 +343,49 @@ fn config_errors_never_echo_credentials_embedded_in_a_url() {
     assert!(
         message.contains("without user name or password"),
         "{message}"
+    );
+}
+
+#[test]
+fn the_builder_sets_the_rate_limit_of_the_client_it_makes() {
+    use connector_powens::{PowensConnector, RateLimit};
+    let config = || PowensConfig::from_value(valid()).unwrap();
+    let seven = RateLimit {
+        max_requests: 7,
+        per: Duration::from_secs(1),
+    };
+    let limited = PowensConnector::builder(config())
+        .rate_limit(Some(seven))
+        .build()
+        .unwrap();
+    let debug = format!("{:?}", limited.client());
+    assert!(
+        debug.contains("rate_limit: Some(RateLimit { max_requests: 7, per: 1s })"),
+        "{debug}"
+    );
+    let unlimited = PowensConnector::builder(config())
+        .rate_limit(None)
+        .build()
+        .unwrap();
+    let debug = format!("{:?}", unlimited.client());
+    assert!(debug.contains("rate_limit: None"), "{debug}");
+}
+
+#[test]
+fn a_rate_limit_next_to_a_client_of_ones_own_is_refused_not_ignored() {
+    use connector_powens::{PowensClient, PowensConnector};
+    let config = PowensConfig::from_value(valid()).unwrap();
+    let client = PowensClient::builder(config.endpoint.as_str())
+        .build()
+        .unwrap();
+    let error = PowensConnector::builder(config)
+        .client(client)
+        .rate_limit(None)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid config: a rate limit or an observer configures the client the builder makes: \
+         set them on the client given to `client()` instead"
     );
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use connector_core::webhook::{WebhookConfig, WebhookEnvelope};
-use connector_powens::webhooks::{routes, verify, PowensWebhooks, WebhookOptions};
+use connector_powens::webhooks::{
+    config_for, idempotency_key, route_for_event, PowensWebhooks, WebhookOptions,
+};
 use powens_api::time::ManualClock;
 use serde_json::{json, Value};
 
@@ -22,8 +24,8 @@ fn handler() -> PowensWebhooks {
 fn fixture(path: &Path) -> (WebhookConfig, WebhookEnvelope) {
     let stem = path.file_stem().unwrap().to_str().unwrap();
     let event = stem.split("__").next().unwrap().to_uppercase();
-    let route = routes::route_for_event(&event).unwrap_or_else(|| panic!("no route for {event}"));
-    let config = routes::config_for(route, "https://pay.example/hooks/c1", "secret");
+    let route = route_for_event(&event).unwrap_or_else(|| panic!("no route for {event}"));
+    let config = config_for(route, "https://pay.example/hooks/c1", "secret");
     let body = std::fs::read(path).unwrap();
     (
         config,
@@ -80,7 +82,7 @@ fn the_key_read_with_the_body_is_the_key_of_the_body_alone_for_every_fixture() {
         let translation = handler().translate(&webhook, &config).unwrap();
         assert_eq!(
             translation.idempotency_key,
-            verify::idempotency_key(&webhook.body),
+            idempotency_key(&webhook.body),
             "{}",
             path.display()
         );

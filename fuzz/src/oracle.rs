@@ -110,7 +110,7 @@ impl Mapping {
                     mut payment,
                     external_account,
                 } => {
-                    payment.raw = RawValue::NULL.to_owned();
+                    payment.raw = RawValue::NULL.to_owned().into();
                     // Find the row this payment came from (ids may repeat: the next one in
                     // order whose id matches).
                     let reference = payment.reference.clone();

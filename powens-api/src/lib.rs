@@ -38,12 +38,12 @@
 //!
 //! let client = powens_api::PowensClient::builder("https://acme-sandbox.biapi.pro/2.0").build()?;
 //! let token = SecretString::from("user token");
-//! let mut page = client.list_transactions(&token, &TransactionsQuery::new(500).all(true)).await?;
+//! let mut page = client.transactions(&token, &TransactionsQuery::new(500).all(true)).page().await?;
 //! let mut guard = LinkGuard::new();
 //! while let Some(href) = page.next_href() {
 //!     let next = client.resolve_next(href)?; // refuses foreign hosts
 //!     guard.check(&next)?; // refuses a link seen twice
-//!     page = client.transactions_page(&token, &next).await?;
+//!     page = client.next_transactions(&token, &next).page().await?;
 //! }
 //! # Ok(()) }
 //! ```

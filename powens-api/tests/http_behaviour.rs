@@ -59,7 +59,7 @@ async fn walk(client: &PowensClient, first: TransactionsPage) -> (Vec<i64>, Resu
         if let Err(err) = guard.check(&next) {
             return (ids, Err(err));
         }
-        page = match client.transactions_page(&token, &next).await {
+        page = match client.next_transactions(&token, &next).page().await {
             Ok(page) => page,
             Err(err) => return (ids, Err(err)),
         };
@@ -93,7 +93,8 @@ async fn multi_page_walk_follows_absolute_versioned_and_unprefixed_links() {
     let (client, _) = client(&stub);
     let token = support::user_token();
     let mut first = client
-        .list_transactions(&token, &TransactionsQuery::new(2).all(true))
+        .transactions(&token, &TransactionsQuery::new(2).all(true))
+        .page()
         .await
         .unwrap();
     // The absolute link needs the stub's address, which the responder cannot know up front.
@@ -130,7 +131,8 @@ async fn foreign_host_next_link_is_refused_without_sending_the_token() {
     .await;
     let (client, _) = client(&stub);
     let first = client
-        .list_transactions(&support::user_token(), &TransactionsQuery::new(1))
+        .transactions(&support::user_token(), &TransactionsQuery::new(1))
+        .page()
         .await
         .unwrap();
     let (ids, result) = walk(&client, first).await;
@@ -161,7 +163,8 @@ async fn repeated_next_link_stops_the_walk() {
     .await;
     let (client, _) = client(&stub);
     let first = client
-        .list_transactions(&support::user_token(), &TransactionsQuery::new(1))
+        .transactions(&support::user_token(), &TransactionsQuery::new(1))
+        .page()
         .await
         .unwrap();
     let (ids, result) = walk(&client, first).await;
@@ -285,7 +288,8 @@ async fn json_error_body_fills_code_description_message_and_request_id() {
     .await;
     let (client, _) = client(&stub);
     let err = client
-        .list_transactions(&support::user_token(), &TransactionsQuery::new(10))
+        .transactions(&support::user_token(), &TransactionsQuery::new(10))
+        .page()
         .await
         .unwrap_err();
     let Error::Api(api) = &err else {
@@ -336,7 +340,8 @@ async fn undecodable_success_body_is_a_decode_error_with_the_json_path() {
     .await;
     let (client, _) = client(&stub);
     let err = client
-        .list_transactions(&support::user_token(), &TransactionsQuery::new(10))
+        .transactions(&support::user_token(), &TransactionsQuery::new(10))
+        .page()
         .await
         .unwrap_err();
     let Error::Decode { source, path, .. } = &err else {
@@ -491,7 +496,8 @@ async fn no_secret_appears_in_any_error_or_debug_output() {
             .await
             .unwrap_err(),
         client
-            .list_transactions(&support::user_token(), &TransactionsQuery::new(5))
+            .transactions(&support::user_token(), &TransactionsQuery::new(5))
+            .page()
             .await
             .unwrap_err(),
     ];
@@ -568,7 +574,7 @@ fn client_errors_and_call_futures_can_cross_threads() {
     let query = TransactionsQuery::new(10);
     // Not polled: this only checks that `tokio::spawn` would accept them.
     assert_send(&client.get_me(&token));
-    assert_send(&client.list_transactions(&token, &query));
+    assert_send(&client.transactions(&token, &query).page());
     assert_send(&client.auth_init(&support::credentials()));
     assert_send(&client.create_webhook_auth(
         &support::config_token(),
@@ -584,7 +590,8 @@ async fn a_body_declared_longer_than_max_response_bytes_fails_typed_and_is_not_r
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone())).await;
     let client = support::client_with_body_limit(&stub, 2048);
     let err = client
-        .list_transactions_raw(&support::user_token(), &TransactionsQuery::new(100))
+        .transactions(&support::user_token(), &TransactionsQuery::new(100))
+        .bytes()
         .await
         .unwrap_err();
     assert!(
@@ -603,7 +610,8 @@ async fn a_chunked_body_growing_past_max_response_bytes_fails_typed() {
     let stub = Stub::start(move |_, _| Reply::json(200, body.clone()).chunked(100)).await;
     let client = support::client_with_body_limit(&stub, 2048);
     let err = client
-        .list_transactions(&support::user_token(), &TransactionsQuery::new(100))
+        .transactions(&support::user_token(), &TransactionsQuery::new(100))
+        .page()
         .await
         .unwrap_err();
     assert!(
@@ -629,12 +637,14 @@ async fn a_body_in_many_chunks_is_assembled_exactly_and_one_at_the_bound_is_acce
     let client = support::client_with_body_limit(&stub, size);
     let query = TransactionsQuery::new(100);
     let raw = client
-        .list_transactions_raw(&support::user_token(), &query)
+        .transactions(&support::user_token(), &query)
+        .bytes()
         .await
         .unwrap();
     assert_eq!(raw.as_ref(), body.as_bytes());
     let page = client
-        .list_transactions(&support::user_token(), &query)
+        .transactions(&support::user_token(), &query)
+        .page()
         .await
         .unwrap();
     assert_eq!(

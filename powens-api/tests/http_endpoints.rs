@@ -316,7 +316,7 @@ async fn get_account_reads_one_account() {
 }
 
 #[tokio::test]
-async fn list_transactions_sends_every_filter() {
+async fn user_transactions_send_every_filter() {
     let stub = stub_answering(|| Reply::json(200, fixture("transactions_page.json"))).await;
     let (client, _) = client(&stub);
     let query = TransactionsQuery::new(1000)
@@ -332,7 +332,8 @@ async fn list_transactions_sends_every_filter() {
         })
         .filter(DateFilter::Date);
     let page = client
-        .list_transactions(&support::user_token(), &query)
+        .transactions(&support::user_token(), &query)
+        .page()
         .await
         .unwrap();
     assert_eq!(page.transactions.len(), 2);
@@ -350,11 +351,12 @@ async fn list_transactions_sends_every_filter() {
 }
 
 #[tokio::test]
-async fn list_account_transactions_uses_the_account_route() {
+async fn account_transactions_use_the_account_route() {
     let stub = stub_answering(|| Reply::json(200, fixture("transactions_page.json"))).await;
     let (client, _) = client(&stub);
     client
-        .list_account_transactions(&support::user_token(), 17, &TransactionsQuery::new(25))
+        .account_transactions(&support::user_token(), 17, &TransactionsQuery::new(25))
+        .page()
         .await
         .unwrap();
     let request = stub.single();
@@ -371,7 +373,8 @@ async fn transaction_limit_outside_1_to_1000_is_refused_before_sending() {
     let (client, _) = client(&stub);
     for limit in [0, 1001] {
         let err = client
-            .list_transactions(&support::user_token(), &TransactionsQuery::new(limit))
+            .transactions(&support::user_token(), &TransactionsQuery::new(limit))
+            .page()
             .await
             .unwrap_err();
         assert!(

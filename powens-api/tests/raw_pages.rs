@@ -16,7 +16,7 @@ use support::{client, fixture, Reply, Stub, USER_TOKEN};
 const PAGE_WITH_A_MALFORMED_ROW: &str = r#"{"transactions":[{"id":1,"id_account":3,"date":"2026-06-01","type":"card","coming":false,"value":-1.5},{"id_account":3,"value":"oops"}],"first_date":null,"last_date":null,"result_min_date":null,"result_max_date":null,"_links":{"next":null}}"#;
 
 #[tokio::test]
-async fn list_transactions_raw_sends_the_typed_query_and_returns_the_body_unparsed() {
+async fn user_transactions_as_bytes_sends_the_typed_query_and_returns_the_body_unparsed() {
     let stub = Stub::start(|_, _| Reply::json(200, PAGE_WITH_A_MALFORMED_ROW)).await;
     let (client, _) = client(&stub);
     let query = TransactionsQuery::new(1000)
@@ -24,12 +24,14 @@ async fn list_transactions_raw_sends_the_typed_query_and_returns_the_body_unpars
         .all(true)
         .last_update(PowensDateTime::parse("2026-06-18 06:00:00").unwrap());
     let body = client
-        .list_transactions_raw(&support::user_token(), &query)
+        .transactions(&support::user_token(), &query)
+        .bytes()
         .await
         .unwrap();
     assert_eq!(&body[..], PAGE_WITH_A_MALFORMED_ROW.as_bytes());
     let typed = client
-        .list_transactions(&support::user_token(), &query)
+        .transactions(&support::user_token(), &query)
+        .page()
         .await;
     assert!(
         matches!(typed, Err(powens_api::Error::Decode { .. })),
@@ -51,11 +53,12 @@ async fn list_transactions_raw_sends_the_typed_query_and_returns_the_body_unpars
 }
 
 #[tokio::test]
-async fn list_account_transactions_raw_uses_the_account_route() {
+async fn account_transactions_as_bytes_use_the_account_route() {
     let stub = Stub::start(|_, _| Reply::json(200, fixture("transactions_page.json"))).await;
     let (client, _) = client(&stub);
     let body = client
-        .list_account_transactions_raw(&support::user_token(), 17, &TransactionsQuery::new(25))
+        .account_transactions(&support::user_token(), 17, &TransactionsQuery::new(25))
+        .bytes()
         .await
         .unwrap();
     assert_eq!(&body[..], fixture("transactions_page.json").as_bytes());
@@ -68,14 +71,15 @@ async fn list_account_transactions_raw_uses_the_account_route() {
 }
 
 #[tokio::test]
-async fn transactions_page_raw_fetches_the_resolved_next_link() {
+async fn next_transactions_as_bytes_fetch_the_resolved_next_link() {
     let stub = Stub::start(|_, _| Reply::json(200, PAGE_WITH_A_MALFORMED_ROW)).await;
     let (client, _) = client(&stub);
     let next = client
         .resolve_next("/users/me/transactions?limit=2&offset=2")
         .unwrap();
     let body = client
-        .transactions_page_raw(&support::user_token(), &next)
+        .next_transactions(&support::user_token(), &next)
+        .bytes()
         .await
         .unwrap();
     assert_eq!(&body[..], PAGE_WITH_A_MALFORMED_ROW.as_bytes());
@@ -99,7 +103,8 @@ async fn raw_page_is_retried_on_429_like_the_typed_call() {
     .await;
     let (client, clock) = client(&stub);
     let body = client
-        .list_transactions_raw(&support::user_token(), &TransactionsQuery::new(10))
+        .transactions(&support::user_token(), &TransactionsQuery::new(10))
+        .bytes()
         .await
         .unwrap();
     assert_eq!(&body[..], PAGE_WITH_A_MALFORMED_ROW.as_bytes());
@@ -112,7 +117,8 @@ async fn raw_page_error_status_is_an_api_error_not_a_body() {
     let stub = Stub::start(|_, _| Reply::json(404, r#"{"code":"accountNotFound"}"#)).await;
     let (client, _) = client(&stub);
     let err = client
-        .list_account_transactions_raw(&support::user_token(), 9, &TransactionsQuery::new(10))
+        .account_transactions(&support::user_token(), 9, &TransactionsQuery::new(10))
+        .bytes()
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404), "{err:?}");
@@ -123,7 +129,8 @@ async fn raw_page_limit_outside_1_to_1000_is_refused_before_sending() {
     let stub = Stub::start(|_, _| Reply::json(200, PAGE_WITH_A_MALFORMED_ROW)).await;
     let (client, _) = client(&stub);
     let err = client
-        .list_transactions_raw(&support::user_token(), &TransactionsQuery::new(0))
+        .transactions(&support::user_token(), &TransactionsQuery::new(0))
+        .bytes()
         .await
         .unwrap_err();
     assert!(

@@ -1,4 +1,4 @@
-//! `list_account_transactions_streamed`: a 2xx body read as it arrives ([`ResponseBody`]).
+//! `account_transactions(..).streamed()`: a 2xx body read as it arrives ([`ResponseBody`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -27,11 +27,8 @@ fn page_body(rows: u32) -> String {
 /// `GET /users/me/accounts/17/transactions?limit=<limit>`, streamed.
 async fn streamed(client: &PowensClient, limit: u32) -> Result<ResponseBody, Error> {
     client
-        .list_account_transactions_streamed(
-            &support::user_token(),
-            17,
-            &TransactionsQuery::new(limit),
-        )
+        .account_transactions(&support::user_token(), 17, &TransactionsQuery::new(limit))
+        .streamed()
         .await
 }
 
@@ -150,10 +147,11 @@ async fn a_streamed_body_holds_the_concurrency_slot_until_it_is_dropped() {
     let token = support::user_token();
     let query = TransactionsQuery::new(2);
     let first = client
-        .list_account_transactions_streamed(&token, 17, &query)
+        .account_transactions(&token, 17, &query)
+        .streamed()
         .await
         .unwrap();
-    let mut second = Box::pin(client.list_account_transactions_streamed(&token, 18, &query));
+    let mut second = Box::pin(client.account_transactions(&token, 18, &query).streamed());
     assert!(
         (&mut second).now_or_never().is_none(),
         "the second call waits for the only slot"

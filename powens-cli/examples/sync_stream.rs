@@ -24,12 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..SandboxSize::default()
     };
     let sandbox = Sandbox::builder().size(size).start().await?;
-    let credentials = sandbox.credentials();
-    let config_json = serde_json::json!({
-        "clientID": credentials.client_id, "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token, "domain": credentials.domain,
-        "endpoint": sandbox.api_url(), "maxConnectionsPerLink": 1, "pageSize": 500,
-    });
+    let mut config_json = sandbox.install_payload();
+    config_json["pageSize"] = 500.into();
     let seeded = sandbox.users().first().ok_or("no user")?;
     let token = seeded.token.clone();
     let state_dir = tempfile::tempdir()?;

@@ -1,7 +1,7 @@
 //! The README's webhook verification example: `cargo run -p powens-cli --example
 //! webhook_verify`. It checks the worked example of the Powens documentation.
 
-use powens_api::webhooks::{SignatureHeaders, SignatureVerifier};
+use connector_powens::webhooks::{SignatureHeaders, SignatureVerifier};
 use secrecy::SecretString;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -58,17 +58,9 @@ async fn sandbox_in(dir: &std::path::Path) -> SandboxHandle {
         .start()
         .await
         .unwrap();
-    let credentials = sandbox.credentials();
-    let payload = serde_json::json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "maxConnectionsPerLink": 1,
-        "pageSize": 10,
-        "pollingPeriod": "30m",
-    });
+    let mut payload = sandbox.install_payload();
+    payload["pageSize"] = 10.into();
+    payload["pollingPeriod"] = "30m".into();
     std::fs::write(dir.join("config.json"), payload.to_string()).unwrap();
     let token = &sandbox.users()[0].token;
     std::fs::write(dir.join("tokens.txt"), format!("psu-1 {token}\n")).unwrap();

@@ -588,19 +588,10 @@ async fn external_sandbox() -> SandboxHandle {
 
 /// The install payload of `sandbox` for `powens serve --config`.
 fn write_config(dir: &Path, sandbox: &SandboxHandle) -> PathBuf {
-    let credentials = sandbox.credentials();
     let path = dir.join("config.json");
-    let payload = json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "webviewURL": sandbox.base_url(),
-        "maxConnectionsPerLink": 1,
-        "pageSize": 20,
-        "pollingPeriod": "2s",
-    });
+    let mut payload = sandbox.install_payload();
+    payload["pageSize"] = 20.into();
+    payload["pollingPeriod"] = "2s".into();
     std::fs::write(&path, payload.to_string()).unwrap();
     path
 }

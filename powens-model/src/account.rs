@@ -113,7 +113,7 @@ pub fn map_account_with_raw(
         psu_id: account_ctx.psu_id,
         open_banking_connection_id: account_ctx.connection_id,
         metadata,
-        raw: crate::raw::without_member(raw, "transactions"),
+        raw: crate::raw::without_member(raw, "transactions").into(),
     })
 }
 

@@ -170,7 +170,7 @@ pub fn map_counterparty(
         psu_id: account.psu_id.clone(),
         open_banking_connection_id: account.connection_id.clone(),
         metadata,
-        raw,
+        raw: raw.into(),
     })
 }
 

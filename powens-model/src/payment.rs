@@ -364,7 +364,7 @@ pub(crate) fn map_parts(
         psu_id: account.psu_id.clone(),
         open_banking_connection_id: account.connection_id.clone(),
         metadata,
-        raw,
+        raw: raw.into(),
     };
     Ok(Parts::Payment(payment))
 }

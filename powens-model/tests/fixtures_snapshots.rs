@@ -169,7 +169,7 @@ fn lean_page_decoder_maps_like_the_typed_powens_api_path() {
                     mut payment,
                     external_account,
                 }) => {
-                    payment.raw = serde_json::value::RawValue::NULL.to_owned();
+                    payment.raw = serde_json::value::RawValue::NULL.to_owned().into();
                     payments.push(*payment);
                     if let Some(external) = external_account {
                         if !externals

@@ -34,7 +34,7 @@ fn page_reader_decodes_escapes_like_serde_and_maps_like_the_typed_path() {
     else {
         panic!("expected a payment");
     };
-    payment.raw = serde_json::value::RawValue::NULL.to_owned();
+    payment.raw = serde_json::value::RawValue::NULL.to_owned().into();
     assert_eq!(lean.payments[0].payment, *payment);
     assert_eq!(lean.external_accounts, vec![*external_account.unwrap()]);
     assert_eq!(

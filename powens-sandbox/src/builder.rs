@@ -274,6 +274,24 @@ impl SandboxHandle {
         &self.credentials
     }
 
+    /// The install payload (the spec's `config.json`) that points a Powens connector at this
+    /// sandbox: the credentials, `endpoint` ([`api_url`](Self::api_url)), `webviewURL`
+    /// ([`base_url`](Self::base_url), which serves the Webview) and one connection per link
+    /// (`maxConnectionsPerLink`). The one place the payload is written: set or replace the
+    /// other fields (`pageSize`, `pollingPeriod`, `name`, …) on the returned object. It holds
+    /// the client secret.
+    pub fn install_payload(&self) -> serde_json::Value {
+        serde_json::json!({
+            "clientID": self.credentials.client_id,
+            "clientSecret": self.credentials.client_secret,
+            "configurationToken": self.credentials.configuration_token,
+            "domain": self.credentials.domain,
+            "endpoint": self.api_url(),
+            "webviewURL": self.base_url,
+            "maxConnectionsPerLink": 1,
+        })
+    }
+
     /// The control API.
     pub fn control(&self) -> &SandboxControl {
         &self.control

@@ -27,4 +27,10 @@ pub enum SandboxError {
     /// The change cannot be applied as asked; the message says why.
     #[error("invalid change: {0}")]
     InvalidChange(String),
+    /// The Webview could not be driven to its callback ([`crate::follow_webview`]).
+    #[error("{reason}")]
+    Webview {
+        /// What went wrong, with the link (its query, holding the code, left out).
+        reason: String,
+    },
 }

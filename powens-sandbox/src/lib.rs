@@ -196,6 +196,7 @@
 //! within a week.
 
 mod behaviour;
+mod browser;
 mod builder;
 mod changes;
 mod clock;
@@ -218,6 +219,7 @@ mod webhooks;
 pub use behaviour::{
     NextLinkForm, Profile, RowOrder, ServerBehaviour, UnknownProfile, REALISTIC_PAGE_CAP,
 };
+pub use browser::{follow_webview, WebviewBrowser, WebviewCallback};
 pub use builder::{Credentials, Sandbox, SandboxBuilder, SandboxHandle, SandboxSize};
 pub use clock::ClockMode;
 pub use control::{

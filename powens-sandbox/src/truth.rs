@@ -21,6 +21,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::currency;
 use crate::model::from_secs;
@@ -94,6 +95,31 @@ pub struct TruthAccount {
     pub visible: bool,
 }
 
+impl TruthAccount {
+    /// The UMN asset a connector must give this account, `CODE/precision`, from the precision
+    /// the sandbox publishes for its currency; `None` when it publishes none (`GEMS`): the
+    /// account and its records must then be skipped. Computed here, not by the mapping under
+    /// test.
+    pub fn expected_asset(&self) -> Option<String> {
+        self.precision.map(|p| format!("{}/{p}", self.currency))
+    }
+
+    /// `value` in signed minor units of this account's asset (see
+    /// [`expected_asset`](Self::expected_asset)); `None` without a precision, when `value`
+    /// has a non-zero digit past it, or on overflow: such a value must not be delivered.
+    pub fn expected_minor_units(&self, value: Decimal) -> Option<i128> {
+        let precision = self.precision?;
+        let value = value.normalize();
+        let scale = value.scale();
+        if scale > precision {
+            return None;
+        }
+        10i128
+            .checked_pow(precision - scale)
+            .and_then(|factor| value.mantissa().checked_mul(factor))
+    }
+}
+
 /// A live transaction in the truth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TruthTransaction {
@@ -130,6 +156,51 @@ pub struct TruthCounterparty {
     pub account_identification: String,
     /// `creditor` or `debtor`.
     pub counterparty_type: String,
+}
+
+impl TruthCounterparty {
+    /// The reference of the external account a connector must deliver for this counterparty,
+    /// computed here from the spec's rule, not by the mapping under test: `cp-<scheme>-<hex>`,
+    /// `<scheme>` the scheme name trimmed and in lower case (`unknown` when blank), `<hex>` the
+    /// first 16 bytes of SHA-256 of `"<scheme>:<identifier>"`, the identifier upper-cased
+    /// without whitespace and `-`. `None` when the identifier is blank: such a counterparty
+    /// identifies no account.
+    ///
+    /// ```
+    /// use powens_sandbox::TruthCounterparty;
+    ///
+    /// let cp = |scheme: &str, id: &str| TruthCounterparty {
+    ///     label: "ACME".into(),
+    ///     account_scheme_name: scheme.into(),
+    ///     account_identification: id.into(),
+    ///     counterparty_type: "creditor".into(),
+    /// };
+    /// let reference = cp("IBAN", "FR76 3000-6000 0112").expected_reference().unwrap();
+    /// assert!(reference.starts_with("cp-iban-") && reference.len() == 8 + 32);
+    /// assert_eq!(cp("iban", "fr7630006000 0112").expected_reference(), Some(reference));
+    /// assert_eq!(cp("iban", " - ").expected_reference(), None);
+    /// ```
+    pub fn expected_reference(&self) -> Option<String> {
+        let scheme = match self.account_scheme_name.trim() {
+            "" => "unknown".to_owned(),
+            scheme => scheme.to_ascii_lowercase(),
+        };
+        let identifier: String = self
+            .account_identification
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if identifier.is_empty() {
+            return None;
+        }
+        let digest = Sha256::digest(format!("{scheme}:{identifier}").as_bytes());
+        let mut reference = format!("cp-{scheme}-");
+        for byte in digest.iter().take(16) {
+            reference.push_str(&format!("{byte:02x}"));
+        }
+        Some(reference)
+    }
 }
 
 /// A provisional row retired by maturation and the posted row that replaced it.
@@ -257,5 +328,65 @@ pub(crate) fn truth_of(
         transactions,
         replaced,
         deleted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn account(currency: &str, precision: Option<u32>) -> TruthAccount {
+        TruthAccount {
+            id: 1,
+            connection_id: 1,
+            name: "Compte".into(),
+            account_type: "checking".into(),
+            currency: currency.into(),
+            precision,
+            balance: Decimal::ZERO,
+            coming: Decimal::ZERO,
+            coming_balance: Decimal::ZERO,
+            iban: None,
+            number: "1".into(),
+            usage: "PRIV".into(),
+            error: None,
+            last_update: NaiveDate::from_ymd_opt(2026, 6, 18)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap(),
+            disabled: None,
+            deleted: None,
+            visible: true,
+        }
+    }
+
+    #[test]
+    fn the_expected_asset_is_the_published_precision_and_none_without_one() {
+        assert_eq!(
+            account("EUR", Some(2)).expected_asset().as_deref(),
+            Some("EUR/2")
+        );
+        assert_eq!(
+            account("XBT", Some(8)).expected_asset().as_deref(),
+            Some("XBT/8")
+        );
+        assert_eq!(account("GEMS", None).expected_asset(), None);
+    }
+
+    #[test]
+    fn expected_minor_units_are_exact_and_refuse_digits_past_the_precision() {
+        let eur = account("EUR", Some(2));
+        assert_eq!(
+            eur.expected_minor_units(Decimal::new(-12_500, 3)),
+            Some(-1250)
+        );
+        assert_eq!(eur.expected_minor_units(Decimal::new(7, 0)), Some(700));
+        assert_eq!(eur.expected_minor_units(Decimal::new(-12_505, 3)), None);
+        assert_eq!(
+            account("GEMS", None).expected_minor_units(Decimal::ONE),
+            None
+        );
     }
 }

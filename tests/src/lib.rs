@@ -81,19 +81,12 @@ pub fn sandbox_config(sandbox: &SandboxHandle, page_size: u32) -> Result<PowensC
 
 /// [`sandbox_config`] as JSON (for a child process to build the same connector).
 pub fn sandbox_config_payload(sandbox: &SandboxHandle, page_size: u32) -> serde_json::Value {
-    let credentials = sandbox.credentials();
-    serde_json::json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "maxConnectionsPerLink": 2,
-        "pageSize": page_size,
-        "pollingPeriod": "30m",
-        "webviewURL": sandbox.base_url(),
-        "name": "sandbox-powens",
-    })
+    let mut payload = sandbox.install_payload();
+    payload["maxConnectionsPerLink"] = 2.into();
+    payload["pageSize"] = page_size.into();
+    payload["pollingPeriod"] = "30m".into();
+    payload["name"] = "sandbox-powens".into();
+    payload
 }
 
 /// A naive Paris wall-clock time as UTC (how the sandbox clock reads).
@@ -175,7 +168,7 @@ pub async fn forward_psu(
     psu: &PaymentServiceUser,
 ) -> Result<ForwardedUser, TestError> {
     let created = connector.create_user(psu).await?;
-    Ok(connector_powens::flows::forwarded_user(
+    Ok(connector_powens::forwarded_user(
         "sandbox-powens",
         psu,
         created,
@@ -229,17 +222,7 @@ pub fn link_request(
 /// Follows a Webview link like a browser would, without following the final redirect:
 /// returns the `Location` the Webview sent the user to.
 pub async fn follow_webview(link: &str) -> Result<String, TestError> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let response = http.get(link).send().await?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    location.ok_or_else(|| format!("the Webview answered {status} without a Location").into())
+    Ok(powens_sandbox::follow_webview(link).await?.location)
 }
 
 /// The redirect request the Webview sent the user to, as the envelope
@@ -686,10 +669,7 @@ pub fn assert_matches_truth(ledger: &Ledger, truth: &Truth) {
             "type of {reference}"
         );
         if let Some(cp) = &tx.counterparty {
-            if let Some(r) = powens_model::counterparty::counterparty_reference(
-                Some(&cp.account_scheme_name),
-                &cp.account_identification,
-            ) {
+            if let Some(r) = cp.expected_reference() {
                 expected_externals.insert(r);
             }
         }

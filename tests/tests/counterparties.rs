@@ -43,12 +43,7 @@ fn expected_counterparties(
         .transactions
         .iter()
         .filter_map(|tx| tx.counterparty.as_ref())
-        .filter_map(|cp| {
-            powens_model::counterparty::counterparty_reference(
-                Some(&cp.account_scheme_name),
-                &cp.account_identification,
-            )
-        })
+        .filter_map(powens_sandbox::TruthCounterparty::expected_reference)
         .collect()
 }
 
@@ -210,4 +205,29 @@ async fn the_external_accounts_capability_alone_still_yields_every_counterparty_
     assert_eq!(distinct.len(), references.len(), "each counterparty once");
     assert_eq!(distinct, expected_counterparties(&sandbox, user.id));
     sandbox.shutdown().await;
+}
+
+#[test]
+fn the_sandbox_and_the_mapping_derive_the_same_counterparty_reference_on_their_own() {
+    let cases = [
+        ("iban", "FR76 3000 6000 0112 3456 7890 189"),
+        ("IBAN", " fr76-3000\t6000 "),
+        ("", "12345678"),
+        (" Sort_Code_Account_Number ", "40-47-84 70501234"),
+        ("bban", "ß é x"),
+        ("iban", " - "),
+    ];
+    for (scheme, identification) in cases {
+        let counterparty = powens_sandbox::TruthCounterparty {
+            label: "ACME".into(),
+            account_scheme_name: scheme.into(),
+            account_identification: identification.into(),
+            counterparty_type: "creditor".into(),
+        };
+        assert_eq!(
+            counterparty.expected_reference(),
+            powens_model::counterparty::counterparty_reference(Some(scheme), identification),
+            "{scheme:?} {identification:?}"
+        );
+    }
 }

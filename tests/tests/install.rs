@@ -8,7 +8,7 @@ use std::sync::Arc;
 use connector_core::model::TaskType;
 use connector_core::state::MemoryStateStore;
 use connector_core::Connector;
-use connector_powens::install::auth_provider_name;
+use connector_powens::auth_provider_name;
 use powens_sandbox::SandboxSize;
 use tests::*;
 
@@ -81,7 +81,7 @@ async fn reinstall_keeps_secret_install_creates_one_named_provider_reinstall_reu
     assert_eq!(named(client.list_webhook_auths(&token).await.unwrap()), 1);
 
     // Install registers the events of the spec, USER_SYNCED included.
-    let defaults: Vec<&str> = connector_powens::webhooks::routes::default_routes()
+    let defaults: Vec<&str> = connector_powens::webhooks::default_routes()
         .map(|r| r.event)
         .collect();
     assert_eq!(names, defaults);

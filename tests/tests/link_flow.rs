@@ -9,7 +9,7 @@ use connector_core::model::Capability;
 use connector_core::openbanking::{CallbackState, LinkOutcome};
 use connector_core::state::MemoryStateStore;
 use connector_core::{Connector, ConnectorError};
-use connector_powens::flows::{EXPIRES_IN_METADATA_KEY, USER_ID_METADATA_KEY};
+use connector_powens::{EXPIRES_IN_METADATA_KEY, USER_ID_METADATA_KEY};
 use powens_sandbox::SandboxSize;
 use tests::*;
 
@@ -153,8 +153,7 @@ async fn link_flow_forwards_the_psu_follows_the_webview_and_syncs_the_linked_con
     );
     for webhook in received {
         let config =
-            connector_powens::webhooks::routes::config_for_request_path(&configs, &webhook.path)
-                .unwrap();
+            connector_powens::webhooks::config_for_request_path(&configs, &webhook.path).unwrap();
         inbox.receive(config, webhook.envelope).await.unwrap();
     }
     webhook_engine.triggered_syncs_idle().await;

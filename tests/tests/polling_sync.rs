@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use connector_core::model::Capability;
 use connector_core::state::{MemoryStateStore, StateKey, StateStore};
-use connector_powens::PaymentsState;
+use connector_powens::state::PaymentsState;
 use powens_sandbox::AccountStatus;
 use tests::{
     assert_matches_truth, connector_for, engine_for, seeded_user, start_one_user_sandbox, sync,

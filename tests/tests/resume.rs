@@ -8,7 +8,7 @@ use std::sync::Arc;
 use connector_core::engine::ProgressEvent;
 use connector_core::model::{Capability, TaskType};
 use connector_core::state::FileStateStore;
-use connector_powens::PaymentsState;
+use connector_powens::state::PaymentsState;
 use tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

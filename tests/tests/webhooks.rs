@@ -19,11 +19,10 @@ use connector_core::openbanking::ForwardedUser;
 use connector_core::state::{FileStateStore, MemoryStateStore, StateStore};
 use connector_core::webhook::{Headers, WebhookConfig, WebhookEnvelope};
 use connector_core::Engine;
-use connector_powens::webhooks::routes;
+use connector_powens::webhooks::config_for_request_path;
 use connector_powens::{PowensConfig, PowensConnector};
 use powens_api::time::ManualClock;
 use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize, SeededUser, WebhookEvent};
-use serde_json::json;
 use tests::{engine_config, seeded_user, MemorySink};
 use tokio::sync::Semaphore;
 
@@ -98,9 +97,9 @@ fn engine_on(
     now: DateTime<Utc>,
     runs: Arc<AccountRuns>,
 ) -> Arc<Engine> {
-    let clock = Arc::new(connector_powens::clock::EngineClock(Arc::new(
-        ManualClock::new(now),
-    )));
+    let clock = Arc::new(connector_powens::EngineClock(Arc::new(ManualClock::new(
+        now,
+    ))));
     Arc::new(
         Engine::new(connector.clone(), store, sink, engine_config())
             .unwrap()
@@ -148,18 +147,10 @@ async fn harness(lose_first_acks: usize, store: Arc<dyn StateStore>) -> Harness 
         .start()
         .await
         .unwrap();
-    let credentials = sandbox.credentials().clone();
-    let config = PowensConfig::from_value(json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "maxConnectionsPerLink": 1,
-        "pageSize": 100,
-        "name": "sandbox-powens",
-    }))
-    .unwrap();
+    let mut payload = sandbox.install_payload();
+    payload["pageSize"] = 100.into();
+    payload["name"] = "sandbox-powens".into();
+    let config = PowensConfig::from_value(payload).unwrap();
     let connector = Arc::new(
         PowensConnector::builder(config)
             .clock(Arc::new(ManualClock::new(sandbox_now())))
@@ -185,7 +176,7 @@ async fn harness(lose_first_acks: usize, store: Arc<dyn StateStore>) -> Harness 
             let (inbox, configs, received) = (inbox.clone(), configs.clone(), received.clone());
             async move {
                 let envelope = to_envelope(&headers, body);
-                let Some(config) = routes::config_for_request_path(&configs, uri.path()) else {
+                let Some(config) = config_for_request_path(&configs, uri.path()) else {
                     return StatusCode::NOT_FOUND;
                 };
                 let result = inbox.receive(config, envelope.clone()).await;

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::wire_enum::wire_enum;
 use crate::money::Asset;
@@ -24,7 +23,7 @@ wire_enum! {
 ///
 /// Wire form: `reference`, `createdAt`, `type`, `name`, `defaultAsset`, `psuID`,
 /// `openBankingConnectionID`, `metadata`, `raw`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     /// The provider's reference, unique per connector.
@@ -52,34 +51,5 @@ pub struct Account {
     /// The provider's JSON for this account, exactly as received: its text is embedded verbatim
     /// when the record is serialised (only line breaks and the whitespace outside strings of a
     /// multi-line payload are dropped, to keep one record per line); equality compares the text.
-    #[serde(serialize_with = "super::raw::serialize")]
-    pub raw: Box<RawValue>,
+    pub raw: super::RawJson,
 }
-
-impl PartialEq for Account {
-    /// Field by field; `raw` compares as text (`RawValue` has no equality of its own).
-    fn eq(&self, other: &Self) -> bool {
-        let Account {
-            reference,
-            created_at,
-            account_type,
-            name,
-            default_asset,
-            psu_id,
-            open_banking_connection_id,
-            metadata,
-            raw,
-        } = self;
-        *reference == other.reference
-            && *created_at == other.created_at
-            && *account_type == other.account_type
-            && *name == other.name
-            && *default_asset == other.default_asset
-            && *psu_id == other.psu_id
-            && *open_banking_connection_id == other.open_banking_connection_id
-            && *metadata == other.metadata
-            && raw.get() == other.raw.get()
-    }
-}
-
-impl Eq for Account {}

@@ -2,15 +2,15 @@
 //!
 //! A record carries a handful of entries (a Powens payment has seven) and millions of records
 //! are built in a sync, so the map is laid out for that: keys are usually `&'static str`
-//! constants (no allocation), values are [`CompactString`]s (text up to 24 bytes is stored
-//! inline, without allocation), and the entries sit in one vector kept sorted by key (one
+//! constants (no allocation), values are `compact_str::CompactString`s (text up to 24 bytes is
+//! stored inline, without allocation; the type stays an implementation detail), and the entries sit in one vector kept sorted by key (one
 //! allocation per record, no tree nodes). It reads, compares, iterates and serialises exactly
 //! like a `BTreeMap<String, String>`: keys in byte order, a JSON object on the wire.
 
 use std::borrow::{Borrow, Cow};
 use std::fmt;
 
-pub use compact_str::CompactString;
+use compact_str::CompactString;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -60,12 +60,13 @@ impl Metadata {
         self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
     }
 
-    /// Sets `key` to `value`; returns the previous value of `key`, if any.
+    /// Sets `key` to `value` (a `&str`, a `String`, …); returns the previous value of `key`,
+    /// if any.
     pub fn insert(
         &mut self,
         key: impl Into<MetadataKey>,
         value: impl Into<CompactString>,
-    ) -> Option<CompactString> {
+    ) -> Option<String> {
         let key = key.into();
         let value = value.into();
         // Entries are mostly inserted in key order: check the end first.
@@ -78,7 +79,7 @@ impl Metadata {
             Ok(i) => self
                 .entries
                 .get_mut(i)
-                .map(|(_, old)| std::mem::replace(old, value)),
+                .map(|(_, old)| std::mem::replace(old, value).into_string()),
             Err(i) => {
                 self.entries.insert(i, (key, value));
                 None
@@ -98,9 +99,9 @@ impl Metadata {
     }
 
     /// Removes `key`; returns its value, if it was set.
-    pub fn remove(&mut self, key: &str) -> Option<CompactString> {
+    pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.find(key).ok()?;
-        Some(self.entries.remove(i).1)
+        Some(self.entries.remove(i).1.into_string())
     }
 
     /// Keeps only the entries for which `keep` returns true.
@@ -248,14 +249,14 @@ mod tests {
             let value = format!("value number {i} which is longer than twenty-four bytes");
             let old = metadata.insert(*k, value.clone());
             assert_eq!(
-                old.map(String::from),
+                old,
                 map.insert((*k).to_owned(), value),
                 "previous value of {k}"
             );
         }
         assert_eq!(BTreeMap::from(&metadata), map);
         assert_eq!(Metadata::from(map.clone()), metadata);
-        assert_eq!(metadata.remove("c").map(String::from), map.remove("c"));
+        assert_eq!(metadata.remove("c"), map.remove("c"));
         assert!(metadata.remove("zzz").is_none());
         assert_eq!(BTreeMap::from(&metadata), map);
         assert_eq!(

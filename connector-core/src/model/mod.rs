@@ -19,10 +19,10 @@ pub use connection::{
     DataToFetch, UserConnectionDisconnected, UserConnectionPendingDisconnect,
     UserConnectionReconnected, UserDisconnected, UserLinkSessionFinished,
 };
-pub use metadata::{CompactString, Metadata, MetadataKey};
+pub use metadata::{Metadata, MetadataKey};
 pub use payment::{
     Payment, PaymentScheme, PaymentStatus, PaymentToCancel, PaymentToDelete, PaymentType,
 };
-pub use raw::RawObject;
+pub use raw::{RawJson, RawObject};
 pub use record::Record;
 pub use wire_enum::UnknownWireValue;

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::wire_enum::wire_enum;
 use crate::money::{Amount, Asset};
@@ -128,7 +127,7 @@ wire_enum! {
 ///
 /// Re-emitting a payment with the same `reference`, `type`, `createdAt` and `status` is a
 /// no-op downstream, so `createdAt` must be deterministic for a given transaction.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
     /// The provider's transaction reference.
@@ -167,47 +166,8 @@ pub struct Payment {
     /// The provider's JSON for this payment, exactly as received: its text is embedded verbatim
     /// when the record is serialised (only line breaks and the whitespace outside strings of a
     /// multi-line payload are dropped, to keep one record per line); equality compares the text.
-    #[serde(serialize_with = "super::raw::serialize")]
-    pub raw: Box<RawValue>,
+    pub raw: super::RawJson,
 }
-
-impl PartialEq for Payment {
-    /// Field by field; `raw` compares as text (`RawValue` has no equality of its own).
-    fn eq(&self, other: &Self) -> bool {
-        let Payment {
-            reference,
-            parent_reference,
-            created_at,
-            payment_type,
-            amount,
-            asset,
-            scheme,
-            status,
-            source_account_reference,
-            destination_account_reference,
-            psu_id,
-            open_banking_connection_id,
-            metadata,
-            raw,
-        } = self;
-        *reference == other.reference
-            && *parent_reference == other.parent_reference
-            && *created_at == other.created_at
-            && *payment_type == other.payment_type
-            && *amount == other.amount
-            && *asset == other.asset
-            && *scheme == other.scheme
-            && *status == other.status
-            && *source_account_reference == other.source_account_reference
-            && *destination_account_reference == other.destination_account_reference
-            && *psu_id == other.psu_id
-            && *open_banking_connection_id == other.open_banking_connection_id
-            && *metadata == other.metadata
-            && raw.get() == other.raw.get()
-    }
-}
-
-impl Eq for Payment {}
 
 /// A payment to delete by reference (e.g. a provisional row replaced by a posted one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! How a record's `raw` payload ([`RawValue`]) is written: verbatim, except that a payload
+//! A record's `raw` payload ([`RawJson`]) and how it is written: verbatim, except that a payload
 //! spread over several lines (a pretty-printed provider body) loses its insignificant
 //! whitespace, so a record always stays one JSON-lines line. Numbers and strings are never
 //! re-encoded.
@@ -50,8 +50,97 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
     }
 }
 
-/// `serialize_with` of the `raw` fields.
-pub(crate) fn serialize<S: Serializer>(raw: &RawValue, serializer: S) -> Result<S::Ok, S::Error> {
+/// A record's `raw` payload: the provider's JSON text exactly as received.
+///
+/// Written verbatim (only line breaks and the whitespace outside strings of a multi-line
+/// payload are dropped, to keep one record per line); compared as text, so that the records
+/// holding it derive `PartialEq` (`RawValue` has no equality of its own). It dereferences to
+/// serde_json's [`RawValue`] (`raw.get()` is the text).
+///
+/// ```
+/// use connector_core::model::RawJson;
+///
+/// let raw = RawJson::from_string("{\n  \"value\": -12.50\n}".to_owned())?;
+/// assert_eq!(raw.get(), "{\n  \"value\": -12.50\n}");
+/// assert_eq!(serde_json::to_string(&raw)?, r#"{"value":-12.50}"#);
+/// assert_eq!(raw, RawJson::from_string("{\n  \"value\": -12.50\n}".to_owned())?);
+/// assert_ne!(raw, RawJson::from_string(r#"{"value":-12.50}"#.to_owned())?);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// JSON `null`, for a record made without a provider payload.
+    pub fn null() -> Self {
+        Self(RawValue::NULL.to_owned())
+    }
+
+    /// Checks that `json` is one JSON value and keeps its text as it is.
+    pub fn from_string(json: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(json).map(Self)
+    }
+
+    /// The JSON text of `value`, encoded by serde_json.
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// The payload as serde_json's raw value.
+    pub fn into_raw_value(self) -> Box<RawValue> {
+        self.0
+    }
+}
+
+impl Default for RawJson {
+    /// JSON `null`.
+    fn default() -> Self {
+        Self::null()
+    }
+}
+
+impl From<Box<RawValue>> for RawJson {
+    fn from(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+}
+
+impl std::ops::Deref for RawJson {
+    type Target = RawValue;
+    fn deref(&self) -> &RawValue {
+        &self.0
+    }
+}
+
+impl PartialEq for RawJson {
+    /// The same text, byte for byte (`1.0` and `1.00` differ: the payload is evidence).
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize(&self.0, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self)
+    }
+}
+
+/// How a `raw` payload is written (see [`RawJson`]).
+fn serialize<S: Serializer>(raw: &RawValue, serializer: S) -> Result<S::Ok, S::Error> {
     let text = raw.get();
     // memchr scans a word (or a SIMD vector) at a time; `str::contains` with a char set
     // checked each character and cost about a tenth of a whole sync.

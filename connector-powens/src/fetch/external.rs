@@ -38,6 +38,7 @@ use super::{account_last_update, mapping_context};
 use crate::connector::PowensConnector;
 use crate::error::to_connector_error;
 use crate::flows::user_token;
+use crate::state::StateFormat;
 
 /// How many counterparty references one run remembers for de-duplication.
 pub const MAX_REMEMBERED_COUNTERPARTIES: usize = 100_000;
@@ -63,10 +64,14 @@ impl SeenCounterparties {
     }
 }
 
-/// The state of one PSU's external accounts task.
+/// The state of one PSU's external accounts task (part of the storage contract,
+/// [`crate::state`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalAccountsState {
+    /// The format the state is written in (absent: format 1).
+    #[serde(default)]
+    pub format: StateFormat,
     /// The `last_update` watermark of the user's transactions and the scan in progress.
     #[serde(default)]
     pub watermark: Watermark,
@@ -103,11 +108,11 @@ impl ExternalAccountsFetcher for PowensConnector {
                     Some(link) => {
                         let next = shared.client.resolve_next(&link.href).map_err(to_connector_error)?;
                         state.watermark.restart_linked_page();
-                        shared.client.transactions_page_raw(&token, &next).await
+                        shared.client.next_transactions(&token, &next).bytes().await
                     }
                     None => {
                         let query = state.watermark.query(limit, zone);
-                        shared.client.list_transactions_raw(&token, &query).await
+                        shared.client.transactions(&token, &query).bytes().await
                     }
                 }
                 .map_err(to_connector_error)?;

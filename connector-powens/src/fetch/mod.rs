@@ -19,12 +19,12 @@ pub mod external;
 mod page;
 pub mod payments;
 pub mod watermark;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod watermark_tests;
 
 pub use external::ExternalAccountsState;
-pub use payments::{
-    PaymentsState, RetiringProvisional, Swap, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS,
-};
-pub use watermark::{PageEnd, PageLink, ScanProgress, Watermark};
+pub use payments::{PaymentsState, PAYMENTS_PART_BYTES, PAYMENTS_PART_ROWS};
 
 use chrono::{DateTime, Utc};
 use connector_core::contract::SkippedObject;

@@ -116,7 +116,7 @@ pub struct Watermark {
 
 impl Watermark {
     /// Records a server timestamp observed now.
-    pub fn observe(&mut self, at: Option<DateTime<Utc>>) {
+    pub(crate) fn observe(&mut self, at: Option<DateTime<Utc>>) {
         if let Some(at) = at {
             if self.server_time_floor.is_none_or(|floor| at > floor) {
                 self.server_time_floor = Some(at);
@@ -125,7 +125,7 @@ impl Watermark {
     }
 
     /// Starts a scan unless one is in progress (a restart resumes it).
-    pub fn begin(&mut self, margin: TimeDelta) {
+    pub(crate) fn begin(&mut self, margin: TimeDelta) {
         if self.scan.is_none() {
             let next_since = self
                 .server_time_floor
@@ -139,22 +139,22 @@ impl Watermark {
     }
 
     /// The committed offset of the scan in progress.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.scan.as_ref().map_or(0, |s| s.offset)
     }
 
     /// The link of the next page, when the server gave one.
-    pub fn link(&self) -> Option<&PageLink> {
+    pub(crate) fn link(&self) -> Option<&PageLink> {
         self.scan.as_ref().and_then(|s| s.link.as_ref())
     }
 
     /// Whether this scan reads the whole history (no watermark yet).
-    pub fn is_full_scan(&self) -> bool {
+    pub(crate) fn is_full_scan(&self) -> bool {
         self.since.is_none()
     }
 
     /// The query of the page at the committed offset.
-    pub fn query(&self, limit: u32, zone: Tz) -> TransactionsQuery {
+    pub(crate) fn query(&self, limit: u32, zone: Tz) -> TransactionsQuery {
         let mut query = TransactionsQuery::new(limit)
             .offset(self.offset())
             .all(true);
@@ -166,7 +166,7 @@ impl Watermark {
 
     /// Reading the page of [`Watermark::link`] starts at its first row: the offset goes back
     /// to it (rows of that page delivered before a restart are read again).
-    pub fn restart_linked_page(&mut self) {
+    pub(crate) fn restart_linked_page(&mut self) {
         if let Some(scan) = self.scan.as_mut() {
             if let Some(link) = &scan.link {
                 scan.offset = link.offset;
@@ -177,7 +177,7 @@ impl Watermark {
     /// Moves past the first `rows` rows of the page being read, when a part of it was
     /// delivered before its end: a restart resumes after them (or, for a linked page, at
     /// its start). The page's end then moves past the rest of it ([`Watermark::end_page`]).
-    pub fn advance_rows(&mut self, rows: u64) {
+    pub(crate) fn advance_rows(&mut self, rows: u64) {
         if let Some(scan) = self.scan.as_mut() {
             scan.offset = scan.offset.saturating_add(rows);
         }
@@ -186,7 +186,7 @@ impl Watermark {
     /// Ends the page being read: moves past its last `rows` rows (those not yet counted by
     /// [`Watermark::advance_rows`]) and to what `end` says comes next; at the last page, the
     /// scan ends and the next one starts from its `next_since`.
-    pub fn end_page(&mut self, rows: u64, end: &PageEnd) {
+    pub(crate) fn end_page(&mut self, rows: u64, end: &PageEnd) {
         if let Some(scan) = self.scan.as_mut() {
             scan.offset = scan.offset.saturating_add(rows);
             match end {

@@ -5,21 +5,22 @@
 //! freshness, de-duplicates, ties records to the PSU and delivers the whole delivery at once.
 //!
 //! * [`verify`](PowensWebhooks::verify): `BI-Signature` over the public path the webhook was
-//!   registered under; returns the signed date (the inbox checks its freshness window) —
-//!   see [`verify`](mod@verify);
+//!   registered under; returns the signed date (the inbox checks its freshness window);
+//!   the signed path is [`signed_path`], the delivery's key [`idempotency_key`];
 //! * [`translate`](PowensWebhooks::translate): one read of the body (the page reader of
 //!   `powens-model` for synced bodies) giving the idempotency key (`id_webhook_data`, else a
 //!   body hash), the Powens user and the responses ordered connection → accounts → payments
-//!   → balances — see [`translate`](mod@translate);
-//! * the event → path table and the install configs: [`routes`].
+//!   → balances;
+//! * the event → path table ([`WEBHOOK_ROUTES`]) and the install configs ([`webhook_configs`],
+//!   [`config_for`], [`config_for_request_path`]).
 //!
 //! ```
 //! use connector_core::webhook::{Headers, WebhookEnvelope};
-//! use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
+//! use connector_powens::webhooks::{webhook_configs, PowensWebhooks, WebhookOptions};
 //! use powens_api::webhooks::sign;
 //! use secrecy::SecretString;
 //!
-//! let configs = routes::webhook_configs("https://pay.example/hooks/c1", "s3cret");
+//! let configs = webhook_configs("https://pay.example/hooks/c1", "s3cret");
 //! let config = configs.iter().find(|c| c.name == "USER_DELETED").unwrap();
 //! let body = br#"{"id": 42, "signin": "2026-06-18 08:00:00", "id_webhook_data": 7}"#;
 //! let date = "2026-06-18T06:00:00.000000Z";
@@ -44,10 +45,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod error;
-pub mod routes;
-pub mod translate;
-pub mod verify;
+mod error;
+pub(crate) mod routes;
+mod translate;
+mod verify;
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,8 +67,16 @@ use powens_api::time::{Clock, SystemClock};
 use powens_api::webhooks::WebhookEventKind;
 
 pub use error::WebhookError;
-pub use routes::{WebhookRoute, SECRET_METADATA_KEY, WEBHOOK_ROUTES};
+pub use routes::{
+    config_for, config_for_request_path, default_routes, route_for_event, webhook_configs,
+    webhook_urls, WebhookRoute, SECRET_METADATA_KEY, WEBHOOK_ROUTES,
+};
 pub use translate::{ReadBody, Translation};
+pub use verify::{idempotency_key, signed_path};
+
+/// The raw `BI-Signature` check (`powens webhook verify`), for a body and path known apart
+/// from any [`WebhookConfig`].
+pub use powens_api::webhooks::{SignatureHeaders, SignatureVerifier};
 
 /// Default consent horizon: a connection whose consent ends within 7 days yields a pending
 /// disconnect.
@@ -98,7 +107,7 @@ impl Default for WebhookOptions {
 
 /// Creates the webhook subscription at Powens (the `hmac_signature` auth provider) and
 /// returns the configs to store — the install code's job, plugged into [`PowensWebhooks`] so
-/// that it implements the whole [`WebhookHandler`]. [`routes::webhook_configs`] builds the
+/// that it implements the whole [`WebhookHandler`]. [`webhook_configs`] builds the
 /// configs from the provider's secret.
 pub trait WebhookSubscriber: Send + Sync {
     /// Subscribes and returns the configs.

@@ -89,7 +89,7 @@ impl ReadBody<'_> {
             if let Some(WebhookResponse::OpenBankingPayment(p)) =
                 translation.responses.get_mut(index)
             {
-                p.payment.raw = row_raw(row);
+                p.payment.raw = row_raw(row).into();
             }
         }
         translation
@@ -105,15 +105,6 @@ fn shape_of(kind: &WebhookEventKind) -> Option<SyncedShape> {
         WebhookEventKind::AccountSynced => SyncedShape::Account,
         _ => return None,
     })
-}
-
-/// Translates the body of a handled event (see the module docs).
-pub fn translate_body(
-    kind: &WebhookEventKind,
-    body: &[u8],
-    cx: &TranslateContext,
-) -> Result<Translation, WebhookError> {
-    read_body(kind, body, cx).map(ReadBody::complete)
 }
 
 /// Reads the body of a handled event once; payments' `raw` is left pending (see

@@ -1,8 +1,7 @@
 //! The install payload (`connector_powens::PowensConfig::from_json`).
 
 use arbitrary::Unstructured;
-use connector_powens::config::parse_duration;
-use connector_powens::{ConfigError, PowensConfig};
+use connector_powens::{parse_duration, ConfigError, PowensConfig};
 
 use super::{mode, pick};
 use crate::disagree;

@@ -12,9 +12,9 @@ use connector_core::model::Record;
 use connector_core::sink::{Sink, SinkError};
 use connector_core::state::MemoryStateStore;
 use connector_core::webhook::{Headers, WebhookConfig, WebhookEnvelope};
-use connector_powens::webhooks::routes::config_for;
-use connector_powens::webhooks::verify::signed_path;
-use connector_powens::webhooks::{PowensWebhooks, WebhookError, WebhookOptions, WEBHOOK_ROUTES};
+use connector_powens::webhooks::{
+    config_for, signed_path, PowensWebhooks, WebhookError, WebhookOptions, WEBHOOK_ROUTES,
+};
 use connector_powens::{PowensConfig, PowensConnector};
 use futures::future::BoxFuture;
 use powens_api::time::ManualClock;

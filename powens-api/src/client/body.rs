@@ -8,7 +8,7 @@ use crate::error::Error;
 /// The body of a successful (2xx) answer, read as it arrives instead of assembled whole.
 ///
 /// Returned by the `…_streamed` calls (e.g.
-/// [`PowensClient::list_account_transactions_streamed`](crate::PowensClient::list_account_transactions_streamed))
+/// [`TransactionsCall::streamed`](crate::transactions::TransactionsCall::streamed))
 /// for callers that process a large page in pieces, so that memory does not follow the page
 /// size. The request, retries, rate limit and error mapping up to the answer's status are
 /// those of every call; from then on:
@@ -26,7 +26,7 @@ use crate::error::Error;
 /// # async fn demo(client: powens_api::PowensClient, token: secrecy::SecretString) -> Result<(), powens_api::Error> {
 /// use powens_api::transactions::TransactionsQuery;
 /// let mut body = client
-///     .list_account_transactions_streamed(&token, 42, &TransactionsQuery::new(1000))
+///     .account_transactions(&token, 42, &TransactionsQuery::new(1000)).streamed()
 ///     .await?;
 /// let mut total = 0;
 /// while let Some(chunk) = body.chunk().await? {

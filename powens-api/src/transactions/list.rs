@@ -180,125 +180,60 @@ fn query_datetime(at: PowensDateTime) -> String {
 }
 
 impl PowensClient {
-    /// `GET /users/me/transactions`: one page of the user's transactions.
-    pub async fn list_transactions(
-        &self,
-        user_token: &SecretString,
+    /// `GET /users/me/transactions`: one page of the user's transactions, read as the
+    /// returned [`TransactionsCall`] says.
+    pub fn transactions<'a>(
+        &'a self,
+        user_token: &'a SecretString,
         query: &TransactionsQuery,
-    ) -> Result<TransactionsPage, Error> {
-        self.send_json(self.transactions_request(user_token, query)?)
-            .await
-    }
-
-    /// `GET /users/me/transactions` like [`PowensClient::list_transactions`], but returns the
-    /// page's raw JSON body instead of decoding it.
-    ///
-    /// For callers with their own row-tolerant decoder (one malformed row skipped rather than
-    /// the whole page failing, no intermediate typed rows). The request, query validation,
-    /// retries, rate limit and error mapping are exactly those of the typed call; only a
-    /// successful (2xx) body is returned, unparsed.
-    pub async fn list_transactions_raw(
-        &self,
-        user_token: &SecretString,
-        query: &TransactionsQuery,
-    ) -> Result<Bytes, Error> {
-        let request = self.transactions_request(user_token, query)?;
-        Ok(self.send(request).await?.body)
+    ) -> TransactionsCall<'a> {
+        let request = self
+            .endpoint()
+            .api("users/me/transactions")
+            .and_then(|url| query.to_url(url))
+            .map(|url| ApiRequest::new(Method::GET, url, Some(user_token)));
+        TransactionsCall {
+            client: self,
+            request,
+        }
     }
 
     /// `GET /users/me/accounts/{account_id}/transactions`: one page of one account's
-    /// transactions.
-    pub async fn list_account_transactions(
-        &self,
-        user_token: &SecretString,
-        account_id: i64,
-        query: &TransactionsQuery,
-    ) -> Result<TransactionsPage, Error> {
-        self.send_json(self.account_transactions_request(user_token, account_id, query)?)
-            .await
-    }
-
-    /// `GET /users/me/accounts/{account_id}/transactions` like
-    /// [`PowensClient::list_account_transactions`], but returns the page's raw JSON body (see
-    /// [`PowensClient::list_transactions_raw`] for why).
-    pub async fn list_account_transactions_raw(
-        &self,
-        user_token: &SecretString,
-        account_id: i64,
-        query: &TransactionsQuery,
-    ) -> Result<Bytes, Error> {
-        let request = self.account_transactions_request(user_token, account_id, query)?;
-        Ok(self.send(request).await?.body)
-    }
-
-    /// `GET /users/me/accounts/{account_id}/transactions` like
-    /// [`PowensClient::list_account_transactions_raw`], but the body is read as it arrives
-    /// ([`ResponseBody`]): for a caller that maps a page in parts, so that its memory does not
-    /// follow the page size. Retries cover everything up to a 2xx status; a failure while
-    /// reading the body is returned, not retried.
-    pub async fn list_account_transactions_streamed(
-        &self,
-        user_token: &SecretString,
-        account_id: i64,
-        query: &TransactionsQuery,
-    ) -> Result<ResponseBody, Error> {
-        let request = self.account_transactions_request(user_token, account_id, query)?;
-        self.send_streamed(request).await
-    }
-
-    /// Fetches the page a resolved `_links.next` points at (see
-    /// [`PowensClient::resolve_next`] and [`LinkGuard`](crate::pagination::LinkGuard)).
-    pub async fn transactions_page(
-        &self,
-        user_token: &SecretString,
-        next: &NextLink,
-    ) -> Result<TransactionsPage, Error> {
-        self.send_json(next_page_request(user_token, next)).await
-    }
-
-    /// Fetches the page a resolved `_links.next` points at like
-    /// [`PowensClient::list_account_transactions_streamed`]: the body is read as it arrives.
-    pub async fn transactions_page_streamed(
-        &self,
-        user_token: &SecretString,
-        next: &NextLink,
-    ) -> Result<ResponseBody, Error> {
-        self.send_streamed(next_page_request(user_token, next))
-            .await
-    }
-
-    /// Fetches the page a resolved `_links.next` points at like
-    /// [`PowensClient::transactions_page`], but returns its raw JSON body (see
-    /// [`PowensClient::list_transactions_raw`] for why).
-    pub async fn transactions_page_raw(
-        &self,
-        user_token: &SecretString,
-        next: &NextLink,
-    ) -> Result<Bytes, Error> {
-        Ok(self.send(next_page_request(user_token, next)).await?.body)
-    }
-
-    /// The request of `GET /users/me/transactions` (typed and raw variants).
-    fn transactions_request<'a>(
-        &self,
-        user_token: &'a SecretString,
-        query: &TransactionsQuery,
-    ) -> Result<ApiRequest<'a>, Error> {
-        let url = query.to_url(self.endpoint().api("users/me/transactions")?)?;
-        Ok(ApiRequest::new(Method::GET, url, Some(user_token)))
-    }
-
-    /// The request of `GET /users/me/accounts/{account_id}/transactions` (typed and raw
-    /// variants).
-    fn account_transactions_request<'a>(
-        &self,
+    /// transactions, read as the returned [`TransactionsCall`] says.
+    pub fn account_transactions<'a>(
+        &'a self,
         user_token: &'a SecretString,
         account_id: i64,
         query: &TransactionsQuery,
-    ) -> Result<ApiRequest<'a>, Error> {
+    ) -> TransactionsCall<'a> {
         let path = format!("users/me/accounts/{account_id}/transactions");
-        let url = query.to_url(self.endpoint().api(&path)?)?;
-        Ok(ApiRequest::new(Method::GET, url, Some(user_token)))
+        let request = self
+            .endpoint()
+            .api(&path)
+            .and_then(|url| query.to_url(url))
+            .map(|url| ApiRequest::new(Method::GET, url, Some(user_token)));
+        TransactionsCall {
+            client: self,
+            request,
+        }
+    }
+
+    /// The transactions page a resolved `_links.next` points at (see
+    /// [`PowensClient::resolve_next`] and [`LinkGuard`](crate::pagination::LinkGuard)), read
+    /// as the returned [`TransactionsCall`] says.
+    pub fn next_transactions<'a>(
+        &'a self,
+        user_token: &'a SecretString,
+        next: &NextLink,
+    ) -> TransactionsCall<'a> {
+        TransactionsCall {
+            client: self,
+            request: Ok(ApiRequest::new(
+                Method::GET,
+                next.url().clone(),
+                Some(user_token),
+            )),
+        }
     }
 
     /// Resolves a page's `_links.next.href` against this client's endpoint; fails for a
@@ -308,7 +243,45 @@ impl PowensClient {
     }
 }
 
-/// The request of a resolved next-page link (typed and raw variants).
-fn next_page_request<'a>(user_token: &'a SecretString, next: &NextLink) -> ApiRequest<'a> {
-    ApiRequest::new(Method::GET, next.url().clone(), Some(user_token))
+/// One transactions request, not sent yet: its response is read one of three ways, each
+/// with the same request, query validation, retries, rate limit and error mapping.
+///
+/// * [`page`](Self::page): decoded into a typed [`TransactionsPage`] (one malformed row fails
+///   the page);
+/// * [`bytes`](Self::bytes): the raw JSON body of a 2xx answer, for a caller with its own
+///   row-tolerant decoder (a malformed row skipped, no intermediate typed rows);
+/// * [`streamed`](Self::streamed): the body as it arrives ([`ResponseBody`]), for a caller
+///   that maps a page in parts so that its memory does not follow the page size. Retries
+///   cover everything up to a 2xx status; a failure while reading the body is returned, not
+///   retried.
+///
+/// An invalid query (a `limit` out of range) is reported by whichever read is called,
+/// before anything is sent.
+#[must_use = "a transactions call sends nothing until it is read (page, bytes or streamed)"]
+pub struct TransactionsCall<'a> {
+    client: &'a PowensClient,
+    request: Result<ApiRequest<'a>, Error>,
+}
+
+impl std::fmt::Debug for TransactionsCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransactionsCall").finish_non_exhaustive()
+    }
+}
+
+impl TransactionsCall<'_> {
+    /// Sends the request and decodes the page.
+    pub async fn page(self) -> Result<TransactionsPage, Error> {
+        self.client.send_json(self.request?).await
+    }
+
+    /// Sends the request and returns the page's raw JSON body, unparsed.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        Ok(self.client.send(self.request?).await?.body)
+    }
+
+    /// Sends the request and returns the body to read as it arrives.
+    pub async fn streamed(self) -> Result<ResponseBody, Error> {
+        self.client.send_streamed(self.request?).await
+    }
 }

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use list::{CalendarBound, DateFilter, TransactionExpand, TransactionsQuery, MAX_LIMIT};
+pub use list::{
+    CalendarBound, DateFilter, TransactionExpand, TransactionsCall, TransactionsQuery, MAX_LIMIT,
+};
 use serde_with::{serde_as, DefaultOnNull, NoneAsEmptyString};
 
 use crate::accounts::BankAccount;

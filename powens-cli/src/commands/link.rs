@@ -183,7 +183,7 @@ async fn link_live(args: &LinkArgs, config: &Path, psu_id: String) -> Result<(),
 
 /// Prints the link.
 pub async fn run(args: LinkArgs) -> Result<(), CliError> {
-    powens_api::webview::check_redirect_uri(&args.redirect_uri)
+    connector_powens::check_redirect_uri(&args.redirect_uri)
         .map_err(|e| CliError::usage(format!("--redirect-uri: {e}")))?;
     let psu_id = psu_id(&args)?;
     if let Some(config) = &args.config {

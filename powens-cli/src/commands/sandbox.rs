@@ -10,17 +10,10 @@ use crate::output::print_line;
 
 /// The install payload (the spec's config.json) that points the connector at `sandbox`.
 pub fn install_payload(sandbox: &SandboxHandle, page_size: u32) -> serde_json::Value {
-    let credentials = sandbox.credentials();
-    serde_json::json!({
-        "clientID": credentials.client_id,
-        "clientSecret": credentials.client_secret,
-        "configurationToken": credentials.configuration_token,
-        "domain": credentials.domain,
-        "endpoint": sandbox.api_url(),
-        "maxConnectionsPerLink": 1,
-        "pageSize": page_size,
-        "pollingPeriod": "30m",
-    })
+    let mut payload = sandbox.install_payload();
+    payload["pageSize"] = page_size.into();
+    payload["pollingPeriod"] = "30m".into();
+    payload
 }
 
 /// Writes `payload` as pretty JSON to `path`: it holds the client secret, so the file is

@@ -2,8 +2,9 @@
 
 use connector_core::model::Record;
 use connector_core::webhook::WebhookResponse;
-use connector_powens::webhooks::{routes, PowensWebhooks, WebhookOptions};
-use powens_api::webhooks::signature::{SignatureHeaders, SignatureVerifier};
+use connector_powens::webhooks::{
+    self, PowensWebhooks, SignatureHeaders, SignatureVerifier, WebhookOptions,
+};
 use secrecy::SecretString;
 
 use crate::cli::{TranslateArgs, UrlsArgs, VerifyArgs};
@@ -17,7 +18,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), CliError> {
     let body = read_stdin()?;
     let mut verifier = SignatureVerifier::new(secret, args.path);
     if let Some(max_age) = &args.max_age {
-        let window = connector_powens::config::parse_duration(max_age, true).map_err(|e| {
+        let window = connector_powens::parse_duration(max_age, true).map_err(|e| {
             CliError::usage(format!("--max-age {max_age:?}: {e} (e.g. 5m, 12h, 3d)"))
         })?;
         verifier = verifier.with_freshness(window);
@@ -64,8 +65,8 @@ fn webhook_secret(
 /// that PSU.
 pub async fn translate(args: TranslateArgs) -> Result<(), CliError> {
     let event = args.event.trim().to_ascii_uppercase();
-    let route = routes::route_for_event(&event).ok_or_else(|| {
-        let known: Vec<&str> = routes::WEBHOOK_ROUTES.iter().map(|r| r.event).collect();
+    let route = webhooks::route_for_event(&event).ok_or_else(|| {
+        let known: Vec<&str> = webhooks::WEBHOOK_ROUTES.iter().map(|r| r.event).collect();
         CliError::usage(format!(
             "--event {:?} is not an event the connector translates (known: {})",
             args.event,
@@ -75,7 +76,7 @@ pub async fn translate(args: TranslateArgs) -> Result<(), CliError> {
     let body = read_stdin()?;
     // Signatures are not checked here (`powens webhook verify` does that): the config only
     // names the event.
-    let config = routes::config_for(route, "http://127.0.0.1/webhooks", "");
+    let config = webhooks::config_for(route, "http://127.0.0.1/webhooks", "");
     let handler = PowensWebhooks::new(WebhookOptions::default());
     let translation = handler
         .translate_body(&body, &config)
@@ -111,7 +112,7 @@ pub fn urls(args: UrlsArgs) -> Result<(), CliError> {
             args.base
         )));
     }
-    for (event, url) in routes::webhook_urls(base.as_str()) {
+    for (event, url) in webhooks::webhook_urls(base.as_str()) {
         print_line(&format!("{event} {url}"))?;
     }
     Ok(())

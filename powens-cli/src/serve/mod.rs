@@ -23,9 +23,7 @@ use clap::{Args, ValueEnum};
 use connector_core::sink::{JsonLinesSink, Sink};
 use connector_core::state::StateStore;
 use connector_powens::service::{Service, ServiceMetrics, ServiceOptions};
-use connector_powens::{PowensConfig, PowensConnector};
-use powens_api::client::RateLimit;
-use powens_api::PowensClient;
+use connector_powens::{CallObserver, PowensClient, PowensConfig, PowensConnector, RateLimit};
 use powens_sandbox::{ClockMode, Sandbox, SandboxHandle, SandboxSize, WebhookEvent};
 use tokio_util::sync::CancellationToken;
 
@@ -136,7 +134,7 @@ fn connector_for(
     metrics: &Arc<ServiceMetrics>,
 ) -> Result<PowensConnector, CliError> {
     let mut client = PowensClient::builder(config.endpoint.as_str())
-        .observer(Arc::clone(metrics) as Arc<dyn powens_api::client::CallObserver>);
+        .observer(Arc::clone(metrics) as Arc<dyn CallObserver>);
     if let Some(per_second) = rate_limit {
         client = client.rate_limit((per_second > 0).then(|| RateLimit {
             max_requests: per_second,
@@ -234,7 +232,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         return Err(CliError::usage("--concurrency must be at least 1"));
     }
     if let Some(period) = &args.polling_period {
-        connector_powens::config::parse_duration(period, true)
+        connector_powens::parse_duration(period, true)
             .map_err(|e| CliError::usage(format!("--polling-period {period:?}: {e}")))?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen)

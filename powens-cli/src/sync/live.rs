@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use connector_core::openbanking::{ForwardedUser, Token};
-use connector_powens::PowensConfig;
-use powens_api::PowensClient;
+use connector_powens::{PowensConfig, PowensConnector};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{run_cycle, CONNECTOR_ID};
@@ -236,14 +235,18 @@ fn given_psus(args: &SyncArgs) -> Result<Vec<Source>, CliError> {
 
 /// The PSUs to sync: bare tokens are named after their Powens user (`GET /users/me`); a PSU
 /// id given twice is refused.
-async fn psus(client: &PowensClient, sources: Vec<Source>) -> Result<Vec<ForwardedUser>, CliError> {
+async fn psus(
+    connector: &PowensConnector,
+    sources: Vec<Source>,
+) -> Result<Vec<ForwardedUser>, CliError> {
     let mut users: Vec<ForwardedUser> = Vec::with_capacity(sources.len());
     let mut origins: HashMap<String, String> = HashMap::new();
     for source in sources {
         let user = match source.given {
             Given::Named(user) => user,
             Given::Bare(token) => {
-                let me = client
+                let me = connector
+                    .client()
                     .get_me(&SecretString::from(token.clone()))
                     .await
                     .map_err(|e| {
@@ -278,9 +281,8 @@ pub async fn run(args: &SyncArgs, config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let sources = given_psus(args)?;
     let page_size = args.page_size.unwrap_or(config.page_size);
-    let client = super::client_with_rate_limit(&config, args.rate_limit)?;
-    let users = psus(&client, sources).await?;
-    let connector = super::connector_with_client(config, client)?;
+    let connector = super::connector_with_rate_limit(config, args.rate_limit)?;
+    let users = psus(&connector, sources).await?;
     let count = users.len();
     let report = run_cycle(
         args,

@@ -23,9 +23,7 @@ use connector_core::openbanking::ForwardedUser;
 use connector_core::sink::JsonLinesSink;
 use connector_core::state::{FileStateStore, MemoryStateStore, StateStore};
 use connector_core::Engine;
-use connector_powens::{PowensConfig, PowensConnector};
-use powens_api::client::RateLimit;
-use powens_api::PowensClient;
+use connector_powens::{PowensConfig, PowensConnector, RateLimit};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::SyncArgs;
@@ -72,35 +70,14 @@ pub fn connector_with_rate_limit(
     config: PowensConfig,
     rate_limit: Option<u32>,
 ) -> Result<PowensConnector, CliError> {
-    let client = client_with_rate_limit(&config, rate_limit)?;
-    connector_with_client(config, client)
-}
-
-/// A client for `config`'s endpoint with the requested rate limit (see
-/// [`connector_with_rate_limit`]); its clones share the limit.
-pub fn client_with_rate_limit(
-    config: &PowensConfig,
-    rate_limit: Option<u32>,
-) -> Result<PowensClient, CliError> {
-    let mut client = PowensClient::builder(config.endpoint.as_str());
+    let mut builder = PowensConnector::builder(config);
     if let Some(per_second) = rate_limit {
-        client = client.rate_limit((per_second > 0).then(|| RateLimit {
+        builder = builder.rate_limit((per_second > 0).then(|| RateLimit {
             max_requests: per_second,
             per: Duration::from_secs(1),
         }));
     }
-    client
-        .build()
-        .map_err(|e| failure_of("cannot build the Powens client", &e))
-}
-
-/// A connector for `config` that sends its requests with `client`.
-pub fn connector_with_client(
-    config: PowensConfig,
-    client: PowensClient,
-) -> Result<PowensConnector, CliError> {
-    PowensConnector::builder(config)
-        .client(client)
+    builder
         .build()
         .map_err(|e| failure_of("cannot build the connector", &e))
 }

@@ -11,10 +11,9 @@ use connector_core::openbanking::{
     CallbackState, ForwardedUser, LinkAttempt, LinkOutcome, PaymentServiceUser,
 };
 use connector_core::webhook::WebhookEnvelope;
-use connector_powens::flows::forwarded_user;
-use connector_powens::{PowensConfig, PowensConnector};
+use connector_powens::{forwarded_user, PowensConfig, PowensConnector};
 use futures::{StreamExt, TryStreamExt};
-use powens_sandbox::{Profile, Sandbox, SandboxHandle, SandboxSize};
+use powens_sandbox::{Profile, Sandbox, SandboxHandle, SandboxSize, WebviewBrowser};
 
 use super::{run_cycle, verify, CONNECTOR_ID};
 use crate::cli::SyncArgs;
@@ -118,7 +117,7 @@ pub fn link_request(
 /// the `Location` it answers with is completed as the user's browser would land on it.
 async fn link_psu(
     connector: &PowensConnector,
-    http: &reqwest::Client,
+    browser: &WebviewBrowser,
     index: u32,
 ) -> Result<ForwardedUser, CliError> {
     let psu = psu_named(&format!("psu-{index}"), &format!("Sandbox user {index}"));
@@ -128,34 +127,14 @@ async fn link_psu(
         .create_user_link(request)
         .await
         .map_err(|e| failure_of(&format!("cannot create a link for {}", psu.id), &e))?;
-    let response = http
-        .get(&link.link)
-        .send()
+    let callback = browser
+        .follow(&link.link)
         .await
-        .map_err(|e| failure_of("cannot open the sandbox Webview", &e))?;
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            CliError::failure(format!(
-                "the sandbox Webview answered HTTP {} without a redirect",
-                response.status()
-            ))
-        })?;
-    let url = url::Url::parse(location)
-        .map_err(|e| CliError::failure(format!("the Webview redirect is not a URL: {e}")))?;
-    let mut query_values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in url.query_pairs() {
-        query_values
-            .entry(name.into_owned())
-            .or_default()
-            .push(value.into_owned());
-    }
+        .map_err(|e| failure_of("cannot drive the sandbox Webview", &e))?;
     let outcome = connector
         .complete_user_link(CompleteUserLinkRequest {
             call: WebhookEnvelope {
-                query_values,
+                query_values: callback.query_values,
                 ..WebhookEnvelope::default()
             },
             attempt,
@@ -190,12 +169,10 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
     .await?;
     let page_size = args.page_size.unwrap_or(1000);
     let connector = sandbox_connector(&sandbox, page_size, args.rate_limit)?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| failure_of("cannot build an HTTP client", &e))?;
+    let browser =
+        WebviewBrowser::new().map_err(|e| failure_of("cannot drive the sandbox Webview", &e))?;
     let mut users: Vec<ForwardedUser> = futures::stream::iter(1..=args.psus)
-        .map(|index| link_psu(&connector, &http, index))
+        .map(|index| link_psu(&connector, &browser, index))
         .buffered(8)
         .try_collect()
         .await?;

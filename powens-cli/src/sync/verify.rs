@@ -10,8 +10,8 @@
 //! * every live transaction of a visible account has a `payment` record: reference = id,
 //!   amount = |value| in minor units, asset, `PAY-IN`/`PAYOUT` by sign, `PENDING` when
 //!   `coming`, else `SUCCEEDED`;
-//! * every identified counterparty has an `external_account` record (the reference
-//!   `powens-model` derives);
+//! * every identified counterparty has an `external_account` record (the reference the
+//!   sandbox computes from the spec's rule, [`powens_sandbox::TruthCounterparty::expected_reference`]);
 //! * a row retired by maturation (`replaced`) has a `payment_to_delete` (a `payment_to_cancel`
 //!   when it was posted at another amount), a deleted one a `payment_to_cancel`;
 //! * no payment in the file is unknown to the sandbox.
@@ -23,9 +23,7 @@ use std::path::Path;
 use connector_core::model::{PaymentStatus, PaymentType, Record};
 use connector_core::money::{Amount, Asset};
 use connector_core::openbanking::ForwardedUser;
-use powens_model::counterparty::counterparty_reference;
-use powens_model::money::{asset_for, positive_minor_units, signed_minor_units};
-use powens_sandbox::{SandboxHandle, Truth};
+use powens_sandbox::{SandboxHandle, Truth, TruthAccount};
 
 use crate::error::{failure_of, CliError};
 
@@ -141,10 +139,13 @@ fn check_user(
     verdict: &mut Verdict,
     expected_payments: &mut BTreeSet<String>,
 ) {
-    let mut assets: BTreeMap<u64, Asset> = BTreeMap::new();
+    let mut assets: BTreeMap<u64, (&TruthAccount, Asset)> = BTreeMap::new();
     for account in &truth.accounts {
         let reference = account.id.to_string();
-        let Ok(asset) = asset_for(&account.currency, account.precision) else {
+        let Some(asset) = account
+            .expected_asset()
+            .and_then(|asset| asset.parse::<Asset>().ok())
+        else {
             // Must be skipped (with a reason), not mapped: not a record, so not counted.
             if file.accounts.contains_key(&reference) {
                 verdict.differences.push(format!(
@@ -154,7 +155,7 @@ fn check_user(
             }
             continue;
         };
-        assets.insert(account.id, asset.clone());
+        assets.insert(account.id, (account, asset.clone()));
         let found = file.accounts.get(&reference);
         check(
             verdict,
@@ -167,8 +168,12 @@ fn check_user(
                 ),
             },
         );
-        let booked = signed_minor_units(account.balance, &asset).ok();
-        let available = signed_minor_units(account.coming_balance, &asset).ok();
+        let booked = account
+            .expected_minor_units(account.balance)
+            .map(Amount::from_minor);
+        let available = account
+            .expected_minor_units(account.coming_balance)
+            .map(Amount::from_minor);
         let balance = file.balances.get(&reference);
         let expected = booked.map(|b| (b, available, asset.clone()));
         check(verdict, balance == expected.as_ref(), || {
@@ -185,12 +190,16 @@ fn check_user(
     }
     let mut counterparties = BTreeSet::new();
     for tx in &truth.transactions {
-        let Some(asset) = assets.get(&tx.account_id) else {
+        let Some((account, asset)) = assets.get(&tx.account_id) else {
             continue;
         };
         let reference = tx.id.to_string();
         expected_payments.insert(reference.clone());
-        let Ok(amount) = positive_minor_units(tx.value, asset) else {
+        let Some(amount) = account
+            .expected_minor_units(tx.value)
+            .and_then(i128::checked_abs)
+            .map(Amount::from_minor)
+        else {
             continue;
         };
         let payment_type = if tx.value.is_sign_negative() {
@@ -218,9 +227,7 @@ fn check_user(
         }
         });
         if let Some(cp) = &tx.counterparty {
-            if let Some(reference) =
-                counterparty_reference(Some(&cp.account_scheme_name), &cp.account_identification)
-            {
+            if let Some(reference) = cp.expected_reference() {
                 counterparties.insert(reference);
             }
         }

@@ -37,17 +37,9 @@ impl LiveSandbox {
             )
             .expect("the sandbox starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let credentials = handle.credentials();
-        let payload = serde_json::json!({
-            "clientID": credentials.client_id,
-            "clientSecret": credentials.client_secret,
-            "configurationToken": credentials.configuration_token,
-            "domain": credentials.domain,
-            "endpoint": handle.api_url(),
-            "maxConnectionsPerLink": 1,
-            "pageSize": 100,
-            "pollingPeriod": "30m",
-        });
+        let mut payload = handle.install_payload();
+        payload["pageSize"] = 100.into();
+        payload["pollingPeriod"] = "30m".into();
         std::fs::write(dir.path().join("config.json"), payload.to_string()).expect("config");
         LiveSandbox {
             handle,

@@ -88,7 +88,7 @@ impl PaymentRow<'_> {
     /// The complete record, `raw` the row's text verbatim (copied, not parsed into a tree).
     pub fn into_payment(self) -> Payment {
         let mut payment = self.payment;
-        payment.raw = row_raw(self.raw);
+        payment.raw = row_raw(self.raw).into();
         payment
     }
 }

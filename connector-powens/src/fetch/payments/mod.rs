@@ -64,14 +64,19 @@ use crate::connector::{PowensConnector, Shared};
 use crate::error::{page_decode_error, to_connector_error};
 use crate::fetch::accounts::parent_bank_account;
 use crate::flows::user_token;
+use crate::state::StateFormat;
 
 /// The state of one account's payments task.
 ///
-/// Persisted by the engine's state store after every delivered part; every field added since
-/// the first format has a default, so a state written by an earlier version reads as it was.
+/// Persisted by the engine's state store after every delivered part; part of the storage
+/// contract ([`crate::state`]): every field added since the first format has a default, so a
+/// state written by an earlier version reads as it was.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentsState {
+    /// The format the state is written in (absent: format 1).
+    #[serde(default)]
+    pub format: StateFormat,
     /// The `last_update` watermark and the scan in progress.
     #[serde(default)]
     pub watermark: Watermark,
@@ -119,10 +124,11 @@ impl PageSource for ApiSource {
         match at {
             PageAt::Query(query) => {
                 client
-                    .list_account_transactions_streamed(&self.token, self.account_id, query)
+                    .account_transactions(&self.token, self.account_id, query)
+                    .streamed()
                     .await
             }
-            PageAt::Link(next) => client.transactions_page_streamed(&self.token, next).await,
+            PageAt::Link(next) => client.next_transactions(&self.token, next).streamed().await,
         }
         .map_err(to_connector_error)
     }
@@ -144,10 +150,11 @@ impl PageSource for ApiSource {
             let body = match &at {
                 None => {
                     client
-                        .list_account_transactions_raw(&self.token, self.account_id, &query)
+                        .account_transactions(&self.token, self.account_id, &query)
+                        .bytes()
                         .await
                 }
-                Some(next) => client.transactions_page_raw(&self.token, next).await,
+                Some(next) => client.next_transactions(&self.token, next).bytes().await,
             }
             .map_err(to_connector_error)?;
             let page = powens_model::page::map_transactions_page(

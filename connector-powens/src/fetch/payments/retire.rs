@@ -351,7 +351,7 @@ mod tests {
             psu_id: None,
             open_banking_connection_id: None,
             metadata: Default::default(),
-            raw: serde_json::value::RawValue::NULL.to_owned(),
+            raw: serde_json::value::RawValue::NULL.to_owned().into(),
         }
     }
 

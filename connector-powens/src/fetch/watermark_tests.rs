@@ -1,10 +1,8 @@
 //! The `last_update` watermark rule of the transaction scans.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use connector_powens::fetch::watermark::{
-    query_instant, PageEnd, PageLink, ScanProgress, Watermark,
-};
+
+use super::watermark::{query_instant, PageEnd, PageLink, ScanProgress, Watermark};
 
 fn at(h: u32, m: u32, s: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 18, h, m, s).unwrap()

@@ -9,7 +9,8 @@
 //!    peak resident memory from `/proc/<pid>/status`): `bench pg_tx_per_s:` and
 //!    `bench pg_peak_rss_mib:`;
 //! 2. syncs it again into `bench_kills`, killing the syncing process with SIGKILL
-//!    `POWENS_BENCH_PG_KILLS` times (default 5) at random moments and restarting it, then
+//!    `POWENS_BENCH_PG_KILLS` times (default 5) at random moments (each within the first
+//!    1/(kills + 1) of a clean sync's time after the start) and restarting it, then
 //!    lets it finish, and compares with `bench_clean`: no payment may be missing, extra or
 //!    different, and `bench pg_duplicates_after_kills:` counts the payments written more
 //!    often than in the clean run (`connector_postgres::testing::PaymentsComparison`: a
@@ -224,8 +225,11 @@ pub fn postgres(root: &Path) -> Result<(), String> {
     let mut landed = 0;
     for round in 0..kills {
         let mut child = sync.spawn("bench_kills")?;
-        // Somewhere in the first half of a whole sync's time, so each round gets further.
-        let wait_ms = 200 + random_below((seconds * 500.0) as u64);
+        // Somewhere in the first 1/(kills + 1) of a whole sync's time: each round gets
+        // further, and the rounds together stay short of a whole sync, so every kill lands
+        // in a running sync (with half a sync's time per round, the later ones found it done).
+        let window_ms = seconds * 1000.0 / f64::from(kills + 1);
+        let wait_ms = 200 + random_below(window_ms as u64);
         std::thread::sleep(Duration::from_millis(wait_ms));
         if child.try_wait().map_err(|e| e.to_string())?.is_none() {
             child

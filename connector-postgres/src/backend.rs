@@ -67,7 +67,7 @@ impl std::fmt::Debug for PgBackend {
 }
 
 /// Whether `name` is a plain identifier that needs no quoting rules beyond `"…"`.
-fn valid_schema(name: &str) -> bool {
+pub(crate) fn valid_schema(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && name.len() <= 63

@@ -35,7 +35,15 @@ ON CONFLICT (reference) DO UPDATE SET parent_reference = EXCLUDED.parent_referen
     destination_account_reference = EXCLUDED.destination_account_reference, \
     psu_id = EXCLUDED.psu_id, connection_id = EXCLUDED.connection_id, \
     metadata = EXCLUDED.metadata, raw = EXCLUDED.raw, writes = payments.writes + 1, \
-    updated_at = now()";
+    updated_at = now() \
+WHERE (payments.parent_reference, payments.created_at, payments.type, payments.amount, \
+    payments.asset, payments.scheme, payments.status, payments.source_account_reference, \
+    payments.destination_account_reference, payments.psu_id, payments.connection_id, \
+    payments.metadata::text, payments.raw::text) \
+    IS DISTINCT FROM (EXCLUDED.parent_reference, EXCLUDED.created_at, EXCLUDED.type, \
+    EXCLUDED.amount, EXCLUDED.asset, EXCLUDED.scheme, EXCLUDED.status, \
+    EXCLUDED.source_account_reference, EXCLUDED.destination_account_reference, \
+    EXCLUDED.psu_id, EXCLUDED.connection_id, EXCLUDED.metadata::text, EXCLUDED.raw::text)";
 
 const DELETE_PAYMENTS: &str = "DELETE FROM payments WHERE reference = ANY($1::text[])";
 
@@ -52,7 +60,12 @@ fn upsert_accounts(table: &str) -> String {
          ON CONFLICT (reference) DO UPDATE SET created_at = EXCLUDED.created_at, \
              name = EXCLUDED.name, default_asset = EXCLUDED.default_asset, \
              psu_id = EXCLUDED.psu_id, connection_id = EXCLUDED.connection_id, \
-             metadata = EXCLUDED.metadata, raw = EXCLUDED.raw, updated_at = now()"
+             metadata = EXCLUDED.metadata, raw = EXCLUDED.raw, updated_at = now() \
+         WHERE ({table}.created_at, {table}.name, {table}.default_asset, {table}.psu_id, \
+             {table}.connection_id, {table}.metadata::text, {table}.raw::text) \
+             IS DISTINCT FROM (EXCLUDED.created_at, EXCLUDED.name, EXCLUDED.default_asset, \
+             EXCLUDED.psu_id, EXCLUDED.connection_id, EXCLUDED.metadata::text, \
+             EXCLUDED.raw::text)"
     )
 }
 
@@ -63,13 +76,21 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]::nume
     $5::text[]::numeric[], $6::text[], $7::text[]) \
 ON CONFLICT (account_reference, asset, created_at) DO UPDATE SET amount = EXCLUDED.amount, \
     available_amount = EXCLUDED.available_amount, psu_id = EXCLUDED.psu_id, \
-    connection_id = EXCLUDED.connection_id";
+    connection_id = EXCLUDED.connection_id \
+WHERE (balances.amount, balances.available_amount, balances.psu_id, balances.connection_id) \
+    IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.available_amount, EXCLUDED.psu_id, \
+    EXCLUDED.connection_id)";
 
 const INSERT_EVENTS: &str = "\
 INSERT INTO connection_events (event_key, kind, psu_id, psp_user_id, connection_id, at, record) \
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
     $6::timestamptz[], $7::text[]::json[]) \
 ON CONFLICT (event_key) DO NOTHING";
+
+/// A page's transaction does not wait for its WAL flush (docs/DECISIONS.md, "PostgreSQL
+/// pages committed asynchronously"): a server crash can lose the last committed pages, but
+/// each with its state, so they are fetched again; nothing is stored twice or skipped.
+const ASYNCHRONOUS_COMMIT: &str = "SET LOCAL synchronous_commit = off";
 
 fn encode<T: serde::Serialize + ?Sized>(what: &str, value: &T) -> Result<String, PgError> {
     serde_json::to_string(value).map_err(|e| PgError::Corrupt {
@@ -432,9 +453,29 @@ impl PgBackend {
             .transaction()
             .await
             .map_err(|e| SinkError::from(PgError::query("starting a transaction")(e)))?;
-        write_records(&tx, batch).await.map_err(SinkError::from)?;
-        // A conflict returns before the commit: the transaction is rolled back when dropped.
-        let version = put(&tx, key, expected, &state).await?;
+        // The three are sent together (tokio-postgres pipelines the queries of concurrent
+        // futures on one connection): one round trip instead of one per statement. Their
+        // order does not matter, they commit together or not at all.
+        let asynchronous = async {
+            tx.batch_execute(ASYNCHRONOUS_COMMIT).await.map_err(|e| {
+                CommitError::from(SinkError::from(PgError::query(
+                    "turning synchronous_commit off for a page",
+                )(e)))
+            })
+        };
+        let records = async {
+            write_records(&tx, batch)
+                .await
+                .map_err(|e| CommitError::from(SinkError::from(e)))
+        };
+        let state = async {
+            put(&tx, key, expected, &state)
+                .await
+                .map_err(CommitError::from)
+        };
+        // An error (a conflict included) returns before the commit: the transaction is
+        // rolled back when dropped.
+        let ((), (), version) = futures::try_join!(asynchronous, records, state)?;
         tx.commit().await.map_err(|e| {
             SinkError::from(PgError::query(format!(
                 "committing {} records with the state of {key}",

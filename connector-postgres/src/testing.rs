@@ -80,3 +80,78 @@ pub async fn fresh_backend(url: &str, name: &str) -> Result<PgBackend, PgError> 
     drop(backend);
     PgBackend::connect_with(url, options).await
 }
+
+/// How the payments of one schema compare with those of a reference schema holding the
+/// same sync run without interruption ([`compare_payments`]): what `cargo xtask bench
+/// postgres` reports after its kills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentsComparison {
+    /// Payments stored in the schema.
+    pub payments: i64,
+    /// References of the reference schema that the schema lacks.
+    pub missing: i64,
+    /// References of the schema that the reference schema lacks.
+    pub extra: i64,
+    /// Payments of both whose content (every column but `writes` and `updated_at`) differs.
+    pub changed: i64,
+    /// Payments written more times than in the reference: a row a user would call
+    /// duplicated. `writes` counts the writes that changed the row (a record delivered again
+    /// unchanged writes nothing), so a higher count means content the uninterrupted run never
+    /// stored was written over the row and replaced again (a page of stale rows applied
+    /// twice), or a sink that rewrites unchanged rows. A row cannot be present twice: the
+    /// reference is the primary key.
+    pub duplicates: i64,
+}
+
+/// The content of a payment row, comparable with `IS DISTINCT FROM` (json has no equality:
+/// its text, which PostgreSQL stores verbatim).
+const PAYMENT_CONTENT: &str = "(#.parent_reference, #.created_at, #.type, #.amount, #.asset, \
+     #.scheme, #.status, #.source_account_reference, #.destination_account_reference, \
+     #.psu_id, #.connection_id, #.metadata::text, #.raw::text)";
+
+/// Compares the payments of `backend`'s schema with those of the schema `reference` (see
+/// [`PaymentsComparison`]).
+///
+/// # Errors
+///
+/// [`PgError::Schema`] when `reference` is not a plain identifier; [`PgError::Connect`] or
+/// [`PgError::Query`] (a missing schema included).
+pub async fn compare_payments(
+    backend: &PgBackend,
+    reference: &str,
+) -> Result<PaymentsComparison, PgError> {
+    if !crate::backend::valid_schema(reference) {
+        return Err(PgError::Schema {
+            name: reference.to_owned(),
+        });
+    }
+    let client = backend.client().await?;
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM payments), \
+         (SELECT count(*) FROM \"{reference}\".payments r \
+            WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.reference = r.reference)), \
+         (SELECT count(*) FROM payments p \
+            WHERE NOT EXISTS (SELECT 1 FROM \"{reference}\".payments r \
+                              WHERE r.reference = p.reference)), \
+         (SELECT count(*) FROM payments p JOIN \"{reference}\".payments r USING (reference) \
+            WHERE {} IS DISTINCT FROM {}), \
+         (SELECT count(*) FROM payments p JOIN \"{reference}\".payments r USING (reference) \
+            WHERE p.writes > r.writes)",
+        PAYMENT_CONTENT.replace('#', "p"),
+        PAYMENT_CONTENT.replace('#', "r"),
+    );
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(PgError::query(format!(
+            "comparing the payments of {} with those of {reference}",
+            backend.schema()
+        )))?;
+    Ok(PaymentsComparison {
+        payments: row.get(0),
+        missing: row.get(1),
+        extra: row.get(2),
+        changed: row.get(3),
+        duplicates: row.get(4),
+    })
+}

@@ -6,7 +6,9 @@
 use connector_core::model::{Capability, Record};
 use connector_core::sink::{CommitError, Sink};
 use connector_core::state::{StateError, StateKey, StateStore, Version};
-use connector_postgres::testing::{database_url, fresh_backend};
+use connector_postgres::testing::{
+    compare_payments, database_url, fresh_backend, PaymentsComparison,
+};
 use connector_postgres::PgBackend;
 use serde_json::{json, Value};
 
@@ -89,6 +91,106 @@ async fn pg_sink_upserts_payments_by_reference() {
         payments(&sink).await,
         ["p1|300|SUCCEEDED|2", "p2|100|SUCCEEDED|1"]
     );
+}
+
+#[tokio::test]
+async fn pg_sink_writes_nothing_for_a_payment_delivered_again_unchanged() {
+    let Some(sink) = backend("pg_sink_again").await else {
+        return;
+    };
+    let page = [
+        payment("p1", 250, "PENDING"),
+        payment("p2", 100, "SUCCEEDED"),
+    ];
+    sink.accept(&page).await.unwrap();
+    let stamp = "SELECT string_agg(updated_at::text, ',' ORDER BY reference) FROM payments";
+    let client = sink.pool().get().await.unwrap();
+    let before: String = client.query_one(stamp, &[]).await.unwrap().get(0);
+    // The same page again (a restart reading it again), then p1 matured: only p1 changes.
+    sink.accept(&page).await.unwrap();
+    let after: String = client.query_one(stamp, &[]).await.unwrap().get(0);
+    assert_eq!(
+        after, before,
+        "a row delivered again unchanged was rewritten"
+    );
+    sink.accept(&[payment("p1", 250, "SUCCEEDED")])
+        .await
+        .unwrap();
+    assert_eq!(
+        payments(&sink).await,
+        ["p1|250|SUCCEEDED|2", "p2|100|SUCCEEDED|1"]
+    );
+}
+
+#[tokio::test]
+async fn pg_comparison_counts_missing_extra_changed_and_rewritten_rows() {
+    let (Some(clean), Some(run)) = (backend("pg_cmp_clean").await, backend("pg_cmp_run").await)
+    else {
+        return;
+    };
+    let page = [
+        payment("p1", 1, "SUCCEEDED"),
+        payment("p2", 2, "SUCCEEDED"),
+        payment("p3", 3, "PENDING"),
+    ];
+    clean.accept(&page).await.unwrap();
+    run.accept(&page).await.unwrap();
+    run.accept(&page).await.unwrap(); // delivered twice, unchanged: no duplicate
+    let same = PaymentsComparison {
+        payments: 3,
+        missing: 0,
+        extra: 0,
+        changed: 0,
+        duplicates: 0,
+    };
+    assert_eq!(compare_payments(&run, clean.schema()).await.unwrap(), same);
+    // A sink rewriting an unchanged row (what the no-op rule prevents) is counted.
+    let client = run.pool().get().await.unwrap();
+    client
+        .execute(
+            "UPDATE payments SET writes = writes + 1 WHERE reference = 'p2'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let p2_rewritten = PaymentsComparison {
+        duplicates: 1,
+        ..same
+    };
+    assert_eq!(
+        compare_payments(&run, clean.schema()).await.unwrap(),
+        p2_rewritten
+    );
+    // A stale page applied over p1 and the current one again: the same content in the
+    // end, written twice more than in the clean run.
+    run.accept(&[payment("p1", 9, "PENDING")]).await.unwrap();
+    run.accept(&[payment("p1", 1, "SUCCEEDED")]).await.unwrap();
+    assert_eq!(
+        compare_payments(&run, clean.schema()).await.unwrap(),
+        PaymentsComparison {
+            duplicates: 2,
+            ..same
+        }
+    );
+    // p2 lost, p4 never in the clean run, p3 stored with another amount.
+    run.accept(&[
+        delete("p2"),
+        payment("p4", 4, "SUCCEEDED"),
+        payment("p3", 30, "PENDING"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        compare_payments(&run, clean.schema()).await.unwrap(),
+        PaymentsComparison {
+            payments: 3,
+            missing: 1,
+            extra: 1,
+            changed: 1,
+            duplicates: 2,
+        }
+    );
+    assert!(compare_payments(&run, "no schema").await.is_err());
 }
 
 #[tokio::test]

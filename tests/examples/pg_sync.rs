@@ -8,11 +8,9 @@
 //! pg_sync --database-url URL --schema NAME --compare-with REFERENCE_SCHEMA
 //! ```
 //!
-//! The second form prints `payments=N missing=M extra=E rewritten=R` for NAME against
-//! REFERENCE_SCHEMA (a run of the same sync that was never interrupted): rows missing or
-//! extra by reference, and booked rows written more times than in the reference (a page
-//! delivered twice; pending rows are read again by every cycle, on purpose, until they
-//! mature, so a restart rewrites them legitimately).
+//! The second form prints `payments=N missing=M extra=E changed=C duplicates=D` for NAME
+//! against REFERENCE_SCHEMA (a run of the same sync that was never interrupted); see
+//! `connector_postgres::testing::PaymentsComparison`.
 
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::process::ExitCode;
@@ -21,6 +19,7 @@ use std::sync::Arc;
 use connector_core::engine::EngineConfig;
 use connector_core::openbanking::{ForwardedUser, Token};
 use connector_core::Engine;
+use connector_postgres::testing::compare_payments;
 use connector_postgres::{PgBackend, PgOptions};
 use connector_powens::{PowensConfig, PowensConnector};
 use powens_api::PowensClient;
@@ -67,32 +66,11 @@ fn args() -> Result<Args, Error> {
 }
 
 async fn compare(backend: &PgBackend, reference: &str) -> Result<(), Error> {
-    let client = backend.pool().get().await?;
-    // `reference` is checked the same way as the backend's own schema name.
-    if !reference
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(format!("bad schema name {reference:?}").into());
-    }
-    let row = client
-        .query_one(
-            &format!(
-                "SELECT (SELECT count(*) FROM payments), \
-                 (SELECT count(*) FROM \"{reference}\".payments r \
-                    WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.reference = r.reference)), \
-                 (SELECT count(*) FROM payments p \
-                    WHERE NOT EXISTS (SELECT 1 FROM \"{reference}\".payments r \
-                                      WHERE r.reference = p.reference)), \
-                 (SELECT count(*) FROM payments p JOIN \"{reference}\".payments r \
-                    USING (reference) WHERE p.writes > r.writes AND p.status <> 'PENDING')"
-            ),
-            &[],
-        )
-        .await?;
-    let (payments, missing, extra, rewritten): (i64, i64, i64, i64) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
-    println!("payments={payments} missing={missing} extra={extra} rewritten={rewritten}");
+    let c = compare_payments(backend, reference).await?;
+    println!(
+        "payments={} missing={} extra={} changed={} duplicates={}",
+        c.payments, c.missing, c.extra, c.changed, c.duplicates
+    );
     Ok(())
 }
 

@@ -47,6 +47,28 @@ impl PsuDirectory {
         Ok(serde_json::from_value(stored.value).ok())
     }
 
+    /// Forgets provider user `psp_user_id`: a later webhook about it is refused as unknown
+    /// ([`InboxError::UnknownUser`](super::InboxError::UnknownUser)). Nothing to do when it
+    /// is not recorded.
+    pub async fn forget(&self, psp_user_id: &str) -> Result<(), StateError> {
+        let key = Self::key(psp_user_id);
+        for _ in 0..3 {
+            let Some(current) = self.store.get(&key).await? else {
+                return Ok(());
+            };
+            match self.store.delete(&key, current.version).await {
+                Ok(()) => return Ok(()),
+                Err(StateError::Conflict { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StateError::Conflict {
+            key: key.to_string(),
+            expected: None,
+            actual: None,
+        })
+    }
+
     /// Records `user` under its provider user id (nothing to do without one). Unchanged
     /// entries are not written again.
     pub async fn record(&self, user: &ForwardedUser) -> Result<(), StateError> {

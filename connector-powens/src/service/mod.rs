@@ -57,7 +57,7 @@ use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, O
 use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, WebhookInbox};
 use connector_core::model::{AttemptStatus, Capability, ConnectionStatus, TaskType};
 use connector_core::openbanking::{
-    CallbackState, Connection, LinkAttempt, LinkOutcome, PaymentServiceUser,
+    CallbackState, Connection, ForwardedUser, LinkAttempt, LinkOutcome, PaymentServiceUser, Token,
 };
 use connector_core::sink::Sink;
 use connector_core::state::{StateKey, StateStore};
@@ -83,6 +83,8 @@ pub const WEBHOOK_PREFIX: &str = "/webhooks";
 pub const CALLBACK_PATH: &str = "/callback";
 /// The longest PSU id accepted.
 pub const MAX_PSU_ID_LEN: usize = 64;
+/// How often changed last-successful-sync times are written to the state store while polling.
+pub const LAST_SYNC_FLUSH: Duration = Duration::from_secs(1);
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -133,6 +135,19 @@ pub struct PsuCreated {
     #[serde(rename = "powensUserID")]
     pub powens_user_id: Option<String>,
 }
+
+/// What [`Service::import_psu`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsuImport {
+    /// The PSU was added.
+    Imported(PsuCreated),
+    /// A PSU with this id and this token existed already: nothing changed.
+    AlreadyKnown(PsuCreated),
+}
+
+/// The prefix of the id [`Service::import_psu`] gives a PSU imported without one, before its
+/// Powens user id (as `powens sync` names a bare token).
+pub const IMPORTED_ID_PREFIX: &str = "powens-user-";
 
 /// A Webview link for a PSU.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -197,7 +212,8 @@ pub struct PsuStatus {
     pub powens_user_id: Option<String>,
     /// When the PSU was created.
     pub created_at: DateTime<Utc>,
-    /// The end of its last sync without a failed task, since this process started.
+    /// The end of its last sync without a failed task (kept in the state store: a restart
+    /// shows it too).
     pub last_successful_sync: Option<DateTime<Utc>>,
     /// Its connections, as Powens reports them now.
     pub connections: Vec<ConnectionView>,
@@ -414,6 +430,24 @@ impl Service {
     /// or store failure ends a cycle; the loop waits `min(pollingPeriod, 30 s)` and starts
     /// again (readiness reports the failure until a cycle completes).
     pub async fn run_polling(&self, cancel: &CancellationToken) {
+        tokio::join!(self.poll(cancel), self.flush_last_syncs_until(cancel));
+    }
+
+    /// Writes the last successful sync times every [`LAST_SYNC_FLUSH`] while they change,
+    /// until `cancel` fires ([`Service::shutdown`] writes them a last time).
+    async fn flush_last_syncs_until(&self, cancel: &CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.clock.sleep(LAST_SYNC_FLUSH) => {}
+            }
+            if let Err(error) = self.registry.flush_last_syncs().await {
+                tracing::warn!(%error, "last sync times could not be stored; trying again");
+            }
+        }
+    }
+
+    async fn poll(&self, cancel: &CancellationToken) {
         loop {
             match self.engine.run_periodically(cancel).await {
                 Ok(()) => return,
@@ -556,6 +590,101 @@ impl Service {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
         result
+    }
+
+    /// Adds a PSU for an existing Powens user, given by its permanent `token` (e.g. users
+    /// linked before the service ran): no Powens user is created. The token is checked and
+    /// the Powens user id learnt with `GET /users/me`, then the PSU is stored and its user
+    /// recorded in the PSU directory (so its webhooks reach it). Without `id`, the PSU is
+    /// `powens-user-<Powens user id>`.
+    ///
+    /// Idempotent: an id already stored with the same token is [`PsuImport::AlreadyKnown`]
+    /// (no request sent). An id stored with another token, or a Powens user that is already
+    /// another PSU, is a conflict: one person, one PSU.
+    pub async fn import_psu(
+        &self,
+        id: Option<&str>,
+        token: &secrecy::SecretString,
+    ) -> Result<PsuImport, ServiceError> {
+        use secrecy::ExposeSecret;
+        let known = |entry: &PsuEntry| -> Result<PsuImport, ServiceError> {
+            let same =
+                user_token(&entry.user).is_ok_and(|t| t.expose_secret() == token.expose_secret());
+            if same {
+                Ok(PsuImport::AlreadyKnown(PsuCreated {
+                    id: entry.psu.id.clone(),
+                    powens_user_id: entry.user.psp_user_id.clone(),
+                }))
+            } else {
+                Err(ServiceError::Conflict {
+                    message: format!(
+                        "PSU {:?} exists already with another Powens token; delete it first or import under another id",
+                        entry.psu.id
+                    ),
+                })
+            }
+        };
+        if let Some(id) = id {
+            check_psu_id(id)?;
+            if let Some(entry) = self.registry.get(id) {
+                return known(&entry);
+            }
+        }
+        let me = self
+            .connector
+            .client()
+            .get_me(token)
+            .await
+            .map_err(|e| ServiceError::Upstream(to_connector_error(e)))?;
+        let powens_user_id = me.id.to_string();
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => format!("{IMPORTED_ID_PREFIX}{powens_user_id}"),
+        };
+        if let Some(entry) = self.registry.get(&id) {
+            return known(&entry);
+        }
+        if let Some(other) = self.registry.by_powens_user(&powens_user_id) {
+            return Err(ServiceError::Conflict {
+                message: format!(
+                    "Powens user {powens_user_id} is PSU {:?} already; one Powens user is one PSU",
+                    other.psu.id
+                ),
+            });
+        }
+        let psu = PaymentServiceUser {
+            id: id.clone(),
+            name: id.clone(),
+            created_at: self.clock.now(),
+            contact_details: None,
+            address: None,
+            metadata: BTreeMap::new(),
+        };
+        let user = ForwardedUser {
+            psu_id: id.clone(),
+            connector_id: self.options.connector_id.clone(),
+            access_token: Some(Token::new(token.clone(), None)),
+            psp_user_id: Some(powens_user_id.clone()),
+            metadata: BTreeMap::new(),
+        };
+        self.engine.register_psu(&user).await?;
+        let created = PsuCreated {
+            id: id.clone(),
+            powens_user_id: Some(powens_user_id),
+        };
+        if !self
+            .registry
+            .insert(PsuEntry {
+                psu,
+                user: Arc::new(user),
+            })
+            .await?
+        {
+            return Err(ServiceError::Conflict {
+                message: format!("PSU {id:?} exists already; choose another id"),
+            });
+        }
+        Ok(PsuImport::Imported(created))
     }
 
     fn entry(&self, psu_id: &str) -> Result<PsuEntry, ServiceError> {
@@ -786,7 +915,8 @@ impl Service {
     }
 
     /// Deletes the PSU's Powens user (a user Powens no longer knows counts as deleted), then
-    /// forgets the PSU, its open attempts and its sync states.
+    /// forgets the PSU, its open attempts, its sync states and its Powens user in the PSU
+    /// directory (a later webhook about that user is refused as unknown, 422).
     pub async fn delete_psu(&self, psu_id: &str) -> Result<(), ServiceError> {
         let entry = self.entry(psu_id)?;
         match self.connector.delete_user(&entry.psu, &entry.user).await {
@@ -797,6 +927,9 @@ impl Service {
             Err(error) => return Err(ServiceError::Upstream(error)),
         }
         self.registry.remove(psu_id).await?;
+        if let Some(powens_user) = entry.user.psp_user_id.as_deref() {
+            self.engine.psu_directory().forget(powens_user).await?;
+        }
         tracing::info!(psu = %psu_id, "PSU deleted");
         Ok(())
     }
@@ -827,8 +960,8 @@ impl Service {
         self.options.metrics.render(self.registry.len(), age)
     }
 
-    /// Stops triggered syncs (their uncommitted pages are replayed at the next start) and
-    /// waits at most `grace` for them to end.
+    /// Stops triggered syncs (their uncommitted pages are replayed at the next start), waits
+    /// at most `grace` for them to end, and stores the last successful sync times.
     pub async fn shutdown(&self, grace: Duration) {
         self.engine.shutdown();
         if tokio::time::timeout(grace, self.engine.triggered_syncs_idle())
@@ -836,6 +969,9 @@ impl Service {
             .is_err()
         {
             tracing::warn!("triggered syncs still running at shutdown; abandoned uncommitted");
+        }
+        if let Err(error) = self.registry.flush_last_syncs().await {
+            tracing::warn!(%error, "last sync times could not be stored at shutdown");
         }
     }
 }

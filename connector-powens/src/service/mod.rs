@@ -54,7 +54,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use connector_core::clock::Clock;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
-use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, WebhookInbox};
+use connector_core::engine::{
+    EngineConfig, EngineError, InboxOutcome, ProgressEvent, WebhookInbox,
+};
 use connector_core::model::{AttemptStatus, Capability, ConnectionStatus, TaskType};
 use connector_core::openbanking::{
     CallbackState, Connection, ForwardedUser, LinkAttempt, LinkOutcome, PaymentServiceUser, Token,
@@ -288,6 +290,17 @@ fn check_client_redirect(url: &str) -> Result<url::Url, ServiceError> {
     Ok(parsed)
 }
 
+/// A fetch task's name in [`ServiceMetrics`]' running set: type, PSU, parent.
+fn task_key(task: &connector_core::engine::TaskId) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        task.task_type.as_str(),
+        task.name,
+        task.psu_id.as_deref().unwrap_or_default(),
+        task.parent.as_deref().unwrap_or_default()
+    )
+}
+
 fn is_root_accounts(task: &connector_core::engine::TaskId) -> bool {
     task.task_type == TaskType::FetchAccounts
         && task.parent.is_none()
@@ -323,17 +336,19 @@ impl Service {
             metrics: Arc::clone(&metrics),
         });
         let progress = {
-            let (metrics, registry, clock, poll_failed) = (
+            let (metrics, registry, clock) = (
                 Arc::clone(&metrics),
                 Arc::clone(&registry),
                 Arc::clone(&clock),
-                Arc::clone(&poll_failed),
             );
             // PSUs whose current sync has a failed task.
             let failed: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
             move |event: &ProgressEvent| match event {
-                ProgressEvent::TaskStarted { task, attempt: 1 } if is_root_accounts(task) => {
-                    if let Some(psu) = &task.psu_id {
+                ProgressEvent::TaskStarted { task, attempt } => {
+                    if *attempt == 1 {
+                        metrics.task_running(task_key(task));
+                    }
+                    if let (1, true, Some(psu)) = (*attempt, is_root_accounts(task), &task.psu_id) {
                         failed
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
@@ -345,6 +360,7 @@ impl Service {
                     will_retry: false,
                     ..
                 } => {
+                    metrics.task_ended(&task_key(task));
                     metrics.task_failed(task.task_type.as_str());
                     if let Some(psu) = &task.psu_id {
                         failed
@@ -353,8 +369,9 @@ impl Service {
                             .insert(psu.clone());
                     }
                 }
-                ProgressEvent::TaskFinished { task, .. } if is_root_accounts(task) => {
-                    if let Some(psu) = &task.psu_id {
+                ProgressEvent::TaskFinished { task, .. } => {
+                    metrics.task_ended(&task_key(task));
+                    if let (true, Some(psu)) = (is_root_accounts(task), &task.psu_id) {
                         let clean = !failed
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
@@ -364,7 +381,6 @@ impl Service {
                         }
                     }
                 }
-                ProgressEvent::CycleFinished { .. } => poll_failed.store(false, Ordering::Relaxed),
                 _ => {}
             }
         };
@@ -447,23 +463,57 @@ impl Service {
         }
     }
 
+    /// The polling loop: a cycle over every PSU at once, then every `pollingPeriod` plus a
+    /// jitter (as [`Engine::run_periodically`], whose rules it keeps), each measured in
+    /// [`ServiceMetrics::polling_cycle`]. A sink or store failure ends a cycle; the next one
+    /// starts after `min(pollingPeriod, 30 s)`.
     async fn poll(&self, cancel: &CancellationToken) {
+        let period = self.connector.config().polling_period;
+        let mut cycle = 0u64;
         loop {
-            match self.engine.run_periodically(cancel).await {
-                Ok(()) => return,
+            cycle += 1;
+            let started = std::time::Instant::now();
+            let requests_before = self.metrics().requests_total();
+            let mut pause = period;
+            match self.engine.run_once(cancel).await {
+                Ok(summary) => {
+                    self.poll_failed.store(false, Ordering::Relaxed);
+                    let requests = self.metrics().requests_total() - requests_before;
+                    self.metrics().polling_cycle(started.elapsed(), requests);
+                    tracing::info!(
+                        cycle,
+                        records = summary.records,
+                        tasks_failed = summary.tasks_failed,
+                        requests,
+                        "polling cycle finished"
+                    );
+                }
+                Err(EngineError::Cancelled) => return,
+                Err(EngineError::Connector(error)) => {
+                    tracing::warn!(cycle, %error, "polling cycle could not start");
+                }
                 Err(error) => {
                     self.poll_failed.store(true, Ordering::Relaxed);
                     tracing::error!(%error, "polling stopped by a sink or store failure; starting again soon");
-                    let pause = self
-                        .connector
-                        .config()
-                        .polling_period
-                        .min(Duration::from_secs(30));
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = self.clock.sleep(pause) => {}
-                    }
+                    pause = period.min(Duration::from_secs(30));
                 }
+            }
+            let max_jitter = self.engine.config().max_jitter();
+            let jitter = if max_jitter.is_zero() || pause < period {
+                Duration::ZERO
+            } else {
+                use rand::Rng;
+                rand::thread_rng().gen_range(Duration::ZERO..=max_jitter)
+            };
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return,
+                _ = self.clock.sleep(pause.saturating_add(jitter)) => {}
+            }
+            match self.engine.prune_webhook_keys().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "webhook keys past their retention pruned"),
+                Err(error) => tracing::warn!(%error, "webhook keys could not be pruned"),
             }
         }
     }

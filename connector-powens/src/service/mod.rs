@@ -3,11 +3,12 @@
 //! callback, reconnect, status, delete), readiness and metrics. `powens serve` puts an HTTP
 //! front on it; `examples/service.rs` shows it alone.
 //!
-//! * **Polling**: [`Service::run_polling`] is the engine's periodic loop
-//!   ([`Engine::run_periodically`]: the config's `pollingPeriod` plus a jitter of at most
-//!   `min(period / 2, 5 min)`) over the service's PSUs, with the sink and state store given
-//!   to [`Service::start`]. A sink or store failure stops a cycle; the loop starts again
-//!   after a pause and `/readyz` reports it meanwhile.
+//! * **Polling**: [`Service::run_polling`] runs a cycle over the service's PSUs
+//!   ([`Engine::run_once`]) at once, then every `pollingPeriod` plus a jitter of at most
+//!   `min(period / 2, 5 min)` (the rules of [`Engine::run_periodically`]), with the sink and
+//!   state store given to [`Service::start`], each cycle measured in the metrics. A sink or
+//!   store failure stops a cycle; the loop starts again after a pause and `/readyz` reports
+//!   it meanwhile.
 //! * **Webhooks**: [`Service::receive_webhook`] routes a request path under
 //!   `<public URL>/webhooks` to the config of its event and hands it to the inbox (verify,
 //!   freshness, de-duplicate, translate, one sink batch, ack). The reply's status makes
@@ -17,7 +18,8 @@
 //! * **PSUs**: kept in the state store (a restart finds them), each forwarded to Powens when
 //!   created. A link's Webview comes back to `<public URL>/callback`, which
 //!   [`Service::complete_callback`] completes (CSRF state checked), then it triggers a sync
-//!   of the PSU and names the `clientRedirectURL` to send the user to.
+//!   of the PSU and names the `clientRedirectURL` to send the user to. Users that exist at
+//!   Powens already are added with [`Service::import_psu`] (their token).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -18,7 +18,8 @@
 //!    be 200).
 //!
 //! The state directory and `--out` live under `target/bench-serve` (the work disk: every
-//! state commit and every batch is fsynced, as in production).
+//! state commit and every batch is fsynced, as in production); `POWENS_BENCH_SERVE_DIR`
+//! puts them elsewhere (e.g. a tmpfs, to see what the disk costs).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -283,7 +284,9 @@ pub fn serve(root: &Path) -> Result<(), String> {
         TRANSACTIONS_PER_ACCOUNT,
         &["--now", "now", "--ticking"],
     )?;
-    let work: PathBuf = target_dir(root).join("bench-serve");
+    let work: PathBuf = std::env::var_os("POWENS_BENCH_SERVE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir(root).join("bench-serve"));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let config_path = work.join("config.json");

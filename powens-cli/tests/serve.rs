@@ -708,8 +708,9 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
         "{metrics:?}"
     );
 
-    // Many new rows and a slow bank (each transactions page 250 ms, 20 rows a page): SIGTERM
-    // is sent as soon as the first new rows reach --out while /metrics shows a fetch task
+    // Many new rows and a slow bank (each transactions page 250 ms, 20 rows a page), found by
+    // polling (every 2 s; no webhook, whose body would carry the rows itself): SIGTERM is
+    // sent as soon as the first new rows reach --out while /metrics shows a fetch task
     // running, and the file then holds some of the new rows but not all: it landed mid-scan.
     let old_ids: std::collections::BTreeSet<u64> = control
         .truth(user_id)
@@ -736,7 +737,6 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
         times: 60,
         ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 250 })
     });
-    control.emit_user_synced(user_id).unwrap();
     let running = eventually(
         Duration::from_secs(30),
         "new rows in --out while a fetch task runs",
@@ -883,10 +883,16 @@ async fn serve_imports_psus_from_a_tokens_file_once_and_keeps_their_last_success
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("Powens user {} is PSU \"alice\" already", alice.id)),
+        stderr.contains(&format!(
+            "Powens user {} is PSU \"alice\" already",
+            alice.id
+        )),
         "{stderr}"
     );
-    assert!(!stderr.contains(&alice.token), "the token is never shown: {stderr}");
+    assert!(
+        !stderr.contains(&alice.token),
+        "the token is never shown: {stderr}"
+    );
     sandbox.shutdown().await;
 }
 
@@ -904,8 +910,8 @@ async fn post_rendered(serve: &Serve, rendered: &powens_sandbox::RenderedWebhook
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_delete_psu_forgets_its_powens_user_so_a_later_webhook_for_it_is_refused_as_unknown(
-) {
+async fn serve_delete_psu_forgets_its_powens_user_so_a_later_webhook_for_it_is_refused_as_unknown()
+{
     let dir = tempfile::tempdir().unwrap();
     let sandbox = external_sandbox().await;
     let dave = sandbox.control().create_user(1);
@@ -951,7 +957,10 @@ async fn serve_delete_psu_forgets_its_powens_user_so_a_later_webhook_for_it_is_r
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "rejected");
     assert!(
-        body["message"].as_str().unwrap().contains(&dave.id.to_string()),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&dave.id.to_string()),
         "{body}"
     );
     let metrics = scrape(&serve).await;

@@ -100,10 +100,18 @@ impl Registry {
     /// Reads every stored PSU and attempt.
     pub async fn load(store: Arc<dyn StateStore>) -> Result<Self, StateError> {
         let mut inner = Inner::default();
-        for (key, stored) in store.list().await? {
-            if key.capability != Capability::TranslateWebhooks || key.scope.psu_id.is_some() {
-                continue;
-            }
+        // Only the service's own states: with many PSUs the store holds many more (their
+        // sync states), which a file store then never reads.
+        let own = |key: &StateKey| {
+            key.capability == Capability::TranslateWebhooks
+                && key.scope.psu_id.is_none()
+                && key
+                    .scope
+                    .parent
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("service/"))
+        };
+        for (key, stored) in store.list_matching(&own).await? {
             let Some(parent) = key.scope.parent.as_deref() else {
                 continue;
             };

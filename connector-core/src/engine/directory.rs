@@ -122,6 +122,14 @@ impl Engine {
         Ok(forwarded)
     }
 
+    /// Waits until no sync of PSU `psu_id` runs (polling or triggered: both hold the PSU's
+    /// lock). A PSU's sync records its user in the directory when it ends, so a caller that
+    /// forgets a PSU forgets its directory entry again after this.
+    pub async fn psu_idle(&self, psu_id: &str) {
+        let lock = self.psu_lock(psu_id);
+        let _idle = lock.lock().await;
+    }
+
     /// Records an already forwarded user in the directory (e.g. one forwarded before this
     /// engine existed, or rebuilt from the provider with the user's token).
     pub async fn register_psu(&self, forwarded: &ForwardedUser) -> Result<(), EngineError> {

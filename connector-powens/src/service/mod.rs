@@ -980,7 +980,12 @@ impl Service {
         }
         self.registry.remove(psu_id).await?;
         if let Some(powens_user) = entry.user.psp_user_id.as_deref() {
-            self.engine.psu_directory().forget(powens_user).await?;
+            // Forgotten first (its webhooks stop triggering syncs), then again once a sync
+            // that was running has ended: a sync records its user when it ends.
+            let directory = self.engine.psu_directory();
+            directory.forget(powens_user).await?;
+            self.engine.psu_idle(psu_id).await;
+            directory.forget(powens_user).await?;
         }
         tracing::info!(psu = %psu_id, "PSU deleted");
         Ok(())

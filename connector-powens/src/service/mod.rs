@@ -457,7 +457,8 @@ impl Service {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = self.clock.sleep(LAST_SYNC_FLUSH) => {}
+                // Real time, not the service clock: a test's manual clock returns at once.
+                _ = tokio::time::sleep(LAST_SYNC_FLUSH) => {}
             }
             if let Err(error) = self.registry.flush_last_syncs().await {
                 tracing::warn!(%error, "last sync times could not be stored; trying again");

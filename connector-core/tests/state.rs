@@ -61,6 +61,51 @@ async fn file_store_lists_every_state_sorted_by_key() {
 }
 
 #[tokio::test]
+async fn file_store_list_matching_gives_only_the_kept_states_and_skips_the_others_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStateStore::open(dir.path()).unwrap();
+    let wanted = StateKey::new(Capability::TranslateWebhooks).for_parent("service/psu/a");
+    // A key too long for a file name is stored under a hash: its key is read from the file.
+    let long = StateKey::new(Capability::TranslateWebhooks)
+        .for_parent(format!("service/psu/{}", "b".repeat(200)));
+    let other = payments_key();
+    for key in [&wanted, &long, &other] {
+        store.put(key, None, json!({"n": 1})).await.unwrap();
+    }
+    // An unreadable file under a key that is not kept is never opened.
+    std::fs::write(store.path_of(&other), b"not json").unwrap();
+    let keep = |key: &StateKey| {
+        key.scope
+            .parent
+            .as_deref()
+            .is_some_and(|p| p.starts_with("service/"))
+    };
+    let kept: Vec<StateKey> = store
+        .list_matching(&keep)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    let mut expected = vec![wanted.clone(), long.clone()];
+    expected.sort();
+    assert_eq!(kept, expected);
+    // The default method (over `list`) agrees on a store without the broken file.
+    let memory = MemoryStateStore::new();
+    for key in [&wanted, &long, &other] {
+        memory.put(key, None, json!({"n": 1})).await.unwrap();
+    }
+    let from_memory: Vec<StateKey> = memory
+        .list_matching(&keep)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(from_memory, expected);
+}
+
+#[tokio::test]
 async fn memory_store_lists_every_state_sorted_by_key() {
     contract::check_listing(&MemoryStateStore::new())
         .await

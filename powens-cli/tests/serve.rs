@@ -209,6 +209,19 @@ fn records_of(out: &Path, psu: &str) -> Vec<Record> {
         .collect()
 }
 
+/// The distinct payment references of `psu` in the complete lines of `out` (a line being
+/// written is left out).
+fn payment_references(out: &Path, psu: &str) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    complete
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["kind"] == "payment" && v["psuID"] == psu)
+        .filter_map(|v| v["reference"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `limit`.
 async fn eventually<T>(
     limit: Duration,
@@ -686,19 +699,55 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
         "{metrics:?}"
     );
 
-    // Many new rows and a slow bank: SIGTERM lands while a triggered sync is scanning.
+    // Many new rows and a slow bank (each transactions page 250 ms, 20 rows a page), found by
+    // polling (every 2 s; no webhook, whose body would carry the rows itself): SIGTERM is
+    // sent as soon as the first new rows reach --out while /metrics shows a fetch task
+    // running, and the file then holds some of the new rows but not all: it landed mid-scan.
+    let old_ids: std::collections::BTreeSet<u64> = control
+        .truth(user_id)
+        .unwrap()
+        .transactions
+        .iter()
+        .map(|t| t.id)
+        .collect();
     control.add_transactions(first, 200, false).unwrap();
+    let new_rows: Vec<String> = control
+        .truth(user_id)
+        .unwrap()
+        .transactions
+        .iter()
+        .filter(|t| !old_ids.contains(&t.id))
+        .map(|t| t.id.to_string())
+        .collect();
+    assert_eq!(new_rows.len(), 200);
+    let delivered = |out: &Path| {
+        let references = payment_references(out, "carol");
+        new_rows.iter().filter(|r| references.contains(*r)).count()
+    };
     control.inject_fault(FaultRule {
-        times: 40,
-        ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 150 })
+        times: 60,
+        ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 250 })
     });
-    control.emit_user_synced(user_id).unwrap();
-    control.wait_for_webhooks().await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let running = eventually(
+        Duration::from_secs(30),
+        "new rows in --out while a fetch task runs",
+        async || {
+            let running = sum_of(&scrape(&serve).await, "powens_tasks_running", "");
+            (running >= 1.0 && delivered(&out) > 0).then_some(running)
+        },
+    )
+    .await;
     let (code, took) = serve.terminate();
     assert_eq!(code, Some(0), "{}", serve.stderr());
     assert!(took < Duration::from_secs(10), "{took:?}");
+    let at_sigterm = delivered(&out);
+    assert!(
+        0 < at_sigterm && at_sigterm < new_rows.len(),
+        "SIGTERM mid-scan ({running} tasks running): {at_sigterm} of the {} new rows in --out",
+        new_rows.len()
+    );
     drop(serve);
+    control.wait_for_webhooks().await;
     control.clear_faults();
 
     // The restart finds its PSU, state and signing secret, and converges to the truth.
@@ -714,5 +763,207 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
         body["connections"][0]["consentExpiresAt"].is_string(),
         "{body}"
     );
+    sandbox.shutdown().await;
+}
+
+/// The lines of a tokens file for `powens serve --psu-tokens-file`.
+fn write_tokens(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_imports_psus_from_a_tokens_file_once_and_keeps_their_last_successful_sync_across_a_restart(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = external_sandbox().await;
+    let alice = sandbox.control().create_user(1);
+    let bob = sandbox.control().create_user(1);
+    let config = write_config(dir.path(), &sandbox);
+    let tokens = write_tokens(
+        dir.path(),
+        "tokens.txt",
+        &[
+            "# existing Powens users".to_owned(),
+            format!("alice {}", alice.token),
+            bob.token.clone(),
+        ],
+    );
+    let out = dir.path().join("records.jsonl");
+    let state = dir.path().join("state");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--psu-tokens-file",
+        tokens.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--rate-limit",
+        "0",
+    ];
+    let mut serve = Serve::start(dir.path(), &args);
+    assert!(
+        serve.banner.iter().any(|l| l
+            == &format!(
+                "imported 2 PSUs from {} (0 known already)",
+                tokens.display()
+            )),
+        "{:?}",
+        serve.banner
+    );
+    // A bare token is named after its Powens user.
+    let bob_psu = format!("powens-user-{}", bob.id);
+    for (psu, user) in [("alice", &alice), (bob_psu.as_str(), &bob)] {
+        let (status, body) = call(&serve, "GET", &format!("/psus/{psu}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["powensUserID"], user.id.to_string());
+        assert_eq!(
+            body["connections"][0]["id"],
+            user.connection_ids[0].to_string()
+        );
+    }
+    synced_after(&serve, "alice", Utc::now()).await;
+    assert_out_matches_truth(&out, "alice", &sandbox, alice.id);
+    let synced = last_sync(&serve, "alice").await.unwrap();
+    let (code, _) = serve.terminate();
+    assert_eq!(code, Some(0), "{}", serve.stderr());
+    drop(serve);
+
+    // The same file again: nothing imported, no Powens user asked; the last successful sync
+    // is the stored one until the next sync ends.
+    let mut slow = args.to_vec();
+    slow.extend(["--polling-period", "1h"]);
+    let serve = Serve::start(dir.path(), &slow);
+    assert!(
+        serve.banner.iter().any(|l| l
+            == &format!(
+                "imported 0 PSUs from {} (2 known already)",
+                tokens.display()
+            )),
+        "{:?}",
+        serve.banner
+    );
+    let after_restart = last_sync(&serve, "alice").await;
+    assert!(
+        after_restart >= Some(synced),
+        "lastSuccessfulSync after the restart: {after_restart:?}, before: {synced}"
+    );
+    let (status, body) = call(&serve, "GET", "/psus/alice", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["powensUserID"], alice.id.to_string());
+    drop(serve);
+
+    // A token that is another PSU's under a new id: refused, nothing started.
+    let taken = write_tokens(
+        dir.path(),
+        "taken.txt",
+        &[format!("alice-again {}", alice.token)],
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_powens"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--psu-tokens-file"])
+        .arg(&taken)
+        .args(&args[..2])
+        .args(&args[4..])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "Powens user {} is PSU \"alice\" already",
+            alice.id
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&alice.token),
+        "the token is never shown: {stderr}"
+    );
+    sandbox.shutdown().await;
+}
+
+/// Posts a delivery the sandbox rendered and signed to the service.
+async fn post_rendered(serve: &Serve, rendered: &powens_sandbox::RenderedWebhook) -> (u16, Value) {
+    let mut request = http()
+        .post(serve.url("/webhooks/connection-synced"))
+        .body(rendered.body.clone());
+    for (name, value) in &rendered.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_delete_psu_forgets_its_powens_user_so_a_later_webhook_for_it_is_refused_as_unknown()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = external_sandbox().await;
+    let dave = sandbox.control().create_user(1);
+    let config = write_config(dir.path(), &sandbox);
+    let tokens = write_tokens(dir.path(), "tokens.txt", &[format!("dave {}", dave.token)]);
+    let out = dir.path().join("records.jsonl");
+    let state = dir.path().join("state");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--psu-tokens-file",
+        tokens.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--rate-limit",
+        "0",
+        "--polling-period",
+        "1h",
+    ];
+    let serve = Serve::start(dir.path(), &args);
+    let connection = dave.connection_ids[0];
+    let path = "/webhooks/connection-synced";
+    // While dave is a PSU, his Powens user's webhook is processed for him.
+    let first = sandbox
+        .control()
+        .render_connection_synced(connection, path)
+        .unwrap();
+    let later = sandbox
+        .control()
+        .render_connection_synced(connection, path)
+        .unwrap();
+    let (status, body) = post_rendered(&serve, &first).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["psuID"], "dave");
+
+    let (status, body) = call(&serve, "DELETE", "/psus/dave", None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = call(&serve, "GET", "/psus/dave", None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = post_rendered(&serve, &later).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "rejected");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&dave.id.to_string()),
+        "{body}"
+    );
+    let metrics = scrape(&serve).await;
+    assert_eq!(
+        sum_of(
+            &metrics,
+            "powens_webhooks_total",
+            "event=\"CONNECTION_SYNCED\",outcome=\"rejected\",status=\"422\""
+        ),
+        1.0,
+        "{metrics:?}"
+    );
+    drop(serve);
     sandbox.shutdown().await;
 }

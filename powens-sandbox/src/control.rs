@@ -532,6 +532,39 @@ impl SandboxControl {
         Ok(())
     }
 
+    /// Renders and signs the `CONNECTION_SYNCED` the sandbox would send for a connection now,
+    /// without sending it: for a client that posts deliveries itself (e.g. to measure how fast
+    /// a receiver accepts them). `path` is the receiver's URL path the signature covers. Like
+    /// a sent one, the body carries the rows changed since the connection's last push (the
+    /// whole history the first time) and moves the last push to now.
+    pub fn render_connection_synced(
+        &self,
+        connection_id: u64,
+        path: &str,
+    ) -> Result<RenderedWebhook, SandboxError> {
+        let user = self.connection_owner(connection_id)?;
+        let (id, body, secret) =
+            events::render_connection_synced(&self.shared, user, connection_id)
+                .ok_or(SandboxError::UnknownConnection(connection_id))?;
+        let body =
+            String::from_utf8(body).map_err(|_| SandboxError::UnknownConnection(connection_id))?;
+        let mut headers = vec![(
+            "content-type".to_owned(),
+            "application/json; charset=utf-8".to_owned(),
+        )];
+        if let Some(secret) = secret {
+            let date = events::signature_date_now(&self.shared);
+            let signature = crate::webhooks::sign(&secret, path, &date, body.as_bytes());
+            headers.push(("BI-Signature-Date".to_owned(), date));
+            headers.push(("BI-Signature".to_owned(), signature));
+        }
+        Ok(RenderedWebhook {
+            id_webhook_data: id,
+            body,
+            headers,
+        })
+    }
+
     /// Sends `USER_SYNCED` for a user.
     pub fn emit_user_synced(&self, user_id: u64) -> Result<(), SandboxError> {
         if !self.shared.store().users.contains_key(&user_id) {
@@ -559,6 +592,18 @@ impl SandboxControl {
     pub fn delete_user(&self, user_id: u64) -> Result<(), SandboxError> {
         events::delete_user(&self.shared, user_id).ok_or(SandboxError::UnknownUser(user_id))
     }
+}
+
+/// A webhook delivery rendered and signed, not sent ([`SandboxControl::render_connection_synced`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedWebhook {
+    /// The body's `id_webhook_data`.
+    pub id_webhook_data: u64,
+    /// The JSON body, to send byte for byte (the signature covers it).
+    pub body: String,
+    /// The headers to send: `content-type`, and `BI-Signature-Date` and `BI-Signature` once
+    /// an auth provider exists (`POST /webhooks/auth`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Status changes of an account.

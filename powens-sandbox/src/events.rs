@@ -101,7 +101,19 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
     {
         return;
     }
-    let rendered = {
+    let rendered = render_connection_synced(shared, user_id, connection_id);
+    send(shared, WebhookEvent::ConnectionSynced, rendered);
+}
+
+/// The `CONNECTION_SYNCED` body of a connection (rows changed since its last push, the whole
+/// history on the first), its `id_webhook_data` and the signing secret; the connection's last
+/// push moves to now, as when it is sent. `None` when the user has no such connection.
+pub(crate) fn render_connection_synced(
+    shared: &Arc<Shared>,
+    user_id: u64,
+    connection_id: u64,
+) -> Option<(u64, Vec<u8>, Option<String>)> {
+    {
         let mut store = shared.store();
         let now = store.now();
         let secret = store.webhook_secret();
@@ -112,12 +124,9 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
             counterparties,
             ..
         } = &mut *store;
-        let Some(user) = users
+        let user = users
             .get_mut(&user_id)
-            .filter(|u| u.connection(connection_id).is_some())
-        else {
-            return;
-        };
+            .filter(|u| u.connection(connection_id).is_some())?;
         let since = user
             .connection(connection_id)
             .and_then(|c| c.last_push)
@@ -140,8 +149,12 @@ pub(crate) fn connection_synced(shared: &Arc<Shared>, user_id: u64, connection_i
         }
         let id = finish(&mut w, &mut store);
         Some((id, w.into_bytes(), secret))
-    };
-    send(shared, WebhookEvent::ConnectionSynced, rendered);
+    }
+}
+
+/// The `BI-Signature-Date` the sandbox would send now.
+pub(crate) fn signature_date_now(shared: &Arc<Shared>) -> String {
+    (signature_date(shared))()
 }
 
 /// `USER_SYNCED`: `{user, connections: [...], id_webhook_data}` (rows changed since each

@@ -159,6 +159,8 @@
 //! {profile: "default"|"realistic"}`, `GET /__sandbox/truth/{user_id}`,
 //! `POST`/`DELETE /__sandbox/faults` ([`FaultRule`]), `PUT /__sandbox/webview/denial
 //! {description}`, `POST /__sandbox/webhooks {event, url}`, `GET /__sandbox/webhooks/deliveries`,
+//! `POST /__sandbox/webhooks/render {event: "CONNECTION_SYNCED", connection_id, path}` →
+//! [`RenderedWebhook`] (signed for `path`, not sent),
 //! `PUT /__sandbox/connections/{id}/state {state}`, `PUT /__sandbox/accounts/{id}/status`
 //! ([`AccountStatus`]), `POST /__sandbox/events {event, connection_id?, user_id?}`.
 //!
@@ -223,8 +225,8 @@ pub use browser::{follow_webview, WebviewBrowser, WebviewCallback};
 pub use builder::{Credentials, Sandbox, SandboxBuilder, SandboxHandle, SandboxSize};
 pub use clock::ClockMode;
 pub use control::{
-    AccountStatus, Change, ChangeOutcome, MaturationMode, PageScope, SandboxControl, SeededUser,
-    Trigger, MAX_CONNECTIONS_PER_CALL, MAX_TRANSACTIONS_PER_CHANGE,
+    AccountStatus, Change, ChangeOutcome, MaturationMode, PageScope, RenderedWebhook,
+    SandboxControl, SeededUser, Trigger, MAX_CONNECTIONS_PER_CALL, MAX_TRANSACTIONS_PER_CHANGE,
 };
 pub use error::SandboxError;
 pub use faults::{

@@ -25,7 +25,9 @@ struct Args {
     /// Transactions per account.
     #[arg(long, default_value_t = 50)]
     transactions_per_account: u32,
-    /// Clock start, naive Paris time `YYYY-MM-DD HH:MM:SS` (default 2026-06-18 08:00:00).
+    /// Clock start, naive Paris time `YYYY-MM-DD HH:MM:SS` (default 2026-06-18 08:00:00), or
+    /// `now` for the current Paris wall time (with `--ticking`, webhook signatures are then
+    /// fresh for a receiver on the real clock).
     #[arg(long)]
     now: Option<String>,
     /// Let the clock follow real time instead of staying frozen.
@@ -56,7 +58,12 @@ async fn main() -> std::process::ExitCode {
         } else {
             ClockMode::Frozen
         });
-    if let Some(now) = &args.now {
+    if args.now.as_deref() == Some("now") {
+        let now = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .naive_local();
+        builder = builder.start_time(now);
+    } else if let Some(now) = &args.now {
         match chrono::NaiveDateTime::parse_from_str(now, "%Y-%m-%d %H:%M:%S") {
             Ok(at) => builder = builder.start_time(at),
             Err(e) => {
@@ -79,7 +86,13 @@ async fn main() -> std::process::ExitCode {
         c.client_id, c.client_secret, c.configuration_token, c.domain
     );
     for u in sandbox.users() {
-        println!("user id={} token={}", u.id, u.token);
+        let connections: Vec<String> = u.connection_ids.iter().map(u64::to_string).collect();
+        println!(
+            "user id={} token={} connections={}",
+            u.id,
+            u.token,
+            connections.join(",")
+        );
     }
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("error: cannot wait for Ctrl-C: {e}");

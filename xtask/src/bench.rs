@@ -71,6 +71,30 @@ pub(crate) fn start_sandbox(
     users: u32,
     transactions: u32,
 ) -> Result<(SandboxProcess, serde_json::Value, Vec<String>), String> {
+    let (process, config, users, _) = start_sandbox_with(binary, users, transactions, &[])?;
+    Ok((
+        process,
+        config,
+        users.into_iter().map(|u| u.token).collect(),
+    ))
+}
+
+/// A user the sandbox binary seeded, as it printed it.
+pub(crate) struct SeededLine {
+    /// The user's permanent token.
+    pub token: String,
+    /// Its connection ids.
+    pub connections: Vec<u64>,
+}
+
+/// [`start_sandbox`] with more sandbox arguments; also returns each user's connections and
+/// the sandbox's base URL.
+pub(crate) fn start_sandbox_with(
+    binary: &Path,
+    users: u32,
+    transactions: u32,
+    extra: &[&str],
+) -> Result<(SandboxProcess, serde_json::Value, Vec<SeededLine>, String), String> {
     let mut child = Command::new(binary)
         .args([
             "--port",
@@ -86,6 +110,7 @@ pub(crate) fn start_sandbox(
             "--transactions-per-account",
             &transactions.to_string(),
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -94,7 +119,7 @@ pub(crate) fn start_sandbox(
     let process = SandboxProcess { child };
     let mut base_url = None;
     let mut credentials = std::collections::BTreeMap::new();
-    let mut tokens = Vec::new();
+    let mut seeded = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| format!("cannot read the sandbox output: {e}"))?;
         if let Some(url) = line.strip_prefix("listening on ") {
@@ -106,14 +131,21 @@ pub(crate) fn start_sandbox(
                 }
             }
         } else if let Some(rest) = line.strip_prefix("user ") {
-            if let Some(token) = rest
-                .split_whitespace()
-                .find_map(|p| p.strip_prefix("token="))
-            {
-                tokens.push(token.to_owned());
+            let field = |name: &str| {
+                rest.split_whitespace()
+                    .find_map(|p| p.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            if let Some(token) = field("token=") {
+                let connections = field("connections=")
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|id| id.parse().ok())
+                    .collect();
+                seeded.push(SeededLine { token, connections });
             }
         }
-        if tokens.len() == users as usize {
+        if seeded.len() == users as usize {
             break;
         }
     }
@@ -133,13 +165,13 @@ pub(crate) fn start_sandbox(
         "maxConnectionsPerLink": 1,
         "pageSize": 1000,
     });
-    if tokens.len() != users as usize {
+    if seeded.len() != users as usize {
         return Err(format!(
             "the sandbox printed {} user tokens, expected {users}",
-            tokens.len()
+            seeded.len()
         ));
     }
-    Ok((process, config, tokens))
+    Ok((process, config, seeded, base_url))
 }
 
 pub(crate) fn peak_from_proc(pid: u32) -> Option<u64> {

@@ -1,7 +1,7 @@
 //! `cargo xtask …`: workspace automation, as ordinary Rust.
 //!
 //! * `cargo xtask ci`: the CI gate (`.ci/run`: fmt, clippy, tests).
-//! * `cargo xtask bench mapping|sync|postgres`: the benchmarks (they print `bench name: value`
+//! * `cargo xtask bench mapping|sync|postgres|serve`: the benchmarks (they print `bench name: value`
 //!   lines).
 //! * `cargo xtask pg start|stop|url|status`: a throw-away PostgreSQL for the `pg_` tests
 //!   (`.ci/pg`); `eval "$(cargo xtask pg start)"` exports `POWENS_TEST_DATABASE_URL`.
@@ -12,6 +12,7 @@
 
 mod bench;
 mod bench_pg;
+mod bench_serve;
 mod fixtures;
 mod fuzz;
 mod scrub;
@@ -19,7 +20,7 @@ mod scrub;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync|postgres] | pg start|stop|url|status | fixtures refresh [--check] | fuzz [--time SECONDS] [--runs N] [--replay] [TARGET]";
+const USAGE: &str = "usage: cargo xtask ci | bench [mapping|sync|postgres|serve] | pg start|stop|url|status | fixtures refresh [--check] | fuzz [--time SECONDS] [--runs N] [--replay] [TARGET]";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         ["bench", "mapping"] => bench::mapping(&root),
         ["bench", "sync"] => bench::sync(&root),
         ["bench", "postgres"] => bench_pg::postgres(&root),
+        ["bench", "serve"] => bench_serve::serve(&root),
         ["pg", command @ ("start" | "stop" | "url" | "status")] => pg(&root, command),
         ["fixtures", "refresh"] => fixtures::refresh(&root, false),
         ["fixtures", "refresh", "--check"] => fixtures::refresh(&root, true),

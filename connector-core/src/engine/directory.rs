@@ -47,6 +47,28 @@ impl PsuDirectory {
         Ok(serde_json::from_value(stored.value).ok())
     }
 
+    /// Forgets provider user `psp_user_id`: a later webhook about it is refused as unknown
+    /// ([`InboxError::UnknownUser`](super::InboxError::UnknownUser)). Nothing to do when it
+    /// is not recorded.
+    pub async fn forget(&self, psp_user_id: &str) -> Result<(), StateError> {
+        let key = Self::key(psp_user_id);
+        for _ in 0..3 {
+            let Some(current) = self.store.get(&key).await? else {
+                return Ok(());
+            };
+            match self.store.delete(&key, current.version).await {
+                Ok(()) => return Ok(()),
+                Err(StateError::Conflict { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StateError::Conflict {
+            key: key.to_string(),
+            expected: None,
+            actual: None,
+        })
+    }
+
     /// Records `user` under its provider user id (nothing to do without one). Unchanged
     /// entries are not written again.
     pub async fn record(&self, user: &ForwardedUser) -> Result<(), StateError> {
@@ -98,6 +120,14 @@ impl Engine {
         let forwarded = ForwardedUser::from_created(&self.config.connector_id, psu, created);
         self.register_psu(&forwarded).await?;
         Ok(forwarded)
+    }
+
+    /// Waits until no sync of PSU `psu_id` runs (polling or triggered: both hold the PSU's
+    /// lock). A PSU's sync records its user in the directory when it ends, so a caller that
+    /// forgets a PSU forgets its directory entry again after this.
+    pub async fn psu_idle(&self, psu_id: &str) {
+        let lock = self.psu_lock(psu_id);
+        let _idle = lock.lock().await;
     }
 
     /// Records an already forwarded user in the directory (e.g. one forwarded before this

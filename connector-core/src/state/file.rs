@@ -190,6 +190,21 @@ impl FileStateStore {
     }
 }
 
+/// The key a plain state file name stands for: the base64url of the key's JSON
+/// ([`StateKey::id`]); `None` for a hashed name (a long key: read the file) or anything else.
+fn key_of_file(path: &Path) -> Option<StateKey> {
+    use base64::Engine as _;
+    let name = path.file_name()?.to_str()?;
+    let id = name.strip_suffix(".json")?;
+    if id.starts_with("h-") {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 impl Inner {
     fn path_of(&self, key: &StateKey) -> PathBuf {
         let id = key.id();
@@ -224,16 +239,31 @@ impl Inner {
     }
 
     fn list(&self) -> Result<Vec<(StateKey, Versioned)>, StateError> {
-        let mut states = Vec::new();
+        let mut states = self.read_states(self.state_files()?)?;
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(states)
+    }
+
+    /// The state files of the directory (not the lock, not temporary files).
+    fn state_files(&self) -> Result<Vec<PathBuf>, StateError> {
+        let mut files = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let path = entry.map_err(io_error(&self.dir))?.path();
             let is_state = path.extension().is_some_and(|e| e == "json")
                 && !path
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if !is_state {
-                continue;
+            if is_state {
+                files.push(path);
             }
+        }
+        Ok(files)
+    }
+
+    /// The states of `files` (a file deleted since the listing is left out).
+    fn read_states(&self, files: Vec<PathBuf>) -> Result<Vec<(StateKey, Versioned)>, StateError> {
+        let mut states = Vec::with_capacity(files.len());
+        for path in files {
             let bytes = match fs::read(&path) {
                 Ok(bytes) => bytes,
                 // deleted since the listing
@@ -249,7 +279,6 @@ impl Inner {
                 },
             ));
         }
-        states.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(states)
     }
 
@@ -346,5 +375,27 @@ impl StateStore for FileStateStore {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<(StateKey, Versioned)>, StateError>> {
         FileStateStore::list(self).boxed()
+    }
+
+    /// Reads only the files whose name is a kept key (and those with a hashed name, whose
+    /// key is in the file), so the other states are never in memory.
+    fn list_matching<'a>(
+        &'a self,
+        keep: &'a (dyn Fn(&StateKey) -> bool + Send + Sync),
+    ) -> BoxFuture<'a, Result<Vec<(StateKey, Versioned)>, StateError>> {
+        async move {
+            let files = self.blocking(|inner| inner.state_files()).await?;
+            let wanted: Vec<PathBuf> = files
+                .into_iter()
+                .filter(|path| key_of_file(path).is_none_or(|key| keep(&key)))
+                .collect();
+            let mut states = self
+                .blocking(move |inner| inner.read_states(wanted))
+                .await?;
+            states.retain(|(key, _)| keep(key));
+            states.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(states)
+        }
+        .boxed()
     }
 }

@@ -114,6 +114,21 @@ pub trait StateStore: Send + Sync {
     /// Every stored state with its key, sorted by key: for inspection, resets and pruning
     /// (e.g. the processed-webhook keys a long-running receiver records).
     fn list(&self) -> BoxFuture<'_, Result<Vec<(StateKey, Versioned)>, StateError>>;
+
+    /// The stored states whose key `keep` accepts, sorted by key. The default filters
+    /// [`StateStore::list`]; a store that can read its keys apart from their values
+    /// ([`FileStateStore`](super::FileStateStore): from the file names) reads only the kept
+    /// values, so that looking for a few states among many holds only those in memory.
+    fn list_matching<'a>(
+        &'a self,
+        keep: &'a (dyn Fn(&StateKey) -> bool + Send + Sync),
+    ) -> BoxFuture<'a, Result<Vec<(StateKey, Versioned)>, StateError>> {
+        Box::pin(async move {
+            let mut states = self.list().await?;
+            states.retain(|(key, _)| keep(key));
+            Ok(states)
+        })
+    }
 }
 
 /// The next version after `current`.

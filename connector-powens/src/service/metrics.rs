@@ -1,7 +1,7 @@
 //! The service's metrics and their Prometheus text exposition (format 0.0.4).
 //!
 //! Hand-written rather than through a metrics crate: the service has a handful of counters,
-//! one histogram and two gauges, all known up front; a registry crate would add a dependency
+//! one histogram and a few gauges, all known up front; a registry crate would add a dependency
 //! tree for what is a few atomics and a sorted map, and this output is deterministic (labels
 //! in byte order), which the tests read back.
 //!
@@ -15,6 +15,10 @@
 //! | `powens_rate_limit_waits_total`, `powens_rate_limit_wait_seconds_total` | counter | — |
 //! | `powens_psus` | gauge | — |
 //! | `powens_last_successful_sync_age_seconds` | gauge | — (absent before the first sync) |
+//! | `powens_polling_cycles_total` | counter | — (polling cycles completed) |
+//! | `powens_polling_cycle_seconds` | gauge | — (duration of the last completed polling cycle) |
+//! | `powens_polling_cycle_requests` | gauge | — (Powens request attempts while it ran) |
+//! | `powens_tasks_running` | gauge | — (fetch tasks started and not yet ended) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -70,6 +74,11 @@ pub struct ServiceMetrics {
     latency_sum_micros: AtomicU64,
     rate_limit_waits: AtomicU64,
     rate_limit_wait_micros: AtomicU64,
+    requests_total: AtomicU64,
+    polling_cycles: AtomicU64,
+    polling_cycle_micros: AtomicU64,
+    polling_cycle_requests: AtomicU64,
+    running_tasks: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for ServiceMetrics {
@@ -109,6 +118,7 @@ impl ServiceMetrics {
     pub fn request(&self, status: Option<u16>, latency: Duration) {
         let status = status.map_or_else(|| "transport".to_owned(), |s| s.to_string());
         self.requests.add(&[&status], 1);
+        self.requests_total.fetch_add(1, Ordering::Relaxed);
         let seconds = latency.as_secs_f64();
         for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
             if seconds <= *bound {
@@ -125,6 +135,38 @@ impl ServiceMetrics {
         self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
         self.rate_limit_wait_micros
             .fetch_add(micros(wait), Ordering::Relaxed);
+    }
+
+    /// Powens request attempts so far, all statuses together.
+    pub fn requests_total(&self) -> u64 {
+        self.requests_total.load(Ordering::Relaxed)
+    }
+
+    /// Counts a completed polling cycle: how long it took and how many Powens request
+    /// attempts were made while it ran.
+    pub fn polling_cycle(&self, took: Duration, requests: u64) {
+        self.polling_cycles.fetch_add(1, Ordering::Relaxed);
+        self.polling_cycle_micros
+            .store(micros(took), Ordering::Relaxed);
+        self.polling_cycle_requests
+            .store(requests, Ordering::Relaxed);
+    }
+
+    /// A fetch task started (`key` names it: type, PSU, parent); a restart is not counted
+    /// twice.
+    pub fn task_running(&self, key: String) {
+        self.running_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+    }
+
+    /// A fetch task ended (finished, or failed for this run).
+    pub fn task_ended(&self, key: &str) {
+        self.running_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
     }
 
     /// Records delivered so far, all kinds together.
@@ -210,6 +252,39 @@ impl ServiceMetrics {
             "gauge",
             "PSUs the service syncs.",
             &psus.to_string(),
+        );
+        scalar(
+            &mut out,
+            "powens_polling_cycles_total",
+            "counter",
+            "Polling cycles completed.",
+            &self.polling_cycles.load(Ordering::Relaxed).to_string(),
+        );
+        scalar(
+            &mut out,
+            "powens_polling_cycle_seconds",
+            "gauge",
+            "Duration of the last completed polling cycle.",
+            &seconds_of_micros(self.polling_cycle_micros.load(Ordering::Relaxed)),
+        );
+        scalar(
+            &mut out,
+            "powens_polling_cycle_requests",
+            "gauge",
+            "Powens request attempts made while the last completed polling cycle ran (syncs a webhook triggered meanwhile included).",
+            &self.polling_cycle_requests.load(Ordering::Relaxed).to_string(),
+        );
+        let running = self
+            .running_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        scalar(
+            &mut out,
+            "powens_tasks_running",
+            "gauge",
+            "Fetch tasks (accounts, payments scans) started and not yet ended.",
+            &running.to_string(),
         );
         let _ = writeln!(
             out,
@@ -352,6 +427,8 @@ mod tests {
         assert!(lines.contains(&r#"powens_tasks_failed_total{task="TASK_FETCH_PAYMENTS"} 1"#));
         assert!(lines.contains(&"powens_rate_limit_wait_seconds_total 1.500000"));
         assert!(lines.contains(&"powens_psus 3"));
+        assert!(lines.contains(&"powens_polling_cycles_total 0"));
+        assert!(lines.contains(&"powens_tasks_running 0"));
         assert!(lines.contains(&"powens_last_successful_sync_age_seconds 2.500000"));
     }
 

@@ -3,11 +3,12 @@
 //! callback, reconnect, status, delete), readiness and metrics. `powens serve` puts an HTTP
 //! front on it; `examples/service.rs` shows it alone.
 //!
-//! * **Polling**: [`Service::run_polling`] is the engine's periodic loop
-//!   ([`Engine::run_periodically`]: the config's `pollingPeriod` plus a jitter of at most
-//!   `min(period / 2, 5 min)`) over the service's PSUs, with the sink and state store given
-//!   to [`Service::start`]. A sink or store failure stops a cycle; the loop starts again
-//!   after a pause and `/readyz` reports it meanwhile.
+//! * **Polling**: [`Service::run_polling`] runs a cycle over the service's PSUs
+//!   ([`Engine::run_once`]) at once, then every `pollingPeriod` plus a jitter of at most
+//!   `min(period / 2, 5 min)` (the rules of [`Engine::run_periodically`]), with the sink and
+//!   state store given to [`Service::start`], each cycle measured in the metrics. A sink or
+//!   store failure stops a cycle; the loop starts again after a pause and `/readyz` reports
+//!   it meanwhile.
 //! * **Webhooks**: [`Service::receive_webhook`] routes a request path under
 //!   `<public URL>/webhooks` to the config of its event and hands it to the inbox (verify,
 //!   freshness, de-duplicate, translate, one sink batch, ack). The reply's status makes
@@ -17,7 +18,8 @@
 //! * **PSUs**: kept in the state store (a restart finds them), each forwarded to Powens when
 //!   created. A link's Webview comes back to `<public URL>/callback`, which
 //!   [`Service::complete_callback`] completes (CSRF state checked), then it triggers a sync
-//!   of the PSU and names the `clientRedirectURL` to send the user to.
+//!   of the PSU and names the `clientRedirectURL` to send the user to. Users that exist at
+//!   Powens already are added with [`Service::import_psu`] (their token).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,10 +56,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use connector_core::clock::Clock;
 use connector_core::contract::{CompleteUserLinkRequest, CreateUserLinkRequest, OpenBankingFlows};
-use connector_core::engine::{EngineConfig, InboxOutcome, ProgressEvent, SyncGate, WebhookInbox};
+use connector_core::engine::{
+    EngineConfig, EngineError, InboxOutcome, ProgressEvent, SyncGate, WebhookInbox,
+};
 use connector_core::model::{AttemptStatus, Capability, ConnectionStatus, TaskType};
 use connector_core::openbanking::{
-    CallbackState, Connection, LinkAttempt, LinkOutcome, PaymentServiceUser,
+    CallbackState, Connection, ForwardedUser, LinkAttempt, LinkOutcome, PaymentServiceUser, Token,
 };
 use connector_core::sink::Sink;
 use connector_core::state::{StateKey, StateStore};
@@ -83,6 +87,8 @@ pub const WEBHOOK_PREFIX: &str = "/webhooks";
 pub const CALLBACK_PATH: &str = "/callback";
 /// The longest PSU id accepted.
 pub const MAX_PSU_ID_LEN: usize = 64;
+/// How often changed last-successful-sync times are written to the state store while polling.
+pub const LAST_SYNC_FLUSH: Duration = Duration::from_secs(1);
 
 /// The parent prefix of the stored PSUs' state keys (capability `TRANSLATE_WEBHOOKS`, no
 /// PSU scope): `service/psu/<id>`. Processes sharing a store list the PSUs by it.
@@ -155,6 +161,19 @@ pub struct PsuCreated {
     pub powens_user_id: Option<String>,
 }
 
+/// What [`Service::import_psu`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsuImport {
+    /// The PSU was added.
+    Imported(PsuCreated),
+    /// A PSU with this id and this token existed already: nothing changed.
+    AlreadyKnown(PsuCreated),
+}
+
+/// The prefix of the id [`Service::import_psu`] gives a PSU imported without one, before its
+/// Powens user id (as `powens sync` names a bare token).
+pub const IMPORTED_ID_PREFIX: &str = "powens-user-";
+
 /// A Webview link for a PSU.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct LinkCreated {
@@ -218,7 +237,8 @@ pub struct PsuStatus {
     pub powens_user_id: Option<String>,
     /// When the PSU was created.
     pub created_at: DateTime<Utc>,
-    /// The end of its last sync without a failed task, since this process started.
+    /// The end of its last sync without a failed task (kept in the state store: a restart
+    /// shows it too).
     pub last_successful_sync: Option<DateTime<Utc>>,
     /// Its connections, as Powens reports them now.
     pub connections: Vec<ConnectionView>,
@@ -293,6 +313,17 @@ fn check_client_redirect(url: &str) -> Result<url::Url, ServiceError> {
     Ok(parsed)
 }
 
+/// A fetch task's name in [`ServiceMetrics`]' running set: type, PSU, parent.
+fn task_key(task: &connector_core::engine::TaskId) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        task.task_type.as_str(),
+        task.name,
+        task.psu_id.as_deref().unwrap_or_default(),
+        task.parent.as_deref().unwrap_or_default()
+    )
+}
+
 fn is_root_accounts(task: &connector_core::engine::TaskId) -> bool {
     task.task_type == TaskType::FetchAccounts
         && task.parent.is_none()
@@ -328,17 +359,19 @@ impl Service {
             metrics: Arc::clone(&metrics),
         });
         let progress = {
-            let (metrics, registry, clock, poll_failed) = (
+            let (metrics, registry, clock) = (
                 Arc::clone(&metrics),
                 Arc::clone(&registry),
                 Arc::clone(&clock),
-                Arc::clone(&poll_failed),
             );
             // PSUs whose current sync has a failed task.
             let failed: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
             move |event: &ProgressEvent| match event {
-                ProgressEvent::TaskStarted { task, attempt: 1 } if is_root_accounts(task) => {
-                    if let Some(psu) = &task.psu_id {
+                ProgressEvent::TaskStarted { task, attempt } => {
+                    if *attempt == 1 {
+                        metrics.task_running(task_key(task));
+                    }
+                    if let (1, true, Some(psu)) = (*attempt, is_root_accounts(task), &task.psu_id) {
                         failed
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
@@ -350,6 +383,7 @@ impl Service {
                     will_retry: false,
                     ..
                 } => {
+                    metrics.task_ended(&task_key(task));
                     metrics.task_failed(task.task_type.as_str());
                     if let Some(psu) = &task.psu_id {
                         failed
@@ -358,8 +392,9 @@ impl Service {
                             .insert(psu.clone());
                     }
                 }
-                ProgressEvent::TaskFinished { task, .. } if is_root_accounts(task) => {
-                    if let Some(psu) = &task.psu_id {
+                ProgressEvent::TaskFinished { task, .. } => {
+                    metrics.task_ended(&task_key(task));
+                    if let (true, Some(psu)) = (is_root_accounts(task), &task.psu_id) {
                         let clean = !failed
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
@@ -369,7 +404,6 @@ impl Service {
                         }
                     }
                 }
-                ProgressEvent::CycleFinished { .. } => poll_failed.store(false, Ordering::Relaxed),
                 _ => {}
             }
         };
@@ -460,22 +494,75 @@ impl Service {
     /// or store failure ends a cycle; the loop waits `min(pollingPeriod, 30 s)` and starts
     /// again (readiness reports the failure until a cycle completes).
     pub async fn run_polling(&self, cancel: &CancellationToken) {
+        tokio::join!(self.poll(cancel), self.flush_last_syncs_until(cancel));
+    }
+
+    /// Writes the last successful sync times every [`LAST_SYNC_FLUSH`] while they change,
+    /// until `cancel` fires ([`Service::shutdown`] writes them a last time).
+    async fn flush_last_syncs_until(&self, cancel: &CancellationToken) {
         loop {
-            match self.engine.run_periodically(cancel).await {
-                Ok(()) => return,
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                // Real time, not the service clock: a test's manual clock returns at once.
+                _ = tokio::time::sleep(LAST_SYNC_FLUSH) => {}
+            }
+            if let Err(error) = self.registry.flush_last_syncs().await {
+                tracing::warn!(%error, "last sync times could not be stored; trying again");
+            }
+        }
+    }
+
+    /// The polling loop: a cycle over every PSU at once, then every `pollingPeriod` plus a
+    /// jitter (as [`Engine::run_periodically`], whose rules it keeps), each measured in
+    /// [`ServiceMetrics::polling_cycle`]. A sink or store failure ends a cycle; the next one
+    /// starts after `min(pollingPeriod, 30 s)`.
+    async fn poll(&self, cancel: &CancellationToken) {
+        let period = self.connector.config().polling_period;
+        let mut cycle = 0u64;
+        loop {
+            cycle += 1;
+            let started = std::time::Instant::now();
+            let requests_before = self.metrics().requests_total();
+            let mut pause = period;
+            match self.engine.run_once(cancel).await {
+                Ok(summary) => {
+                    self.poll_failed.store(false, Ordering::Relaxed);
+                    let requests = self.metrics().requests_total() - requests_before;
+                    self.metrics().polling_cycle(started.elapsed(), requests);
+                    tracing::info!(
+                        cycle,
+                        records = summary.records,
+                        tasks_failed = summary.tasks_failed,
+                        requests,
+                        "polling cycle finished"
+                    );
+                }
+                Err(EngineError::Cancelled) => return,
+                Err(EngineError::Connector(error)) => {
+                    tracing::warn!(cycle, %error, "polling cycle could not start");
+                }
                 Err(error) => {
                     self.poll_failed.store(true, Ordering::Relaxed);
                     tracing::error!(%error, "polling stopped by a sink or store failure; starting again soon");
-                    let pause = self
-                        .connector
-                        .config()
-                        .polling_period
-                        .min(Duration::from_secs(30));
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = self.clock.sleep(pause) => {}
-                    }
+                    pause = period.min(Duration::from_secs(30));
                 }
+            }
+            let max_jitter = self.engine.config().max_jitter();
+            let jitter = if max_jitter.is_zero() || pause < period {
+                Duration::ZERO
+            } else {
+                use rand::Rng;
+                rand::thread_rng().gen_range(Duration::ZERO..=max_jitter)
+            };
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return,
+                _ = self.clock.sleep(pause.saturating_add(jitter)) => {}
+            }
+            match self.engine.prune_webhook_keys().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "webhook keys past their retention pruned"),
+                Err(error) => tracing::warn!(%error, "webhook keys could not be pruned"),
             }
         }
     }
@@ -602,6 +689,101 @@ impl Service {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
         result
+    }
+
+    /// Adds a PSU for an existing Powens user, given by its permanent `token` (e.g. users
+    /// linked before the service ran): no Powens user is created. The token is checked and
+    /// the Powens user id learnt with `GET /users/me`, then the PSU is stored and its user
+    /// recorded in the PSU directory (so its webhooks reach it). Without `id`, the PSU is
+    /// `powens-user-<Powens user id>`.
+    ///
+    /// Idempotent: an id already stored with the same token is [`PsuImport::AlreadyKnown`]
+    /// (no request sent). An id stored with another token, or a Powens user that is already
+    /// another PSU, is a conflict: one person, one PSU.
+    pub async fn import_psu(
+        &self,
+        id: Option<&str>,
+        token: &secrecy::SecretString,
+    ) -> Result<PsuImport, ServiceError> {
+        use secrecy::ExposeSecret;
+        let known = |entry: &PsuEntry| -> Result<PsuImport, ServiceError> {
+            let same =
+                user_token(&entry.user).is_ok_and(|t| t.expose_secret() == token.expose_secret());
+            if same {
+                Ok(PsuImport::AlreadyKnown(PsuCreated {
+                    id: entry.psu.id.clone(),
+                    powens_user_id: entry.user.psp_user_id.clone(),
+                }))
+            } else {
+                Err(ServiceError::Conflict {
+                    message: format!(
+                        "PSU {:?} exists already with another Powens token; delete it first or import under another id",
+                        entry.psu.id
+                    ),
+                })
+            }
+        };
+        if let Some(id) = id {
+            check_psu_id(id)?;
+            if let Some(entry) = self.registry.get(id) {
+                return known(&entry);
+            }
+        }
+        let me = self
+            .connector
+            .client()
+            .get_me(token)
+            .await
+            .map_err(|e| ServiceError::Upstream(to_connector_error(e)))?;
+        let powens_user_id = me.id.to_string();
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => format!("{IMPORTED_ID_PREFIX}{powens_user_id}"),
+        };
+        if let Some(entry) = self.registry.get(&id) {
+            return known(&entry);
+        }
+        if let Some(other) = self.registry.by_powens_user(&powens_user_id) {
+            return Err(ServiceError::Conflict {
+                message: format!(
+                    "Powens user {powens_user_id} is PSU {:?} already; one Powens user is one PSU",
+                    other.psu.id
+                ),
+            });
+        }
+        let psu = PaymentServiceUser {
+            id: id.clone(),
+            name: id.clone(),
+            created_at: self.clock.now(),
+            contact_details: None,
+            address: None,
+            metadata: BTreeMap::new(),
+        };
+        let user = ForwardedUser {
+            psu_id: id.clone(),
+            connector_id: self.options.connector_id.clone(),
+            access_token: Some(Token::new(token.clone(), None)),
+            psp_user_id: Some(powens_user_id.clone()),
+            metadata: BTreeMap::new(),
+        };
+        self.engine.register_psu(&user).await?;
+        let created = PsuCreated {
+            id: id.clone(),
+            powens_user_id: Some(powens_user_id),
+        };
+        if !self
+            .registry
+            .insert(PsuEntry {
+                psu,
+                user: Arc::new(user),
+            })
+            .await?
+        {
+            return Err(ServiceError::Conflict {
+                message: format!("PSU {id:?} exists already; choose another id"),
+            });
+        }
+        Ok(PsuImport::Imported(created))
     }
 
     fn entry(&self, psu_id: &str) -> Result<PsuEntry, ServiceError> {
@@ -836,7 +1018,8 @@ impl Service {
     }
 
     /// Deletes the PSU's Powens user (a user Powens no longer knows counts as deleted), then
-    /// forgets the PSU, its open attempts and its sync states.
+    /// forgets the PSU, its open attempts, its sync states and its Powens user in the PSU
+    /// directory (a later webhook about that user is refused as unknown, 422).
     pub async fn delete_psu(&self, psu_id: &str) -> Result<(), ServiceError> {
         let entry = self.entry(psu_id)?;
         match self.connector.delete_user(&entry.psu, &entry.user).await {
@@ -847,6 +1030,14 @@ impl Service {
             Err(error) => return Err(ServiceError::Upstream(error)),
         }
         self.registry.remove(psu_id).await?;
+        if let Some(powens_user) = entry.user.psp_user_id.as_deref() {
+            // Forgotten first (its webhooks stop triggering syncs), then again once a sync
+            // that was running has ended: a sync records its user when it ends.
+            let directory = self.engine.psu_directory();
+            directory.forget(powens_user).await?;
+            self.engine.psu_idle(psu_id).await;
+            directory.forget(powens_user).await?;
+        }
         tracing::info!(psu = %psu_id, "PSU deleted");
         Ok(())
     }
@@ -877,8 +1068,8 @@ impl Service {
         self.options.metrics.render(self.registry.len(), age)
     }
 
-    /// Stops triggered syncs (their uncommitted pages are replayed at the next start) and
-    /// waits at most `grace` for them to end.
+    /// Stops triggered syncs (their uncommitted pages are replayed at the next start), waits
+    /// at most `grace` for them to end, and stores the last successful sync times.
     pub async fn shutdown(&self, grace: Duration) {
         self.engine.shutdown();
         if tokio::time::timeout(grace, self.engine.triggered_syncs_idle())
@@ -886,6 +1077,9 @@ impl Service {
             .is_err()
         {
             tracing::warn!("triggered syncs still running at shutdown; abandoned uncommitted");
+        }
+        if let Err(error) = self.registry.flush_last_syncs().await {
+            tracing::warn!(%error, "last sync times could not be stored at shutdown");
         }
     }
 }

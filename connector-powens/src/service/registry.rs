@@ -2,8 +2,10 @@
 //! them) and mirrored in memory (one process per store: `FileStateStore` takes a lock).
 //!
 //! Keys: capability `TRANSLATE_WEBHOOKS`, no PSU scope, parent `service/psu/<id>` (value: the
-//! PSU and its forwarded user, with the Powens token) and `service/attempt/<id>` (value: the
-//! attempt). The engine's own keys (`psp-user/…`, `webhook/…`) never start with `service/`.
+//! PSU and its forwarded user, with the Powens token), `service/attempt/<id>` (value: the
+//! attempt) and `service/last-sync` (value: PSU id → end of its last successful sync, written
+//! by [`Registry::flush_last_syncs`], merged with what is stored so that a time never goes
+//! back). The engine's own keys (`psp-user/…`, `webhook/…`) never start with `service/`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 const PSU_PREFIX: &str = super::PSU_STATE_PREFIX;
 const ATTEMPT_PREFIX: &str = "service/attempt/";
+const LAST_SYNC_KEY: &str = "service/last-sync";
 
 /// One PSU of the service, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +75,8 @@ struct Inner {
     psus: BTreeMap<String, PsuEntry>,
     attempts: BTreeMap<String, AttemptEntry>,
     last_sync: BTreeMap<String, DateTime<Utc>>,
+    /// `last_sync` changed since the last flush.
+    last_sync_dirty: bool,
 }
 
 /// PSUs and attempts: the store is the truth, memory the fast copy.
@@ -102,11 +107,16 @@ impl Registry {
     }
 
     /// Reads the store again (PSUs and attempts another process sharing the store added or
-    /// removed); the last syncs of the PSUs still there are kept.
+    /// removed, and the last syncs it stored); for each PSU still there the later last sync of
+    /// the stored one and this process's own is kept.
     pub async fn reload(&self) -> Result<(), StateError> {
         let fresh = Self::read(&self.store).await?;
         let mut inner = self.lock();
-        let last_sync = std::mem::take(&mut inner.last_sync);
+        let mut last_sync = fresh.last_sync;
+        for (id, at) in std::mem::take(&mut inner.last_sync) {
+            let kept = last_sync.entry(id).or_insert(at);
+            *kept = (*kept).max(at);
+        }
         inner.psus = fresh.psus;
         inner.attempts = fresh.attempts;
         inner.last_sync = last_sync
@@ -119,14 +129,29 @@ impl Registry {
     /// The stored PSUs and attempts.
     async fn read(store: &Arc<dyn StateStore>) -> Result<Inner, StateError> {
         let mut inner = Inner::default();
-        for (key, stored) in store.list().await? {
-            if key.capability != Capability::TranslateWebhooks || key.scope.psu_id.is_some() {
-                continue;
-            }
+        // Only the service's own states: with many PSUs the store holds many more (their
+        // sync states), which a file store then never reads.
+        let own = |key: &StateKey| {
+            key.capability == Capability::TranslateWebhooks
+                && key.scope.psu_id.is_none()
+                && key
+                    .scope
+                    .parent
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("service/"))
+        };
+        for (key, stored) in store.list_matching(&own).await? {
             let Some(parent) = key.scope.parent.as_deref() else {
                 continue;
             };
-            if let Some(id) = parent.strip_prefix(PSU_PREFIX) {
+            if parent == LAST_SYNC_KEY {
+                match serde_json::from_value::<BTreeMap<String, DateTime<Utc>>>(stored.value) {
+                    Ok(times) => inner.last_sync = times,
+                    Err(error) => {
+                        tracing::warn!(%error, "stored last sync times unreadable, skipped")
+                    }
+                }
+            } else if let Some(id) = parent.strip_prefix(PSU_PREFIX) {
                 match serde_json::from_value::<PsuEntry>(stored.value) {
                     Ok(entry) => {
                         inner.psus.insert(id.to_owned(), entry);
@@ -141,6 +166,10 @@ impl Registry {
                 }
             }
         }
+        let Inner {
+            psus, last_sync, ..
+        } = &mut inner;
+        last_sync.retain(|id, _| psus.contains_key(id));
         Ok(inner)
     }
 
@@ -162,6 +191,15 @@ impl Registry {
 
     pub fn len(&self) -> usize {
         self.lock().psus.len()
+    }
+
+    /// The PSU whose Powens user is `psp_user_id`, if any.
+    pub fn by_powens_user(&self, psp_user_id: &str) -> Option<PsuEntry> {
+        self.lock()
+            .psus
+            .values()
+            .find(|e| e.user.psp_user_id.as_deref() == Some(psp_user_id))
+            .cloned()
     }
 
     pub fn users(&self) -> Vec<Arc<ForwardedUser>> {
@@ -214,7 +252,9 @@ impl Registry {
         let mut inner = self.lock();
         inner.psus.remove(id);
         inner.attempts.retain(|_, a| a.psu_id != id);
-        inner.last_sync.remove(id);
+        if inner.last_sync.remove(id).is_some() {
+            inner.last_sync_dirty = true;
+        }
         Ok(())
     }
 
@@ -247,11 +287,67 @@ impl Registry {
         let mut inner = self.lock();
         if inner.psus.contains_key(psu_id) {
             inner.last_sync.insert(psu_id.to_owned(), at);
+            inner.last_sync_dirty = true;
         }
     }
 
     pub fn last_sync(&self, psu_id: &str) -> Option<DateTime<Utc>> {
         self.lock().last_sync.get(psu_id).copied()
+    }
+
+    /// Writes the last sync times to the store when they changed since the last flush: one
+    /// state for every PSU (a cycle over many PSUs costs one write a flush, not one per PSU),
+    /// merged with the stored times (the later of the two wins, PSUs no longer known are
+    /// dropped) under compare-and-set.
+    pub async fn flush_last_syncs(&self) -> Result<(), StateError> {
+        let times = {
+            let mut inner = self.lock();
+            if !inner.last_sync_dirty {
+                return Ok(());
+            }
+            inner.last_sync_dirty = false;
+            inner.last_sync.clone()
+        };
+        let key = key(LAST_SYNC_KEY, "");
+        let result = async {
+            for _ in 0..5 {
+                let current = self.store.get(&key).await?;
+                let mut merged = times.clone();
+                if let Some(stored) = &current {
+                    let stored: BTreeMap<String, DateTime<Utc>> =
+                        serde_json::from_value(stored.value.clone()).unwrap_or_default();
+                    // Times another process sharing the store wrote (replicas) are kept.
+                    for (psu, at) in stored {
+                        let mine = merged.entry(psu).or_insert(at);
+                        *mine = (*mine).max(at);
+                    }
+                }
+                {
+                    let inner = self.lock();
+                    merged.retain(|psu, _| inner.psus.contains_key(psu));
+                }
+                let value = encode(&key, &merged)?;
+                match self
+                    .store
+                    .put(&key, current.map(|c| c.version), value)
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    Err(StateError::Conflict { .. }) => continue,
+                    Err(other) => return Err(other),
+                }
+            }
+            Err(StateError::Conflict {
+                key: key.to_string(),
+                expected: None,
+                actual: None,
+            })
+        }
+        .await;
+        if result.is_err() {
+            self.lock().last_sync_dirty = true;
+        }
+        result
     }
 
     /// The most recent successful sync of any PSU.

@@ -12,6 +12,7 @@
 //! syncs in flight (their uncommitted pages are fetched again at the next start), exit 0.
 
 pub mod http;
+pub mod import;
 pub mod replicas;
 
 use std::net::SocketAddr;
@@ -96,6 +97,10 @@ pub struct ServeArgs {
     /// Log format on stderr (`POWENS_LOG` sets the level, default `info` here).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// PSUs of existing Powens users to import at start: `PSU_ID TOKEN` per line, or a bare
+    /// `TOKEN` (as `powens sync --psu-tokens-file`). PSUs already stored are kept.
+    #[arg(long, value_name = "FILE")]
+    pub psu_tokens_file: Option<PathBuf>,
     /// Sandbox: accounts per linked bank.
     #[arg(long, default_value_t = 2)]
     pub accounts: u32,
@@ -322,6 +327,15 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
                 }
             }
         }
+    }
+    if let Some(path) = &args.psu_tokens_file {
+        let counts = import::import_psus(&service, path).await?;
+        print_line(&format!(
+            "imported {} PSUs from {} ({} known already)",
+            counts.imported,
+            path.display(),
+            counts.known
+        ))?;
     }
     let token = match std::env::var(TOKEN_VARIABLE) {
         Ok(token) if !token.trim().is_empty() => token.trim().to_owned(),

@@ -112,7 +112,7 @@ fn user(psu_id: String, token: &str, psp_user_id: Option<String>) -> ForwardedUs
 }
 
 /// A PSU to sync, as given: its id, or a token whose id is asked from Powens.
-enum Given {
+pub(crate) enum Given {
     /// The id is known.
     Named(ForwardedUser),
     /// A bare token: the PSU id is derived from its Powens user id.
@@ -120,13 +120,13 @@ enum Given {
 }
 
 /// One PSU as given, with where it was given (`--psu-token #2`, `tokens.txt line 3`).
-struct Source {
-    given: Given,
-    origin: String,
+pub(crate) struct Source {
+    pub(crate) given: Given,
+    pub(crate) origin: String,
 }
 
 impl Source {
-    fn token(&self) -> Option<&str> {
+    pub(crate) fn token(&self) -> Option<&str> {
         match &self.given {
             Given::Named(user) => user
                 .access_token
@@ -169,7 +169,7 @@ fn flag_sources(values: &[String]) -> Result<Vec<Source>, CliError> {
 
 /// The lines of a tokens file: `PSU_ID TOKEN` or `TOKEN`; blank lines and whole lines
 /// starting with `#` are skipped.
-fn file_sources(path: &Path) -> Result<Vec<Source>, CliError> {
+pub(crate) fn file_sources(path: &Path) -> Result<Vec<Source>, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| failure_of(&format!("cannot read {}", path.display()), &e))?;
     let mut sources = Vec::new();

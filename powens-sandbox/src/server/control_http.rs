@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/webview/denial", put(denial))
         .route("/webhooks", post(register_webhook))
         .route("/webhooks/deliveries", get(deliveries))
+        .route("/webhooks/render", post(render_webhook))
         .route("/connections/{id}/state", put(connection_state))
         .route("/accounts/{id}/status", put(account_status))
         .route("/events", post(emit))
@@ -267,4 +268,32 @@ async fn emit(State(s): State<AppState>, Json(b): Json<Emit>) -> Result<Response
         WebhookEvent::UserDeleted => c.delete_user(need_user()?)?,
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Render {
+    event: WebhookEvent,
+    connection_id: u64,
+    path: String,
+}
+
+/// `POST /__sandbox/webhooks/render {event: "CONNECTION_SYNCED", connection_id, path}`: the
+/// signed delivery the sandbox would send, not sent (`{id_webhook_data, body, headers}`).
+async fn render_webhook(
+    State(s): State<AppState>,
+    Json(b): Json<Render>,
+) -> Result<Response, ApiError> {
+    if b.event != WebhookEvent::ConnectionSynced {
+        return Err(ApiError::invalid(
+            "only CONNECTION_SYNCED can be rendered; send the others with POST /__sandbox/events",
+        ));
+    }
+    if !b.path.starts_with('/') {
+        return Err(ApiError::invalid(
+            "path is the receiver URL's path, starting with `/`",
+        ));
+    }
+    let rendered = control(&s).render_connection_synced(b.connection_id, &b.path)?;
+    Ok(Json(rendered).into_response())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use connector_postgres::testing::{database_url, fresh_backend};
 use connector_postgres::{PgBackend, PgOptions};
 use powens_api::time::{Clock, ManualClock};
-use powens_sandbox::SandboxSize;
+use powens_sandbox::{Fault, FaultRoute, FaultRule, SandboxSize};
 use rand::Rng;
 use serde_json::json;
 use tests::*;
@@ -195,6 +195,13 @@ async fn pg_sync_killed_at_random_moments_resumes_with_every_row_once() {
             .unwrap()
     };
 
+    // Every transactions page of the children takes 20 ms more: with asynchronous commits a
+    // sync of these 2,400 rows ends in well under the kill window otherwise, and the kills
+    // below must land inside running syncs.
+    sandbox.control().inject_fault(FaultRule {
+        times: 1_000_000,
+        ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 20 })
+    });
     let mut rng = rand::thread_rng();
     let mut kills = 0;
     let mut seen = 0;

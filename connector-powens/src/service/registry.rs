@@ -364,3 +364,48 @@ impl PsuSource for RegistrySource {
         futures::future::ready(Ok(self.0.users())).boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use chrono::TimeZone;
+    use connector_core::state::MemoryStateStore;
+
+    fn entry(id: &str) -> PsuEntry {
+        serde_json::from_value(serde_json::json!({
+            "psu": { "id": id, "name": id, "createdAt": "2026-12-07T10:00:00Z" },
+            "user": { "psuID": id, "connectorID": "powens", "pspUserID": id }
+        }))
+        .unwrap()
+    }
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 12, minute, 0).unwrap()
+    }
+
+    /// Two processes sharing one store (replicas): each flushes the syncs it ran, and neither
+    /// flush drops the other's times; a reload keeps the later time of each PSU.
+    #[tokio::test]
+    async fn last_syncs_flushed_by_two_processes_sharing_a_store_are_all_kept() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new());
+        let a = Registry::load(Arc::clone(&store)).await.unwrap();
+        a.insert(entry("alice")).await.unwrap();
+        a.insert(entry("bob")).await.unwrap();
+        let b = Registry::load(Arc::clone(&store)).await.unwrap();
+
+        b.record_sync("bob", at(2));
+        b.flush_last_syncs().await.unwrap();
+        a.record_sync("alice", at(1));
+        a.flush_last_syncs().await.unwrap(); // `a` knows nothing of bob's sync
+        let fresh = Registry::load(Arc::clone(&store)).await.unwrap();
+        assert_eq!(fresh.last_sync("alice"), Some(at(1)));
+        assert_eq!(fresh.last_sync("bob"), Some(at(2)));
+
+        b.record_sync("alice", at(0)); // older than what `a` stored
+        b.reload().await.unwrap();
+        assert_eq!(b.last_sync("alice"), Some(at(1)));
+        assert_eq!(b.last_sync("bob"), Some(at(2)));
+    }
+}

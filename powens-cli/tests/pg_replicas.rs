@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use common::service::{call, http, see_other, Service};
 use connector_postgres::testing::{database_url, fresh_backend};
 use connector_postgres::{PgBackend, PsuLeases};
 use powens_sandbox::{ClockMode, Sandbox, SandboxHandle, SandboxSize, WebhookEvent};
@@ -109,10 +112,6 @@ impl Replica {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// SIGKILL, and waits for the end.
     fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -124,6 +123,16 @@ impl Replica {
     }
 }
 
+impl Service for Replica {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
 impl Drop for Replica {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
@@ -131,40 +140,6 @@ impl Drop for Replica {
             let _ = self.child.wait();
         }
     }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// `(status, JSON body)` of a request with the replica's bearer token.
-async fn call(replica: &Replica, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = http()
-        .request(method, replica.url(path))
-        .bearer_auth(&replica.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    };
-    (status, value)
-}
-
-/// The `Location` of a `303` answer to a GET of `url`.
-async fn see_other(url: &str) -> String {
-    let response = http().get(url).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 303, "GET {url}");
-    response.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Creates PSU `id` on `replica` and links one bank through the Webview; returns the Powens

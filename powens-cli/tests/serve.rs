@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::service::{call, http, see_other, Service};
 use connector_core::model::Record;
 use powens_sandbox::{
     ClockMode, Fault, FaultRoute, FaultRule, Sandbox, SandboxHandle, SandboxSize, WebhookEvent,
@@ -105,10 +108,6 @@ impl Serve {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// Sends SIGTERM and waits for the exit: returns the exit code and how long it took.
     fn terminate(&mut self) -> (Option<i32>, Duration) {
         let started = Instant::now();
@@ -134,6 +133,16 @@ impl Serve {
     }
 }
 
+impl Service for Serve {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
@@ -141,40 +150,6 @@ impl Drop for Serve {
             let _ = self.child.wait();
         }
     }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// `(status, JSON body)` of a request with the service's bearer token.
-async fn call(serve: &Serve, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = http()
-        .request(method, serve.url(path))
-        .bearer_auth(&serve.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    };
-    (status, value)
-}
-
-/// The `Location` of a `303` answer to a GET of `url`.
-async fn see_other(url: &str) -> String {
-    let response = http().get(url).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 303, "GET {url}");
-    response.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Creates PSU `id` and links one bank through the Webview, as the README's curl session

@@ -40,6 +40,20 @@ pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `cargo build --release` with `args` (packages, targets) in the workspace at `root`.
+pub(crate) fn release_build(root: &Path, args: &[&str]) -> Result<(), String> {
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(["build", "--release"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if !status.success() {
+        return Err("the release build failed".into());
+    }
+    Ok(())
+}
+
 pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -330,21 +344,7 @@ fn measure_median(root: &Path, transactions: u32, users: u32) -> Result<Measure,
 
 /// Runs the sync benchmark and prints its three `bench` lines.
 pub fn sync(root: &Path) -> Result<(), String> {
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "powens-cli",
-            "-p",
-            "powens-sandbox",
-        ])
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err("the release build failed".into());
-    }
+    release_build(root, &["-p", "powens-cli", "-p", "powens-sandbox"])?;
     // Experiments: `POWENS_BENCH_SIZES=250x200,2500x20` measures only these
     // (transactions per account × PSUs) and prints one context line each.
     if let Ok(spec) = std::env::var("POWENS_BENCH_SIZES") {

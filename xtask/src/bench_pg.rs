@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::{cargo, peak_from_proc, start_sandbox, target_dir};
+use crate::bench::{peak_from_proc, release_build, start_sandbox, target_dir};
 
 /// PSUs synced at a time (`pg_sync --concurrency`): with one transaction per part of 50 rows
 /// (the connector's commit unit), 4 left the two cores idle while pages waited on the
@@ -184,15 +184,7 @@ pub fn postgres(root: &Path) -> Result<(), String> {
         ["-p", "powens-sandbox", "--bin", "powens-sandbox"],
         ["-p", "tests", "--example", "pg_sync"],
     ] {
-        let status = Command::new(cargo())
-            .current_dir(root)
-            .args(["build", "--release"])
-            .args(target)
-            .status()
-            .map_err(|e| format!("cannot run cargo build: {e}"))?;
-        if !status.success() {
-            return Err("the release build failed".into());
-        }
+        release_build(root, &target)?;
     }
     let release = target_dir(root).join("release");
     let pg = ThrowAwayPg::start(root)?;

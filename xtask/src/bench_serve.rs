@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::{cargo, start_sandbox_with, target_dir};
+use crate::bench::{release_build, start_sandbox_with, target_dir};
 
 /// Transactions per account: 2 accounts make a first `CONNECTION_SYNCED` of 100.
 const TRANSACTIONS_PER_ACCOUNT: u32 = 50;
@@ -261,21 +261,7 @@ async fn post_all(
 pub fn serve(root: &Path) -> Result<(), String> {
     let psus = env_number("POWENS_BENCH_SERVE_PSUS", 10_000)?;
     let webhooks = env_number("POWENS_BENCH_SERVE_WEBHOOKS", 2_000)?.min(psus);
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "powens-cli",
-            "-p",
-            "powens-sandbox",
-        ])
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err("the release build failed".into());
-    }
+    release_build(root, &["-p", "powens-cli", "-p", "powens-sandbox"])?;
     let release = target_dir(root).join("release");
     let users = u32::try_from(psus).map_err(|_| "too many PSUs")?;
     let (sandbox, config, seeded, sandbox_url) = start_sandbox_with(

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use connector_core::model::{Account, Balance, Payment, Record};
+use connector_core::model::{Account, Balance, Capability, Payment, Record};
 use connector_core::sink::{CommitError, Sink, SinkError, TransactionalSink};
 use connector_core::state::{StateKey, Version};
 use deadpool_postgres::GenericClient;
@@ -91,6 +91,15 @@ ON CONFLICT (event_key) DO NOTHING";
 /// pages committed asynchronously"): a server crash can lose the last committed pages, but
 /// each with its state, so they are fetched again; nothing is stored twice or skipped.
 const ASYNCHRONOUS_COMMIT: &str = "SET LOCAL synchronous_commit = off";
+
+/// Whether the transaction that stores records with the state under `key` may commit without
+/// waiting for its WAL flush. Pages a task fetched may: a server crash loses them with their
+/// state and the task fetches them again. A webhook delivery's records and key may not: the
+/// service answers Powens 2xx once they are committed, and Powens does not send an
+/// acknowledged delivery again, so losing it would leave its data to the next polling cycle.
+fn commits_asynchronously(key: &StateKey) -> bool {
+    key.capability != Capability::TranslateWebhooks
+}
 
 fn encode<T: serde::Serialize + ?Sized>(what: &str, value: &T) -> Result<String, PgError> {
     serde_json::to_string(value).map_err(|e| PgError::Corrupt {
@@ -457,6 +466,9 @@ impl PgBackend {
         // futures on one connection): one round trip instead of one per statement. Their
         // order does not matter, they commit together or not at all.
         let asynchronous = async {
+            if !commits_asynchronously(key) {
+                return Ok(());
+            }
             tx.batch_execute(ASYNCHRONOUS_COMMIT).await.map_err(|e| {
                 CommitError::from(SinkError::from(PgError::query(
                     "turning synchronous_commit off for a page",
@@ -505,5 +517,18 @@ impl TransactionalSink for PgBackend {
         state: serde_json::Value,
     ) -> BoxFuture<'a, Result<Version, CommitError>> {
         self.commit_page(batch, key, expected, state).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_pages_commit_asynchronously_and_webhook_deliveries_wait_for_the_disk() {
+        let page = StateKey::new(Capability::FetchPayments).for_parent("account/1");
+        let delivery = StateKey::new(Capability::TranslateWebhooks).for_parent("webhook/k1");
+        assert!(commits_asynchronously(&page));
+        assert!(!commits_asynchronously(&delivery));
     }
 }

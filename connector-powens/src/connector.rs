@@ -20,6 +20,7 @@ use powens_api::PowensClient;
 use powens_model::maturation::MaturationRule;
 
 use crate::config::PowensConfig;
+use crate::connections::ConnectionsSeen;
 use crate::error::to_connector_error;
 use crate::install::AuthProviderSubscriber;
 use crate::webhooks::{PowensWebhooks, WebhookOptions};
@@ -46,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) watermark_margin: TimeDelta,
     pub(crate) maturation: MaturationRule,
+    /// The connections each PSU's accounts listing saw, for its `connection_events`.
+    pub(crate) connections_seen: ConnectionsSeen,
 }
 
 impl Shared {
@@ -201,6 +204,7 @@ impl PowensConnectorBuilder {
             clock: Arc::clone(&clock),
             watermark_margin: margin,
             maturation: self.maturation,
+            connections_seen: ConnectionsSeen::default(),
         });
         let webhooks = PowensWebhooks::new(options)
             .with_clock(clock)

@@ -72,3 +72,97 @@ async fn polling_sync_of_3_accounts_with_2500_transactions_each_equals_the_truth
     );
     sandbox.shutdown().await;
 }
+
+/// Counts the Powens requests a connector's client answers.
+#[derive(Default)]
+struct Requests(std::sync::atomic::AtomicU64);
+
+impl powens_api::client::CallObserver for Requests {
+    fn attempt_finished(&self, _status: Option<u16>, _latency: std::time::Duration) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Requests {
+    fn take(&self) -> u64 {
+        self.0.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_cycle_makes_one_request_plus_one_per_account_and_still_reports_a_disconnection() {
+    let sandbox = start_one_user_sandbox(2, 30).await.unwrap();
+    let user = sandbox.users()[0].clone();
+    let requests = Arc::new(Requests::default());
+    let clock = tests::sandbox_clock(&sandbox);
+    let client = powens_api::PowensClient::builder(
+        tests::sandbox_config(&sandbox, 100)
+            .unwrap()
+            .endpoint
+            .as_str(),
+    )
+    .clock(Arc::new(clock.clone()))
+    .retry_policy(tests::test_retry_policy())
+    .rate_limit(None)
+    .observer(requests.clone())
+    .build()
+    .unwrap();
+    let connector =
+        connector_powens::PowensConnector::builder(tests::sandbox_config(&sandbox, 100).unwrap())
+            .client(client)
+            .clock(Arc::new(clock))
+            .build()
+            .unwrap();
+    let sink = LedgerSink::new();
+    let store = Arc::new(MemoryStateStore::new());
+    let engine = engine_for(
+        connector,
+        store.clone(),
+        Arc::new(sink.clone()),
+        vec![seeded_user(&user)],
+    )
+    .unwrap();
+    sync(&engine).await.unwrap();
+    sync(&engine).await.unwrap();
+    let scanned = store
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key.capability == Capability::FetchPayments)
+        .count() as u64;
+    assert_eq!(scanned, 2, "both accounts are scanned");
+    requests.take();
+
+    // Nothing changed at the bank, but the connection now needs the user.
+    sandbox
+        .control()
+        .set_connection_state(user.connection_ids[0], Some("SCARequired"))
+        .unwrap();
+    let disconnections = |ledger: tests::Ledger| {
+        ledger
+            .events
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    connector_core::model::Record::UserConnectionDisconnected(_)
+                )
+            })
+            .count()
+    };
+    let before = disconnections(sink.snapshot());
+    let summary = sync(&engine).await.unwrap();
+
+    assert_eq!(summary.tasks_failed, 0);
+    assert_eq!(
+        requests.take(),
+        1 + scanned,
+        "one listing of the connections with their accounts, one scan page per account"
+    );
+    assert_eq!(
+        disconnections(sink.snapshot()),
+        before + 1,
+        "the listing's connection states still give the connection events"
+    );
+}

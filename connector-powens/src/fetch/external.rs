@@ -85,12 +85,12 @@ impl ExternalAccountsFetcher for PowensConnector {
             let token = user_token(&psu)?.clone();
             let mut state: ExternalAccountsState = request.state()?;
             let ctx = mapping_context(&shared, &psu);
-            let Some(accounts) = list_accounts(&shared, &token).await? else {
+            let Some(accounts) = list_accounts(&shared, &psu, &token).await? else {
                 yield FetchPage::new(Vec::new(), &state, false)?;
                 return;
             };
             let mut book = AccountBook::new();
-            for bank_account in &accounts.accounts {
+            for bank_account in &accounts {
                 state.watermark.observe(account_last_update(bank_account, &shared));
                 if let Ok(account_ctx) = account::account_context(bank_account, &ctx) {
                     book.insert(account_ctx);

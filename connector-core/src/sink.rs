@@ -100,8 +100,53 @@ enum Output {
         file: Arc<std::fs::File>,
         /// Held while one piece of lines is written, so pieces never interleave.
         write_lock: std::sync::Mutex<()>,
+        /// The group commit of [`JsonLinesSink::with_fsync`].
+        durable: GroupSync,
     },
     Stream(Arc<Mutex<Box<dyn AsyncWrite + Send + Unpin>>>),
+}
+
+/// Group commit: one fsync makes durable every batch written before it started, so batches
+/// accepted at the same time (several PSUs, several webhooks) wait for one fsync, not one
+/// each in turn.
+#[derive(Default)]
+struct GroupSync {
+    /// Batches written so far (each counted once all its lines are written).
+    written: std::sync::atomic::AtomicU64,
+    /// Batches an fsync has covered; held while an fsync runs, so the others queue behind it
+    /// and find their batch covered.
+    synced: Mutex<u64>,
+    /// Fsyncs made.
+    fsyncs: std::sync::atomic::AtomicU64,
+}
+
+impl GroupSync {
+    /// Counts a batch whose lines are all written; returns its number.
+    fn written(&self) -> u64 {
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// Returns once batch `batch` is on disk: at once when an fsync that started after it
+    /// was written has ended, else after an fsync of its own (covering every batch written
+    /// by then).
+    async fn durable(&self, file: &Arc<std::fs::File>, batch: u64) -> Result<(), SinkError> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= batch {
+            return Ok(());
+        }
+        // Every batch counted by now has all its lines written: this fsync covers them.
+        let covers = self.written.load(std::sync::atomic::Ordering::SeqCst);
+        let file = Arc::clone(file);
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| SinkError::Io(std::io::Error::other(e)))??;
+        *synced = covers;
+        self.fsyncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// How many bytes of whole lines a file write carries: a batch is encoded and written in
@@ -157,6 +202,7 @@ impl JsonLinesSink {
             output: Output::File {
                 file: Arc::new(file),
                 write_lock: std::sync::Mutex::new(()),
+                durable: GroupSync::default(),
             },
             fsync: false,
             torn,
@@ -184,7 +230,9 @@ impl JsonLinesSink {
     }
 
     /// Also fsyncs the file after each batch (survives power loss, not only a crash of this
-    /// process). No effect on non-file outputs.
+    /// process): `accept` returns once the batch is on disk. Batches accepted concurrently
+    /// share fsyncs (a group commit: one that starts after a batch was written covers it).
+    /// No effect on non-file outputs.
     pub fn with_fsync(mut self, fsync: bool) -> Self {
         self.fsync = fsync;
         self
@@ -238,13 +286,15 @@ impl Sink for JsonLinesSink {
     fn accept<'a>(&'a self, batch: &'a [Record]) -> BoxFuture<'a, Result<(), SinkError>> {
         async move {
             match &self.output {
-                Output::File { file, write_lock } => {
+                Output::File {
+                    file,
+                    write_lock,
+                    durable,
+                } => {
                     Self::write_to_file(file, write_lock, batch)?;
+                    let written = durable.written();
                     if self.fsync {
-                        let file = Arc::clone(file);
-                        tokio::task::spawn_blocking(move || file.sync_data())
-                            .await
-                            .map_err(|e| SinkError::Io(std::io::Error::other(e)))??;
+                        durable.durable(file, written).await?;
                     }
                     Ok(())
                 }
@@ -409,5 +459,55 @@ impl Sink for AckChannelSink {
             }
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::model::{Record, UserDisconnected};
+
+    fn fsyncs(sink: &JsonLinesSink) -> u64 {
+        match &sink.output {
+            Output::File { durable, .. } => durable.fsyncs.load(Ordering::Relaxed),
+            Output::Stream(_) => panic!("a file sink"),
+        }
+    }
+
+    fn record(n: usize) -> Record {
+        Record::UserDisconnected(UserDisconnected {
+            psp_user_id: n.to_string(),
+            psu_id: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn batches_accepted_at_once_share_fsyncs_and_batches_in_turn_get_one_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let sink = Arc::new(JsonLinesSink::append(&path).await.unwrap().with_fsync(true));
+        // 16 batches at once (one thread: each writes, then queues for the fsync).
+        let batches = (0..16).map(|n| {
+            let sink = Arc::clone(&sink);
+            async move { sink.accept(&[record(n)]).await }
+        });
+        for accepted in futures::future::join_all(batches).await {
+            accepted.unwrap();
+        }
+        assert_eq!(
+            fsyncs(&sink),
+            2,
+            "the first fsync, then one for the 15 behind it"
+        );
+        // In turn: every batch waits for a fsync of its own.
+        for n in 16..19 {
+            sink.accept(&[record(n)]).await.unwrap();
+        }
+        assert_eq!(fsyncs(&sink), 5);
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 19);
     }
 }

@@ -127,6 +127,37 @@ async fn one_cycle_delivers_every_record_of_the_tree_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_cycle_with_no_change_at_the_provider_rewrites_no_state_but_delivers_its_pages() {
+    let bank = Arc::new(FakeBank::new(2, 7));
+    let users = psus(2);
+    let sink = Arc::new(RecordingSink::default());
+    let store = Arc::new(MemoryStateStore::new());
+    let engine = engine(bank, store.clone(), sink.clone(), config(10, 2), users);
+    let versions = |listed: Vec<(StateKey, connector_core::state::Versioned)>| {
+        listed
+            .into_iter()
+            .map(|(key, stored)| (key.id(), (stored.version, stored.value)))
+            .collect::<BTreeMap<_, _>>()
+    };
+
+    engine.run_once(&CancellationToken::new()).await.unwrap();
+    let after_first = versions(store.list().await.unwrap());
+    sink.take();
+    let summary = engine.run_once(&CancellationToken::new()).await.unwrap();
+
+    assert_eq!(
+        versions(store.list().await.unwrap()),
+        after_first,
+        "an idle cycle leaves every state at its version"
+    );
+    assert!(summary.pages > 0, "the idle cycle still read its pages");
+    assert!(
+        sink.take().iter().any(|r| matches!(r, Record::Account(_))),
+        "and delivered what they carried"
+    );
+}
+
+#[tokio::test]
 async fn records_of_an_account_come_before_its_balances_and_payments() {
     let bank = Arc::new(FakeBank::new(2, 3));
     let sink = Arc::new(RecordingSink::default());

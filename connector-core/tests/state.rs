@@ -28,6 +28,39 @@ async fn file_store_is_compare_and_set_on_the_version() {
         .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_store_concurrent_writes_of_one_key_keep_compare_and_set_and_of_many_keys_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStateStore::open(dir.path()).unwrap();
+    let key = payments_key();
+    // 32 writers race to create the same key: exactly one wins.
+    let racers = (0..32).map(|n| {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move { store.put(&key, None, json!({ "writer": n })).await })
+    });
+    let results = futures::future::join_all(racers).await;
+    let won = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(StateError::Conflict { .. }))))
+        .count();
+    assert_eq!((won, conflicts), (1, 31));
+    // 64 writers of 64 keys at once: all land, each at version 1.
+    let writers = (0..64).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let key = StateKey::new(Capability::FetchPayments)
+                .for_psu(format!("psu-{n}"))
+                .for_parent("acc");
+            store.put(&key, None, json!({ "n": n })).await
+        })
+    });
+    for written in futures::future::join_all(writers).await {
+        assert_eq!(written.unwrap().unwrap(), Version(1));
+    }
+    assert_eq!(store.list().await.unwrap().len(), 65);
+}
+
 #[tokio::test]
 async fn file_store_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();

@@ -184,6 +184,8 @@ impl<'e> CycleRun<'e> {
         let engine = self.engine;
         let stored = engine.store.get(key).await?;
         let mut version: Option<Version> = stored.as_ref().map(|s| s.version);
+        // The value `version` stands for: a page that leaves it unchanged commits nothing.
+        let mut committed = stored.as_ref().map(|s| s.value.clone());
         let request = FetchRequest {
             psu: psu.clone(),
             from_payload: parent.clone(),
@@ -222,7 +224,7 @@ impl<'e> CycleRun<'e> {
             }
             let span = tracing::debug_span!("page", n = pages_done, records);
             version = match self
-                .deliver(node, key, version, psu, page)
+                .deliver(node, key, (version, &mut committed), psu, page)
                 .instrument(span)
                 .await
             {
@@ -272,11 +274,15 @@ impl<'e> CycleRun<'e> {
     /// never covers records that were not delivered. With a [transactional
     /// sink](crate::sink::Sink::transactional), children first, then the records and the
     /// state in one transaction.
+    ///
+    /// A state equal to the one stored (`committed`, at `version`) is not written again: an
+    /// idle cycle's pages (no change at the provider) cost no durable write beyond their
+    /// records. A concurrent writer is still caught, by the next commit that changes it.
     async fn deliver(
         &self,
         node: &TaskNode,
         key: &StateKey,
-        version: Option<Version>,
+        (version, committed): (Option<Version>, &mut Option<serde_json::Value>),
         psu: &Option<Arc<ForwardedUser>>,
         page: EnginePage,
     ) -> Result<Option<Version>, EngineError> {
@@ -302,6 +308,11 @@ impl<'e> CycleRun<'e> {
                     .await?;
             }
         }
+        let unchanged = version.is_some() && committed.as_ref() == Some(&new_state);
+        if unchanged && records.is_empty() {
+            return Ok(version);
+        }
+        let value = new_state.clone();
         let version = match transactional {
             Some(sink) => sink
                 .accept_and_commit(&records, key, version, new_state)
@@ -312,6 +323,7 @@ impl<'e> CycleRun<'e> {
                 })?,
             None => self.engine.store.put(key, version, new_state).await?,
         };
+        *committed = Some(value);
         Ok(Some(version))
     }
 }

@@ -22,6 +22,9 @@ const ORPHAN_AGE: Duration = Duration::from_secs(60);
 /// Longest key id used as a file name as is; longer ones are hashed.
 const MAX_PLAIN_NAME: usize = 180;
 
+/// Stripes of the write locks (see `Inner::write_locks`).
+const WRITE_STRIPES: usize = 64;
+
 /// The file whose exclusive lock says which process holds the directory (a dot file: never
 /// listed as a state).
 const LOCK_FILE: &str = ".lock";
@@ -54,7 +57,10 @@ pub struct FileStateStore {
 #[derive(Debug)]
 struct Inner {
     dir: PathBuf,
-    write_lock: Mutex<()>,
+    /// One lock per stripe of keys: a write holds its key's lock from the version check to
+    /// the rename, so writes of one key are one at a time while writes of different keys run
+    /// side by side (their fsyncs overlap instead of queueing).
+    write_locks: Box<[Mutex<()>]>,
     /// Holds the directory's exclusive lock while open.
     _lock: File,
 }
@@ -152,7 +158,7 @@ impl FileStateStore {
         remove_orphans(&dir)?;
         let inner = Arc::new(Inner {
             dir,
-            write_lock: Mutex::new(()),
+            write_locks: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
             _lock: lock,
         });
         open.retain(|_, held| held.strong_count() > 0);
@@ -282,9 +288,14 @@ impl Inner {
         Ok(states)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    fn lock(&self, key: &StateKey) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        let stripe = usize::try_from(hash % WRITE_STRIPES as u64).unwrap_or(0);
         // The guarded data is `()`: poisoning carries no broken invariant.
-        self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+        self.write_locks[stripe]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn check(
@@ -310,7 +321,7 @@ impl Inner {
         expected: Option<Version>,
         value: serde_json::Value,
     ) -> Result<Version, StateError> {
-        let _guard = self.lock();
+        let _guard = self.lock(key);
         let version = next_version(self.check(key, expected)?);
         let stored = StoredState {
             key: key.clone(),
@@ -327,7 +338,7 @@ impl Inner {
     }
 
     fn delete(&self, key: &StateKey, expected: Version) -> Result<(), StateError> {
-        let _guard = self.lock();
+        let _guard = self.lock(key);
         self.check(key, Some(expected))?;
         let path = self.path_of(key);
         fs::remove_file(&path).map_err(io_error(&path))?;

@@ -10,154 +10,44 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::service::{call, http, see_other, Service};
+use common::service::{create_and_link, eventually, http, ServeProcess, Service};
 use connector_postgres::testing::{database_url, fresh_backend};
 use connector_postgres::{PgBackend, PsuLeases};
 use powens_sandbox::{ClockMode, Sandbox, SandboxHandle, SandboxSize, WebhookEvent};
 use rand::Rng;
 use serde_json::{json, Value};
 
-/// Where the Webview's user is sent at the end (never contacted).
-const CLIENT_REDIRECT: &str = "https://app.example/linked";
-
 /// The bound on a takeover the issue sets (the README states 2 s for a dead process and
 /// 22 s for a frozen one or a vanished host; the tests print what they measure).
 const TAKEOVER_BOUND: Duration = Duration::from_secs(30);
 
-/// A running `powens serve` replica, killed when dropped.
-struct Replica {
-    child: Child,
-    base: String,
-    token: String,
-    name: String,
-    stderr: PathBuf,
-}
+/// A `powens serve --database-url` replica.
+type Replica = ServeProcess;
 
-impl Replica {
-    /// Starts replica `name` on `schema` and waits for its `listening on` line.
-    fn start(dir: &Path, config: &Path, url: &str, schema: &str, name: &str) -> Replica {
-        let stderr = dir.join(format!(
-            "{name}-{}.stderr",
-            Utc::now().timestamp_nanos_opt().unwrap()
-        ));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_powens"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
-            .args(["--config", config.to_str().unwrap()])
-            .args(["--database-url", url, "--database-schema", schema])
-            .args(["--replica-name", name])
-            .current_dir(dir)
-            .env_remove("POWENS_SERVE_TOKEN")
-            .env_remove("POWENS_DATABASE_URL")
-            .env("POWENS_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("the powens binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut banner = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    let done = line.starts_with("listening on ");
-                    banner.push(line);
-                    if done {
-                        break;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "replica {name}: no `listening on` line; stdout {banner:?}; stderr {}",
-                        std::fs::read_to_string(&stderr).unwrap_or_default()
-                    );
-                }
-            }
-        }
-        let base = banner
-            .last()
-            .and_then(|l| l.strip_prefix("listening on "))
-            .unwrap()
-            .to_owned();
-        let token = banner
-            .iter()
-            .find_map(|l| l.strip_prefix("api_token="))
-            .expect("an api_token= line")
-            .to_owned();
-        Replica {
-            child,
-            base,
-            token,
-            name: name.to_owned(),
-            stderr,
-        }
-    }
-
-    /// SIGKILL, and waits for the end.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Service for Replica {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn token(&self) -> &str {
-        &self.token
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Creates PSU `id` on `replica` and links one bank through the Webview; returns the Powens
-/// user id.
-async fn create_and_link(replica: &Replica, id: &str) -> u64 {
-    let (status, created) = call(replica, "POST", "/psus", Some(json!({ "id": id }))).await;
-    assert_eq!(status, 201, "{created}");
-    let (status, link) = call(
-        replica,
-        "POST",
-        &format!("/psus/{id}/links"),
-        Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
+/// Starts replica `name` on `schema` and waits for its `listening on` line.
+fn start_replica(dir: &Path, config: &Path, url: &str, schema: &str, name: &str) -> Replica {
+    let config = config.to_str().unwrap();
+    ServeProcess::start(
+        dir,
+        name,
+        &[
+            "--rate-limit",
+            "0",
+            "--config",
+            config,
+            "--database-url",
+            url,
+            "--database-schema",
+            schema,
+            "--replica-name",
+            name,
+        ],
     )
-    .await;
-    assert_eq!(status, 201, "{link}");
-    let callback = see_other(link["url"].as_str().unwrap()).await;
-    assert_eq!(see_other(&callback).await, CLIENT_REDIRECT);
-    created["powensUserID"].as_str().unwrap().parse().unwrap()
 }
 
 /// A sandbox in this process, its clock ticking from now (webhook signatures are fresh for
@@ -260,22 +150,6 @@ async fn count(backend: &PgBackend, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
-/// Polls `check` every 200 ms until it returns `Some`, or fails after `limit`.
-async fn eventually<T>(
-    limit: Duration,
-    what: &str,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_two_replicas_one_killed_20_times_end_with_the_truth_and_every_row_once() {
     let Some(url) = database_url().unwrap() else {
@@ -288,7 +162,7 @@ async fn pg_two_replicas_one_killed_20_times_end_with_the_truth_and_every_row_on
     let sandbox = sandbox(2, 1500).await;
     // Polling is rare: after the first syncs, a PSU is synced again when a replica takes it.
     let config = write_config(dir.path(), &sandbox, "1h");
-    let start = |name: &str| Replica::start(dir.path(), &config, &url, &schema, name);
+    let start = |name: &str| start_replica(dir.path(), &config, &url, &schema, name);
     let mut replicas = [start("a"), start("b")];
 
     let mut users = BTreeMap::new();
@@ -375,8 +249,8 @@ async fn takeover_after(stop: Stop, schema_name: &str) -> Option<Duration> {
     let sandbox = sandbox(1, 40).await;
     let config = write_config(dir.path(), &sandbox, "1h");
     let mut replicas = [
-        Replica::start(dir.path(), &config, &url, &schema, "left"),
-        Replica::start(dir.path(), &config, &url, &schema, "right"),
+        start_replica(dir.path(), &config, &url, &schema, "left"),
+        start_replica(dir.path(), &config, &url, &schema, "right"),
     ];
     let mut users = BTreeMap::new();
     for n in 0..4 {
@@ -539,8 +413,8 @@ async fn pg_webhook_delivered_to_one_replica_and_redelivered_to_the_other_is_pro
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(1, 30).await;
     let config = write_config(dir.path(), &sandbox, "1h");
-    let a = Replica::start(dir.path(), &config, &url, &schema, "a");
-    let b = Replica::start(dir.path(), &config, &url, &schema, "b");
+    let a = start_replica(dir.path(), &config, &url, &schema, "a");
+    let b = start_replica(dir.path(), &config, &url, &schema, "b");
     let user = create_and_link(&a, "wh").await;
     let truth = sandbox.control().truth(user).unwrap();
     let (account, connection) = (truth.accounts[0].id, truth.connections[0].id);

@@ -8,171 +8,22 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::service::{call, http, see_other, Service};
+use common::service::{
+    call, create_and_link, eventually, http, see_other, ServeProcess, Service, CLIENT_REDIRECT,
+};
 use connector_core::model::Record;
 use powens_sandbox::{
     ClockMode, Fault, FaultRoute, FaultRule, Sandbox, SandboxHandle, SandboxSize, WebhookEvent,
 };
 use serde_json::{json, Value};
 
-/// Where the Webview's user is sent at the end (never contacted: the test reads the redirect).
-const CLIENT_REDIRECT: &str = "https://app.example/linked";
-
-/// A running `powens serve`, killed when dropped (if still running).
-struct Serve {
-    child: Child,
-    base: String,
-    token: String,
-    /// Every stdout line printed before `listening on`.
-    banner: Vec<String>,
-    stderr: PathBuf,
-}
-
-impl Serve {
-    /// Starts `powens serve --listen 127.0.0.1:0 args…` in `dir` and waits for its
-    /// `listening on` line (60 s at most: a debug build on a loaded machine).
-    fn start(dir: &Path, args: &[&str]) -> Serve {
-        let stderr = dir.join(format!(
-            "serve-{}.stderr",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_powens"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .current_dir(dir)
-            .env_remove("POWENS_SERVE_TOKEN")
-            .env("POWENS_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("the powens binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut banner = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    let done = line.starts_with("listening on ");
-                    banner.push(line);
-                    if done {
-                        break;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "no `listening on` line; stdout {banner:?}; stderr {}",
-                        std::fs::read_to_string(&stderr).unwrap_or_default()
-                    );
-                }
-            }
-        }
-        let base = banner
-            .last()
-            .and_then(|l| l.strip_prefix("listening on "))
-            .unwrap()
-            .to_owned();
-        let token = banner
-            .iter()
-            .find_map(|l| l.strip_prefix("api_token="))
-            .expect("an api_token= line")
-            .to_owned();
-        Serve {
-            child,
-            base,
-            token,
-            banner,
-            stderr,
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit: returns the exit code and how long it took.
-    fn terminate(&mut self) -> (Option<i32>, Duration) {
-        let started = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                return (exit.code(), started.elapsed());
-            }
-            if started.elapsed() > Duration::from_secs(20) {
-                let _ = self.child.kill();
-                panic!("powens serve still running 20 s after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Service for Serve {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn token(&self) -> &str {
-        &self.token
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Creates PSU `id` and links one bank through the Webview, as the README's curl session
-/// does; returns the Powens user id.
-async fn create_and_link(serve: &Serve, id: &str) -> u64 {
-    let (status, created) = call(serve, "POST", "/psus", Some(json!({ "id": id }))).await;
-    assert_eq!(status, 201, "{created}");
-    assert_eq!(created["id"], id);
-    let (status, link) = call(
-        serve,
-        "POST",
-        &format!("/psus/{id}/links"),
-        Some(json!({ "clientRedirectURL": CLIENT_REDIRECT })),
-    )
-    .await;
-    assert_eq!(status, 201, "{link}");
-    assert!(link["attemptID"].as_str().unwrap().starts_with("att-"));
-    // The Webview sends the user to the service's /callback, which sends them on.
-    let callback = see_other(link["url"].as_str().unwrap()).await;
-    assert!(callback.starts_with(&serve.url("/callback?")), "{callback}");
-    assert_eq!(see_other(&callback).await, CLIENT_REDIRECT);
-    created["powensUserID"].as_str().unwrap().parse().unwrap()
-}
+/// `powens serve` started by these tests.
+type Serve = ServeProcess;
 
 /// The records of `out` stamped with `psu`.
 fn records_of(out: &Path, psu: &str) -> Vec<Record> {
@@ -195,22 +46,6 @@ fn payment_references(out: &Path, psu: &str) -> std::collections::BTreeSet<Strin
         .filter(|v| v["kind"] == "payment" && v["psuID"] == psu)
         .filter_map(|v| v["reference"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or fails after `limit`.
-async fn eventually<T>(
-    limit: Duration,
-    what: &str,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The PSU's `lastSuccessfulSync`.
@@ -297,12 +132,12 @@ fn sum_of(samples: &BTreeMap<(String, String), f64>, name: &str, labels_contain:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_curl_flow_links_a_psu_whose_records_reach_the_out_file_then_sigterm_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let mut serve = Serve::start(dir.path(), &["--polling-period", "2s"]);
+    let mut serve = Serve::start(dir.path(), "serve", &["--polling-period", "2s"]);
     assert!(serve
         .banner
         .iter()
         .any(|l| l.starts_with("sandbox at http://127.0.0.1:")));
-    assert!(serve.base.starts_with("http://127.0.0.1:"));
+    assert!(serve.url("").starts_with("http://127.0.0.1:"));
 
     let health = http().get(serve.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
@@ -372,7 +207,7 @@ async fn serve_curl_flow_links_a_psu_whose_records_reach_the_out_file_then_sigte
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_bad_requests_of_every_route_get_a_4xx_json_error_and_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(dir.path(), &["--max-webhook-bytes", "4096"]);
+    let serve = Serve::start(dir.path(), "serve", &["--max-webhook-bytes", "4096"]);
     let (status, _) = call(&serve, "POST", "/psus", Some(json!({ "id": "bob" }))).await;
     assert_eq!(status, 201);
     let long_id = "x".repeat(65);
@@ -634,7 +469,7 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
         "--rate-limit",
         "0",
     ];
-    let mut serve = Serve::start(dir.path(), &args);
+    let mut serve = Serve::start(dir.path(), "serve", &args);
     register_webhooks(&sandbox, &serve);
     let user_id = create_and_link(&serve, "carol").await;
     synced_after(&serve, "carol", Utc::now()).await;
@@ -727,7 +562,7 @@ async fn serve_against_a_sandbox_process_converges_to_its_truth_through_webhooks
 
     // The restart finds its PSU, state and signing secret, and converges to the truth.
     let restarted_at = Utc::now();
-    let serve = Serve::start(dir.path(), &args);
+    let serve = Serve::start(dir.path(), "serve", &args);
     synced_after(&serve, "carol", restarted_at).await;
     assert_out_matches_truth(&out, "carol", &sandbox, user_id);
     let (status, body) = call(&serve, "GET", "/psus/carol", None).await;
@@ -779,7 +614,7 @@ async fn serve_imports_psus_from_a_tokens_file_once_and_keeps_their_last_success
         "--rate-limit",
         "0",
     ];
-    let mut serve = Serve::start(dir.path(), &args);
+    let mut serve = Serve::start(dir.path(), "serve", &args);
     assert!(
         serve.banner.iter().any(|l| l
             == &format!(
@@ -811,7 +646,7 @@ async fn serve_imports_psus_from_a_tokens_file_once_and_keeps_their_last_success
     // is the stored one until the next sync ends.
     let mut slow = args.to_vec();
     slow.extend(["--polling-period", "1h"]);
-    let serve = Serve::start(dir.path(), &slow);
+    let serve = Serve::start(dir.path(), "serve", &slow);
     assert!(
         serve.banner.iter().any(|l| l
             == &format!(
@@ -899,7 +734,7 @@ async fn serve_delete_psu_forgets_its_powens_user_so_a_later_webhook_for_it_is_r
         "--polling-period",
         "1h",
     ];
-    let serve = Serve::start(dir.path(), &args);
+    let serve = Serve::start(dir.path(), "serve", &args);
     let connection = dave.connection_ids[0];
     let path = "/webhooks/connection-synced";
     // While dave is a PSU, his Powens user's webhook is processed for him.

@@ -95,15 +95,8 @@ impl ProcessedWebhooks {
     /// `processedAt`). Other states of the store are never touched.
     pub async fn prune(&self, cutoff: DateTime<Utc>) -> Result<usize, StateError> {
         let mut removed = 0;
-        let is_webhook_key = |key: &StateKey| {
-            key.capability == Capability::TranslateWebhooks
-                && key.scope.psu_id.is_none()
-                && key
-                    .scope
-                    .parent
-                    .as_deref()
-                    .is_some_and(|parent| parent.starts_with("webhook/"))
-        };
+        let is_webhook_key =
+            |key: &StateKey| key.is_unscoped_under(Capability::TranslateWebhooks, "webhook/");
         for (key, stored) in self.store.list_matching(&is_webhook_key).await? {
             let is_webhook_key = is_webhook_key(&key);
             let processed_at = stored

@@ -52,6 +52,30 @@ impl StateKey {
         self
     }
 
+    /// Whether this is a key of `capability` for no PSU whose parent starts with `prefix`:
+    /// the states a service keeps for itself next to the task states (the inbox's
+    /// `webhook/…` keys, a registry's `service/…` entries), for
+    /// [`StateStore::list_matching`](super::StateStore::list_matching).
+    ///
+    /// ```
+    /// use connector_core::model::Capability;
+    /// use connector_core::state::StateKey;
+    ///
+    /// let key = StateKey::new(Capability::TranslateWebhooks).for_parent("webhook/k-1");
+    /// assert!(key.is_unscoped_under(Capability::TranslateWebhooks, "webhook/"));
+    /// assert!(!key.clone().for_psu("alice").is_unscoped_under(Capability::TranslateWebhooks, "webhook/"));
+    /// assert!(!key.is_unscoped_under(Capability::TranslateWebhooks, "service/"));
+    /// ```
+    pub fn is_unscoped_under(&self, capability: Capability, prefix: &str) -> bool {
+        self.capability == capability
+            && self.scope.psu_id.is_none()
+            && self
+                .scope
+                .parent
+                .as_deref()
+                .is_some_and(|parent| parent.starts_with(prefix))
+    }
+
     /// A stable, file-name-safe identifier: base64url (no padding) of the key's JSON.
     pub fn id(&self) -> String {
         // A struct of strings always serialises; an empty id would only collide with itself.

@@ -131,15 +131,7 @@ impl Registry {
         let mut inner = Inner::default();
         // Only the service's own states: with many PSUs the store holds many more (their
         // sync states), which a file store then never reads.
-        let own = |key: &StateKey| {
-            key.capability == Capability::TranslateWebhooks
-                && key.scope.psu_id.is_none()
-                && key
-                    .scope
-                    .parent
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with("service/"))
-        };
+        let own = |key: &StateKey| key.is_unscoped_under(Capability::TranslateWebhooks, "service/");
         for (key, stored) in store.list_matching(&own).await? {
             let Some(parent) = key.scope.parent.as_deref() else {
                 continue;

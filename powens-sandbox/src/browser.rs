@@ -18,6 +18,31 @@ pub struct WebviewCallback {
     pub query_values: BTreeMap<String, Vec<String>>,
 }
 
+impl WebviewCallback {
+    /// The callback at `location` (a redirect URL): its query decoded, each name with its
+    /// values in order.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::Webview`] when `location` is not an absolute URL.
+    pub fn parse(location: &str) -> Result<Self, SandboxError> {
+        let url = url::Url::parse(location).map_err(|e| SandboxError::Webview {
+            reason: format!("the Webview redirect is not a URL: {e}"),
+        })?;
+        let mut query_values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in url.query_pairs() {
+            query_values
+                .entry(name.into_owned())
+                .or_default()
+                .push(value.into_owned());
+        }
+        Ok(WebviewCallback {
+            location: location.to_owned(),
+            query_values,
+        })
+    }
+}
+
 /// A browser for the Webview: one HTTP client (redirects off), reused across links.
 #[derive(Debug, Clone)]
 pub struct WebviewBrowser {
@@ -61,19 +86,7 @@ impl WebviewBrowser {
                 ))
             })?
             .to_owned();
-        let url = url::Url::parse(&location)
-            .map_err(|e| failed(format!("the Webview redirect is not a URL: {e}")))?;
-        let mut query_values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, value) in url.query_pairs() {
-            query_values
-                .entry(name.into_owned())
-                .or_default()
-                .push(value.into_owned());
-        }
-        Ok(WebviewCallback {
-            location,
-            query_values,
-        })
+        WebviewCallback::parse(&location).map_err(|e| failed(e.to_string()))
     }
 }
 

@@ -228,16 +228,8 @@ pub async fn follow_webview(link: &str) -> Result<String, TestError> {
 /// The redirect request the Webview sent the user to, as the envelope
 /// `complete_user_link` reads.
 pub fn callback_envelope(location: &str) -> Result<WebhookEnvelope, TestError> {
-    let url = url::Url::parse(location)?;
-    let mut query_values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in url.query_pairs() {
-        query_values
-            .entry(name.into_owned())
-            .or_default()
-            .push(value.into_owned());
-    }
     Ok(WebhookEnvelope {
-        query_values,
+        query_values: powens_sandbox::WebviewCallback::parse(location)?.query_values,
         ..WebhookEnvelope::default()
     })
 }

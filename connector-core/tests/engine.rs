@@ -330,6 +330,72 @@ async fn the_concurrency_bound_across_psus_holds() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggered_syncs_of_many_psus_run_at_most_max_concurrent_psus_at_once_and_all_run() {
+    let bank = Arc::new(FakeBank::new(2, 5));
+    let sink = Arc::new(RecordingSink::default());
+    let engine = Arc::new(engine(
+        bank.clone(),
+        Arc::new(MemoryStateStore::new()),
+        sink.clone(),
+        EngineConfig {
+            trigger_delay: Duration::ZERO,
+            ..config(1, 2)
+        },
+        Vec::new(),
+    ));
+    let users = psus(9);
+    for user in &users {
+        assert!(engine.trigger_sync(user.clone()), "{}", user.psu_id);
+    }
+    engine.triggered_syncs_idle().await;
+
+    assert_eq!(bank.in_flight.max(), 2, "two turns for nine triggered PSUs");
+    let records = sink.take();
+    assert_eq!(
+        by_identity(&records)
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        bank.expected(&users),
+        "every triggered PSU was synced"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_triggered_sync_settles_for_the_trigger_delay_and_the_triggers_meanwhile_join_it() {
+    let bank = Arc::new(FakeBank::new(1, 3));
+    let sink = Arc::new(RecordingSink::default());
+    let engine = Arc::new(
+        Engine::new(
+            bank.clone(),
+            Arc::new(MemoryStateStore::new()),
+            sink.clone(),
+            EngineConfig {
+                trigger_delay: Duration::from_secs(2),
+                ..config(10, 2)
+            },
+        )
+        .unwrap()
+        .with_psus(Vec::<Arc<ForwardedUser>>::new()),
+    );
+    let user = psu("psu-1");
+    assert!(engine.trigger_sync(user.clone()));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(bank.in_flight.max(), 0, "nothing ran during the delay");
+    assert!(
+        !engine.trigger_sync(user.clone()),
+        "a trigger during the delay joins the waiting sync"
+    );
+    engine.triggered_syncs_idle().await;
+    let accounts = sink
+        .take()
+        .iter()
+        .filter(|r| matches!(r, Record::Account(_)))
+        .count();
+    assert_eq!(accounts, 1, "then it ran, once");
+}
+
 #[tokio::test]
 async fn state_is_committed_only_after_the_sink_accepted_the_page() {
     let bank = Arc::new(FakeBank::new(2, 5));

@@ -22,7 +22,9 @@ use connector_core::Engine;
 use connector_powens::webhooks::config_for_request_path;
 use connector_powens::{PowensConfig, PowensConnector};
 use powens_api::time::ManualClock;
-use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize, SeededUser, WebhookEvent};
+use powens_sandbox::{
+    Fault, FaultRoute, FaultRule, Sandbox, SandboxHandle, SandboxSize, SeededUser, WebhookEvent,
+};
 use tests::{engine_config, seeded_user, MemorySink};
 use tokio::sync::Semaphore;
 
@@ -601,14 +603,32 @@ async fn user_synced_triggers_sync_of_the_psu_connections_coalesced_never_twice_
         assert!(accounts.contains(&account.id.to_string()), "{}", account.id);
     }
 
-    // Five triggers in a row: one sync runs, the others coalesce into one more run.
+    // Five triggers in a row before the sync starts: they all join it, one sync.
     let forwarded = Arc::new(seeded_user(&user));
+    let runs = || h.runs.started.lock().unwrap()[&psu];
     let started: Vec<bool> = (0..5)
         .map(|_| h.engine.trigger_sync(forwarded.clone()))
         .collect();
     assert_eq!(started, [true, false, false, false, false]);
     h.settle().await;
-    assert_eq!(h.runs.started.lock().unwrap()[&psu], after_links + 3);
+    assert_eq!(runs(), after_links + 2, "the five triggers made one sync");
+
+    // Three triggers while a sync runs (its pages are slow): one more run at its end.
+    h.sandbox.control().inject_fault(FaultRule {
+        times: 1_000,
+        ..FaultRule::new(FaultRoute::Transactions, 1, Fault::Delay { millis: 100 })
+    });
+    assert!(h.engine.trigger_sync(forwarded.clone()));
+    while runs() < after_links + 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let joined: Vec<bool> = (0..3)
+        .map(|_| h.engine.trigger_sync(forwarded.clone()))
+        .collect();
+    assert_eq!(joined, [false, false, false]);
+    h.settle().await;
+    h.sandbox.control().clear_faults();
+    assert_eq!(runs(), after_links + 4, "one more run for the three");
     assert_eq!(
         h.runs.most_at_once.load(Ordering::SeqCst),
         1,

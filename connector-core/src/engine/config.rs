@@ -24,6 +24,10 @@ pub struct EngineConfig {
     pub retry_base_delay: Duration,
     /// Longest retry delay, including a provider's `Retry-After`. Default 100 s.
     pub retry_max_delay: Duration,
+    /// How long a triggered sync ([`Engine::trigger_sync`](crate::Engine::trigger_sync))
+    /// waits before it starts; the triggers of the PSU that arrive meanwhile join it (a
+    /// provider sends several events for one sync of its user). Default 1 s.
+    pub trigger_delay: Duration,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +40,7 @@ impl Default for EngineConfig {
             task_attempts: NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN),
             retry_base_delay: Duration::from_secs(1),
             retry_max_delay: Duration::from_secs(100),
+            trigger_delay: Duration::from_secs(1),
         }
     }
 }

@@ -102,6 +102,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
         let tree = connector.install()?;
+        let trigger_turns = config.max_concurrent_psus.get();
         Ok(Engine {
             connector,
             store,
@@ -112,7 +113,7 @@ impl Engine {
             gate: None,
             progress: None,
             clock: Arc::new(SystemClock),
-            triggers: trigger::Triggers::default(),
+            triggers: trigger::Triggers::new(trigger_turns),
             psu_locks: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
         })

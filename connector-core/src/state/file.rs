@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +13,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::private::{create_private_dir, open_private, sync_dir, write_private_file};
+use super::private::{create_private_dir, open_private, replace_private_file, sync_dir};
 use super::store::next_version;
 use super::{StateError, StateKey, StateStore, Version, Versioned};
 
@@ -61,8 +62,20 @@ struct Inner {
     /// the rename, so writes of one key are one at a time while writes of different keys run
     /// side by side (their fsyncs overlap instead of queueing).
     write_locks: Box<[Mutex<()>]>,
+    /// The group commit of the directory's entries (see `Inner::sync_dir`).
+    dir_sync: DirSync,
     /// Holds the directory's exclusive lock while open.
     _lock: File,
+}
+
+/// Directory changes (renames, removals) counted, and how many an fsync of the directory
+/// has covered.
+#[derive(Debug, Default)]
+struct DirSync {
+    changed: AtomicU64,
+    synced: Mutex<u64>,
+    /// Directory fsyncs made.
+    fsyncs: AtomicU64,
 }
 
 /// The file content.
@@ -159,6 +172,7 @@ impl FileStateStore {
         let inner = Arc::new(Inner {
             dir,
             write_locks: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
+            dir_sync: DirSync::default(),
             _lock: lock,
         });
         open.retain(|_, held| held.strong_count() > 0);
@@ -288,12 +302,16 @@ impl Inner {
         Ok(states)
     }
 
-    fn lock(&self, key: &StateKey) -> std::sync::MutexGuard<'_, ()> {
+    /// The stripe of `key`'s write lock.
+    fn stripe(key: &StateKey) -> usize {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
-        let stripe = usize::try_from(hash % WRITE_STRIPES as u64).unwrap_or(0);
+        usize::try_from(hash % WRITE_STRIPES as u64).unwrap_or(0)
+    }
+
+    fn lock(&self, key: &StateKey) -> std::sync::MutexGuard<'_, ()> {
         // The guarded data is `()`: poisoning carries no broken invariant.
-        self.write_locks[stripe]
+        self.write_locks[Self::stripe(key)]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
@@ -345,12 +363,30 @@ impl Inner {
         self.sync_dir()
     }
 
+    /// Replaces `path`'s content atomically and durably (see [`FileStateStore`]); the
+    /// directory's fsync is shared with the writes of other keys running at the same time.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-        write_private_file(path, bytes).map_err(io_error(path))
+        replace_private_file(path, bytes).map_err(io_error(path))?;
+        self.sync_dir()
     }
 
+    /// Makes every rename and removal done so far durable: returns at once when an fsync of
+    /// the directory that started after them has ended, else runs one (covering the entries
+    /// of every write that reached this point by then). Writers of other keys wait on the
+    /// same lock and mostly find themselves covered: one directory fsync for many writes.
     fn sync_dir(&self) -> Result<(), StateError> {
-        sync_dir(&self.dir).map_err(io_error(&self.dir))
+        let sync = &self.dir_sync;
+        let mine = sync.changed.fetch_add(1, Ordering::SeqCst) + 1;
+        // The guarded count stays meaningful even if a holder panicked.
+        let mut synced = sync.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= mine {
+            return Ok(());
+        }
+        let covers = sync.changed.load(Ordering::SeqCst);
+        sync_dir(&self.dir).map_err(io_error(&self.dir))?;
+        *synced = covers;
+        sync.fsyncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -408,5 +444,53 @@ impl StateStore for FileStateStore {
             Ok(states)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::model::Capability;
+
+    fn key(n: usize) -> StateKey {
+        StateKey::new(Capability::FetchPayments).for_psu(format!("psu-{n}"))
+    }
+
+    #[test]
+    fn writes_waiting_for_the_directory_fsync_share_one_and_writes_in_turn_get_one_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStateStore::open(dir.path()).unwrap();
+        let inner = Arc::clone(&store.inner);
+        let fsyncs = || inner.dir_sync.fsyncs.load(Ordering::Relaxed);
+        // 8 keys of 8 different stripes (so that no writer waits for another's stripe).
+        let mut stripes = std::collections::BTreeSet::new();
+        let keys: Vec<StateKey> = (0..)
+            .map(key)
+            .filter(|k| stripes.insert(Inner::stripe(k)))
+            .take(8)
+            .collect();
+        // Hold the directory's sync while the 8 writers reach it.
+        let held = inner.dir_sync.synced.lock().unwrap();
+        let writers: Vec<_> = keys
+            .into_iter()
+            .map(|key| {
+                let inner = Arc::clone(&inner);
+                std::thread::spawn(move || inner.put(&key, None, serde_json::json!(1)))
+            })
+            .collect();
+        while inner.dir_sync.changed.load(Ordering::SeqCst) < 8 {
+            std::thread::yield_now();
+        }
+        drop(held);
+        for writer in writers {
+            assert_eq!(writer.join().unwrap().unwrap(), Version(1));
+        }
+        assert_eq!(fsyncs(), 1, "one directory fsync for the 8 renames");
+        for n in 1000..1003 {
+            inner.put(&key(n), None, serde_json::json!(n)).unwrap();
+        }
+        assert_eq!(fsyncs(), 4, "then one per write");
+        assert_eq!(inner.list().unwrap().len(), 11);
     }
 }

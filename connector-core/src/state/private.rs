@@ -107,10 +107,23 @@ pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
+    replace_private_file(path, bytes)?;
+    sync_dir(parent_dir(path))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// [`write_private_file`] but the last step, the fsync of the directory: the new content is
+/// on disk, the rename that makes it `path`'s is not yet (the caller syncs the directory,
+/// possibly once for several files).
+pub(crate) fn replace_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -128,7 +141,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
-    sync_dir(dir)
+    Ok(())
 }
 
 /// Makes the directory's entries (a rename, a removal) durable.

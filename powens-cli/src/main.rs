@@ -26,6 +26,11 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::error::CliError;
 
+/// mimalloc: `powens serve` spends a sixth of its webhook CPU in glibc's malloc and free
+/// (many short-lived records and buffers across threads); see DECISIONS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     install_panic_hook();
     let cli = match Cli::try_parse() {

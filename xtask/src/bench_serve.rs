@@ -15,7 +15,9 @@
 //!    `CONNECTION_SYNCED` deliveries, one per PSU (100 transactions each: the connection's
 //!    whole history), and posts them to serve from 16 connections, each posting the next as
 //!    soon as the previous one is answered: `bench serve_webhooks_per_s:` (every answer must
-//!    be 200).
+//!    be 200). Each delivery triggers a sync of its PSU, which serve runs after a settle
+//!    delay, a few at a time; the bench then waits until `powens_triggered_syncs` is 0 and
+//!    says how long that took (context, not a figure).
 //!
 //! The state directory and `--out` live under `target/bench-serve` (the work disk: every
 //! state commit and every batch is fsynced, as in production); `POWENS_BENCH_SERVE_DIR`
@@ -163,6 +165,26 @@ async fn first_cycle(client: &reqwest::Client, serve: &mut ServeProcess) -> Resu
             return Err("no polling cycle completed within an hour".into());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Seconds until serve has no triggered sync waiting or running (`powens_triggered_syncs`).
+async fn triggered_syncs_drained(
+    client: &reqwest::Client,
+    serve: &ServeProcess,
+) -> Result<f64, String> {
+    let started = Instant::now();
+    loop {
+        let text = metrics(client, serve).await?;
+        let pending = sample(&text, "powens_triggered_syncs")
+            .ok_or("serve's /metrics has no powens_triggered_syncs")?;
+        if pending < 1.0 {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("triggered syncs still running 10 minutes after the webhooks".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -357,9 +379,11 @@ pub fn serve(root: &Path) -> Result<(), String> {
     })?;
     let bytes: usize = deliveries.iter().map(|d| d.body.len()).sum();
     let (seconds, refused) = runtime.block_on(post_all(&client, &url, deliveries));
+    let drained = runtime.block_on(triggered_syncs_drained(&client, &serve))?;
     let hwm = serve.rss_kib("VmHWM:").unwrap_or_default();
     eprintln!(
-        "webhooks: {webhooks} of 100 transactions ({} KiB each) in {seconds:.2} s from {POSTERS} posters; serve peak RSS {hwm} KiB",
+        "webhooks: {webhooks} of 100 transactions ({} KiB each) in {seconds:.2} s from {POSTERS} posters; \
+         the syncs they triggered all done {drained:.1} s later; serve peak RSS {hwm} KiB",
         bytes / webhooks.max(1) / 1024
     );
     serve.terminate()?;

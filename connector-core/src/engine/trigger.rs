@@ -131,6 +131,11 @@ impl Engine {
         true
     }
 
+    /// PSUs whose triggered sync is waiting (settling, or for its turn) or running.
+    pub fn triggered_syncs(&self) -> usize {
+        *self.triggers.active.borrow()
+    }
+
     /// Waits until no triggered sync is running.
     pub async fn triggered_syncs_idle(&self) {
         let mut active = self.triggers.active.subscribe();

@@ -19,6 +19,7 @@
 //! | `powens_polling_cycle_seconds` | gauge | — (duration of the last completed polling cycle) |
 //! | `powens_polling_cycle_requests` | gauge | — (Powens request attempts while it ran) |
 //! | `powens_tasks_running` | gauge | — (fetch tasks started and not yet ended) |
+//! | `powens_triggered_syncs` | gauge | — (PSUs whose triggered sync waits or runs) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -174,8 +175,14 @@ impl ServiceMetrics {
         self.records.snapshot().iter().map(|(_, n)| n).sum()
     }
 
-    /// The Prometheus text exposition, with the two gauges the caller knows.
-    pub fn render(&self, psus: usize, last_sync_age: Option<Duration>) -> String {
+    /// The Prometheus text exposition, with the gauges the caller knows: PSUs, triggered
+    /// syncs waiting or running, the age of the last successful sync.
+    pub fn render(
+        &self,
+        psus: usize,
+        triggered_syncs: usize,
+        last_sync_age: Option<Duration>,
+    ) -> String {
         let mut out = String::with_capacity(4096);
         family(
             &mut out,
@@ -285,6 +292,13 @@ impl ServiceMetrics {
             "gauge",
             "Fetch tasks (accounts, payments scans) started and not yet ended.",
             &running.to_string(),
+        );
+        scalar(
+            &mut out,
+            "powens_triggered_syncs",
+            "gauge",
+            "PSUs whose sync an event asked for, waiting for their turn or running.",
+            &triggered_syncs.to_string(),
         );
         let _ = writeln!(
             out,
@@ -409,7 +423,7 @@ mod tests {
         metrics.request(None, Duration::from_secs(60));
         metrics.task_failed("TASK_FETCH_PAYMENTS");
         metrics.rate_limit_wait(Duration::from_millis(1500));
-        let text = metrics.render(3, Some(Duration::from_millis(2500)));
+        let text = metrics.render(3, 2, Some(Duration::from_millis(2500)));
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert!(lines.contains(
             &r#"powens_webhooks_total{event="CONNECTION_SYNCED",outcome="rejected",status="401"} 2"#
@@ -429,6 +443,7 @@ mod tests {
         assert!(lines.contains(&"powens_psus 3"));
         assert!(lines.contains(&"powens_polling_cycles_total 0"));
         assert!(lines.contains(&"powens_tasks_running 0"));
+        assert!(lines.contains(&"powens_triggered_syncs 2"));
         assert!(lines.contains(&"powens_last_successful_sync_age_seconds 2.500000"));
     }
 
@@ -436,7 +451,7 @@ mod tests {
     fn label_values_are_escaped() {
         let metrics = ServiceMetrics::default();
         metrics.webhook("A\"B\\C\nD", "rejected", 400);
-        let text = metrics.render(0, None);
+        let text = metrics.render(0, 0, None);
         assert!(text.contains(r#"event="A\"B\\C\nD""#), "{text}");
         assert!(!text.contains("powens_last_successful_sync_age_seconds 0"));
     }

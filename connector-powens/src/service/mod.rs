@@ -1065,7 +1065,9 @@ impl Service {
             .registry
             .newest_sync()
             .and_then(|at| (self.clock.now() - at).to_std().ok());
-        self.options.metrics.render(self.registry.len(), age)
+        self.options
+            .metrics
+            .render(self.registry.len(), self.engine.triggered_syncs(), age)
     }
 
     /// Stops triggered syncs (their uncommitted pages are replayed at the next start), waits

@@ -15,7 +15,7 @@
 //!    `CONNECTION_SYNCED` deliveries, one per PSU (100 transactions each: the connection's
 //!    whole history), and posts them to serve from 16 connections, each posting the next as
 //!    soon as the previous one is answered: `bench serve_webhooks_per_s:` (every answer must
-//!    be 200). Each delivery triggers a sync of its PSU, which serve runs after a settle
+//!    be 200; the records written so far are flushed to disk first). Each delivery triggers a sync of its PSU, which serve runs after a settle
 //!    delay, a few at a time; the bench then waits until `powens_triggered_syncs` is 0 and
 //!    says how long that took (context, not a figure).
 //!
@@ -377,6 +377,11 @@ pub fn serve(root: &Path) -> Result<(), String> {
         }
         Ok::<_, String>(deliveries)
     })?;
+    // The history's 1.9 GB of records may still be in the page cache: written back during the
+    // burst, they would make the deliveries' fsyncs wait for them. Flush them first.
+    std::fs::File::open(work.join("records.jsonl"))
+        .and_then(|out| out.sync_all())
+        .map_err(|e| format!("cannot flush the records: {e}"))?;
     let bytes: usize = deliveries.iter().map(|d| d.body.len()).sum();
     let (seconds, refused) = runtime.block_on(post_all(&client, &url, deliveries));
     let drained = runtime.block_on(triggered_syncs_drained(&client, &serve))?;

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use connector_core::model::Record;
-use connector_core::state::MemoryStateStore;
+use connector_core::state::{MemoryStateStore, StateStore};
 use connector_core::webhook::Headers;
 use connector_powens::service::{CreatePsu, Service, ServiceOptions};
 use powens_sandbox::{Sandbox, SandboxHandle, SandboxSize, WebhookEvent};
@@ -41,18 +41,23 @@ async fn service_on(
     sink: Arc<MemorySink>,
     webhooks: bool,
 ) -> (Arc<Service>, powens_api::time::ManualClock) {
+    service_with_store(sandbox, sink, webhooks, Arc::new(MemoryStateStore::new())).await
+}
+
+/// [`service_on`] with the state store `store`.
+async fn service_with_store(
+    sandbox: &SandboxHandle,
+    sink: Arc<MemorySink>,
+    webhooks: bool,
+    store: Arc<MemoryStateStore>,
+) -> (Arc<Service>, powens_api::time::ManualClock) {
     let (connector, clock) = connector_for(sandbox, 50).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", listener.local_addr().unwrap());
     let service = Arc::new(
-        Service::start(
-            connector,
-            Arc::new(MemoryStateStore::new()),
-            sink,
-            ServiceOptions::new(public_url),
-        )
-        .await
-        .unwrap(),
+        Service::start(connector, store, sink, ServiceOptions::new(public_url))
+            .await
+            .unwrap(),
     );
     let app =
         axum::Router::new()
@@ -198,4 +203,50 @@ async fn serve_polling_syncs_every_psu_each_polling_period_plus_at_most_the_jitt
     let erin = service.psu_status("erin").await.unwrap();
     assert!(erin.last_successful_sync.is_some());
     assert_eq!(erin.connections.len(), 1);
+}
+
+#[tokio::test]
+async fn serve_a_sync_asked_for_after_a_delete_writes_nothing_and_does_not_bring_the_psu_back() {
+    let sandbox = sandbox().await;
+    let sink = Arc::new(MemorySink::default());
+    let store = Arc::new(MemoryStateStore::new());
+    let (service, _clock) =
+        service_with_store(&sandbox, Arc::clone(&sink), true, Arc::clone(&store)).await;
+    let psu = service
+        .create_psu(CreatePsu {
+            id: Some("erin".into()),
+            name: None,
+        })
+        .await
+        .unwrap();
+    let powens_user = psu.powens_user_id.unwrap();
+    sandbox
+        .control()
+        .link_bank(powens_user.parse().unwrap(), 1)
+        .unwrap();
+    sandbox.control().wait_for_webhooks().await;
+    service.engine().triggered_syncs_idle().await;
+    let directory = service.engine().psu_directory();
+    let forwarded = Arc::new(directory.get(&powens_user).await.unwrap().unwrap());
+    assert!(payments_of(&sink, "erin") > 0);
+
+    service.delete_psu("erin").await.unwrap();
+    // A webhook that found the PSU just before the DELETE triggers its sync just after.
+    let records_before = sink.records().len();
+    service.engine().trigger_sync(forwarded);
+    service.engine().triggered_syncs_idle().await;
+
+    assert_eq!(
+        directory.get(&powens_user).await.unwrap(),
+        None,
+        "the Powens user stays forgotten"
+    );
+    assert_eq!(sink.records().len(), records_before, "nothing delivered");
+    let states = store.list().await.unwrap();
+    assert!(
+        states
+            .iter()
+            .all(|(key, _)| key.scope.psu_id.as_deref() != Some("erin")),
+        "no state of the deleted PSU: {states:?}"
+    );
 }

@@ -74,7 +74,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ServiceError;
 pub use metrics::ServiceMetrics;
-use registry::{AttemptEntry, AttemptKind, PsuEntry, Registry, RegistrySource};
+use registry::{AttemptEntry, AttemptKind, NotDeleted, PsuEntry, Registry, RegistrySource};
 
 use crate::error::to_connector_error;
 use crate::flows::user_token;
@@ -416,9 +416,10 @@ impl Service {
         .with_psus(RegistrySource(Arc::clone(&registry)))
         .with_clock(Arc::clone(&clock))
         .with_progress(progress);
-        if let Some(gate) = &options.sync_gate {
-            engine = engine.with_sync_gate(Arc::clone(gate));
-        }
+        engine = engine.with_sync_gate(Arc::new(NotDeleted {
+            registry: Arc::clone(&registry),
+            next: options.sync_gate.clone(),
+        }));
         let engine = Arc::new(engine);
         let webhook_base = format!("{}{WEBHOOK_PREFIX}", options.public_url);
         let configs = engine.install(&webhook_base).await?;

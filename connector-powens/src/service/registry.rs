@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use connector_core::engine::PsuSource;
+use connector_core::engine::{PsuSource, SyncGate, SyncPermit, SyncReason};
 use connector_core::model::Capability;
 use connector_core::openbanking::{CallbackState, ForwardedUser, PaymentServiceUser};
 use connector_core::state::{StateError, StateKey, StateStore};
@@ -23,6 +23,11 @@ use serde::{Deserialize, Serialize};
 const PSU_PREFIX: &str = super::PSU_STATE_PREFIX;
 const ATTEMPT_PREFIX: &str = "service/attempt/";
 const LAST_SYNC_KEY: &str = "service/last-sync";
+
+/// How long the syncs of a PSU deleted through this process are refused: far longer than a
+/// webhook or a link callback in flight during the DELETE, or a triggered sync waiting for its
+/// turn; short enough that the id can be given to a new PSU through another replica.
+pub(crate) const DELETED_SYNCS_REFUSED: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One PSU of the service, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +82,9 @@ struct Inner {
     last_sync: BTreeMap<String, DateTime<Utc>>,
     /// `last_sync` changed since the last flush.
     last_sync_dirty: bool,
+    /// PSUs deleted through this process, and when: their syncs are refused for
+    /// [`DELETED_SYNCS_REFUSED`] (or until the id is created again here).
+    deleted: BTreeMap<String, std::time::Instant>,
 }
 
 /// PSUs and attempts: the store is the truth, memory the fast copy.
@@ -173,6 +181,15 @@ impl Registry {
         self.lock().psus.get(id).cloned()
     }
 
+    /// Whether `id` was deleted through this process less than [`DELETED_SYNCS_REFUSED`]
+    /// ago (and not created again since).
+    pub fn is_deleted(&self, id: &str) -> bool {
+        self.lock()
+            .deleted
+            .get(id)
+            .is_some_and(|at| at.elapsed() < DELETED_SYNCS_REFUSED)
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.lock().psus.contains_key(id)
     }
@@ -209,7 +226,9 @@ impl Registry {
         let value = encode(&key, &entry)?;
         match self.store.put(&key, None, value).await {
             Ok(_) => {
-                self.lock().psus.insert(id, entry);
+                let mut inner = self.lock();
+                inner.deleted.remove(&id);
+                inner.psus.insert(id, entry);
                 Ok(true)
             }
             Err(StateError::Conflict { .. }) => Ok(false),
@@ -217,8 +236,17 @@ impl Registry {
         }
     }
 
-    /// Forgets a PSU, its attempts and every state scoped to it.
+    /// Forgets a PSU, its attempts and every state scoped to it. From the start, the PSU
+    /// counts as [deleted](Self::is_deleted).
     pub async fn remove(&self, id: &str) -> Result<(), StateError> {
+        {
+            let mut inner = self.lock();
+            let now = std::time::Instant::now();
+            inner
+                .deleted
+                .retain(|_, at| now.duration_since(*at) < DELETED_SYNCS_REFUSED);
+            inner.deleted.insert(id.to_owned(), now);
+        }
         for (key, stored) in self.store.list().await? {
             let attempt_of_psu = key
                 .scope
@@ -354,6 +382,32 @@ pub(crate) struct RegistrySource(pub Arc<Registry>);
 impl PsuSource for RegistrySource {
     fn psus(&self) -> BoxFuture<'_, Result<Vec<Arc<ForwardedUser>>, ConnectorError>> {
         futures::future::ready(Ok(self.0.users())).boxed()
+    }
+}
+
+/// The engine's sync gate: refuses the syncs of PSUs deleted through this process (a webhook
+/// or a link callback that raced the DELETE would otherwise sync the PSU again, store its
+/// states and put its Powens user back in the directory), then asks `next` (the replicas'
+/// gate), if any.
+pub(crate) struct NotDeleted {
+    pub registry: Arc<Registry>,
+    pub next: Option<Arc<dyn SyncGate>>,
+}
+
+impl SyncGate for NotDeleted {
+    fn enter<'a>(
+        &'a self,
+        psu_id: &'a str,
+        reason: SyncReason,
+    ) -> BoxFuture<'a, Option<SyncPermit>> {
+        if self.registry.is_deleted(psu_id) {
+            tracing::info!(psu = psu_id, "sync of a deleted PSU refused");
+            return futures::future::ready(None).boxed();
+        }
+        match &self.next {
+            Some(next) => next.enter(psu_id, reason),
+            None => futures::future::ready(Some(Box::new(()) as SyncPermit)).boxed(),
+        }
     }
 }
 

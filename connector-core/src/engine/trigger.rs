@@ -115,16 +115,17 @@ impl Engine {
                         tracing::warn!(psu = %psu.psu_id, %error, "triggered sync failed")
                     }
                 }
-                {
-                    let mut pending = triggers.lock();
-                    let again = pending.get(&psu.psu_id) == Some(&Pending::Running { again: true })
-                        && !engine.shutdown.is_cancelled();
-                    if again {
-                        pending.insert(psu.psu_id.clone(), Pending::Waiting);
-                        continue;
-                    }
+                // One lock for the check and the removal: a trigger arriving in between would
+                // mark a run that has just been forgotten.
+                let mut pending = triggers.lock();
+                let again = pending.get(&psu.psu_id) == Some(&Pending::Running { again: true })
+                    && !engine.shutdown.is_cancelled();
+                if again {
+                    pending.insert(psu.psu_id.clone(), Pending::Waiting);
+                    continue;
                 }
-                triggers.done(&psu.psu_id);
+                pending.remove(&psu.psu_id);
+                triggers.active.send_modify(|n| *n = n.saturating_sub(1));
                 return;
             }
         });
